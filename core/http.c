@@ -1,0 +1,537 @@
+/* http.c - routes, auth, limits and the JSON API. */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "batch.h"
+#include "log.h"
+
+struct http {
+	struct MHD_Daemon *d;
+	const struct config *cfg;
+	struct store *store;
+	struct auth *auth;
+	struct metrics *m;
+	uint16_t port;
+};
+
+/* What one request has gathered so far. */
+struct req {
+	enum route route;
+	struct timespec start;
+	unsigned status;   /* set when a response is queued */
+	enum batch_format fmt;
+	char *body;
+	size_t len, cap;
+};
+
+static double since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* ---- responses ------------------------------------------------------------ */
+
+static enum MHD_Result send_buf(struct MHD_Connection *c, struct req *r, unsigned status,
+				const char *type, char *buf, size_t len)
+{
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(buf);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (status == MHD_HTTP_UNAUTHORIZED)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+					"Bearer realm=\"mizan\"");
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
+					r->route == R_EVENTS_POST || r->route == R_EVENTS_GET
+						? "GET, POST"
+						: "GET");
+	enum MHD_Result ok = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	r->status = status;
+	return ok;
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *c, struct req *r, unsigned status,
+				 cJSON *body)
+{
+	char *text = cJSON_PrintUnformatted(body);
+	cJSON_Delete(body);
+	if (!text)
+		return MHD_NO;
+	size_t n = strlen(text);
+	char *nl = realloc(text, n + 2); /* a trailing newline is kind to curl users */
+	if (nl) {
+		text = nl;
+		text[n++] = '\n';
+		text[n] = '\0';
+	}
+	return send_buf(c, r, status, "application/json", text, n);
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, struct req *r, unsigned status,
+				  const char *msg)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "error", msg);
+	return send_json(c, r, status, o);
+}
+
+/* ---- auth ----------------------------------------------------------------- */
+
+/* Answers 401 or 403 and returns false unless the request carries a token
+ * whose role allows `need`. */
+static bool authorise(struct http *h, struct MHD_Connection *c, struct req *r, enum role need,
+		      enum MHD_Result *ret)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (!v || strncasecmp(v, "Bearer ", 7) != 0) {
+		*ret = send_error(c, r, MHD_HTTP_UNAUTHORIZED,
+				  "this needs a token: send 'Authorization: Bearer <token>'");
+		return false;
+	}
+	v += 7;
+	while (*v == ' ')
+		v++;
+	enum role have = auth_check(h->auth, v, strlen(v));
+	if (have == ROLE_NONE) {
+		*ret = send_error(c, r, MHD_HTTP_UNAUTHORIZED, "the token is not known (or was revoked)");
+		return false;
+	}
+	if (!role_allows(have, need)) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "a token with the %s role cannot do this; it needs %s",
+			 role_name(have), role_name(need));
+		*ret = send_error(c, r, MHD_HTTP_FORBIDDEN, msg);
+		return false;
+	}
+	return true;
+}
+
+/* ---- POST /api/v1/events ------------------------------------------------------ */
+
+static bool media_is(const char *v, const char *type)
+{
+	size_t n = strlen(type);
+	return strncasecmp(v, type, n) == 0 && (v[n] == '\0' || v[n] == ';' || v[n] == ' ');
+}
+
+/* First call: everything that can be refused before the body is read. */
+static enum MHD_Result post_begin(struct http *h, struct MHD_Connection *c, struct req *r)
+{
+	enum MHD_Result ret;
+
+	if (!authorise(h, c, r, ROLE_INGEST, &ret))
+		return ret;
+	const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						       MHD_HTTP_HEADER_CONTENT_TYPE);
+	if (type && media_is(type, "application/json"))
+		r->fmt = BATCH_JSON;
+	else if (type && (media_is(type, "application/x-ndjson") || media_is(type, "application/ndjson")))
+		r->fmt = BATCH_NDJSON;
+	else if (type && media_is(type, "text/csv"))
+		r->fmt = BATCH_CSV;
+	else
+		return send_error(c, r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+				  "Content-Type must be application/json, application/x-ndjson or text/csv");
+
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	size_t want = 64 * 1024;
+	if (cl) {
+		char *end;
+		errno = 0;
+		unsigned long long n = strtoull(cl, &end, 10);
+		if (errno || *end || n > h->cfg->body_bytes) {
+			char msg[128];
+			snprintf(msg, sizeof(msg), "the body is larger than the limit of %zu bytes",
+				 h->cfg->body_bytes);
+			return send_error(c, r, MHD_HTTP_CONTENT_TOO_LARGE, msg);
+		}
+		want = (size_t)n;
+	}
+	/* Sized from Content-Length when there is one: no copying as it grows. */
+	r->cap = want + 1;
+	r->body = malloc(r->cap);
+	return r->body ? MHD_YES : MHD_NO;
+}
+
+static enum MHD_Result post_data(struct http *h, struct MHD_Connection *c, struct req *r,
+				 const char *data, size_t n)
+{
+	if (r->len + n > h->cfg->body_bytes) {
+		char msg[128];
+		free(r->body);
+		r->body = NULL;
+		snprintf(msg, sizeof(msg), "the body is larger than the limit of %zu bytes",
+			 h->cfg->body_bytes);
+		return send_error(c, r, MHD_HTTP_CONTENT_TOO_LARGE, msg);
+	}
+	if (r->len + n + 1 > r->cap) {
+		size_t cap = r->cap * 2;
+		while (cap < r->len + n + 1)
+			cap *= 2;
+		if (cap > h->cfg->body_bytes + 1)
+			cap = h->cfg->body_bytes + 1;
+		char *p = realloc(r->body, cap);
+		if (!p)
+			return send_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
+		r->body = p;
+		r->cap = cap;
+	}
+	memcpy(r->body + r->len, data, n);
+	r->len += n;
+	return MHD_YES;
+}
+
+static void count_rejected(struct metrics *m, const struct batch *b)
+{
+	for (int k = 0; k <= EV_NKINDS; k++)
+		atomic_fetch_add_explicit(&m->rejected[k], b->rejected[k], memory_order_relaxed);
+}
+
+static enum MHD_Result post_end(struct http *h, struct MHD_Connection *c, struct req *r)
+{
+	struct event_limits lim = {
+		.attrs_bytes = h->cfg->attrs_bytes,
+		.attrs_depth = h->cfg->attrs_depth,
+		.future_ms = (int64_t)h->cfg->future_s * 1000,
+	};
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	lim.now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+
+	struct batch b;
+	int rc = batch_parse(&b, r->fmt, r->body ? r->body : "", r->len, NULL, 1, &lim,
+			     (size_t)h->cfg->batch_events);
+	free(r->body);
+	r->body = NULL;
+	enum MHD_Result ret;
+	char msg[STORE_ERRLEN + 64];
+
+	if (rc == -E2BIG) {
+		snprintf(msg, sizeof(msg), "the batch holds more than %d events; nothing was stored",
+			 h->cfg->batch_events);
+		ret = send_error(c, r, MHD_HTTP_CONTENT_TOO_LARGE, msg);
+	} else if (rc == -EINVAL) {
+		count_rejected(h->m, &b);
+		cJSON *o = cJSON_CreateObject();
+		snprintf(msg, sizeof(msg), "%zu of %zu events are invalid; nothing was stored",
+			 b.nerrors, b.total);
+		cJSON_AddStringToObject(o, "error", msg);
+		cJSON_AddNumberToObject(o, "rejected", (double)b.nerrors);
+		cJSON_AddItemToObject(o, "errors", b.errors);
+		b.errors = NULL;
+		ret = send_json(c, r, MHD_HTTP_BAD_REQUEST, o);
+	} else if (rc < 0) {
+		ret = send_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory; nothing was stored");
+	} else {
+		struct store_put_result res;
+		char err[STORE_ERRLEN];
+		rc = store_put_events(h->store, b.ev, b.n, &res, err);
+		if (rc < 0) {
+			atomic_fetch_add_explicit(&h->m->batches_failed, 1, memory_order_relaxed);
+			log_error("batch of %zu events not stored: %s", b.n, err);
+			snprintf(msg, sizeof(msg), "the store refused the batch (%s); nothing was stored",
+				 err);
+			ret = send_error(c, r,
+					 rc == -ENOSPC ? MHD_HTTP_INSUFFICIENT_STORAGE
+						       : MHD_HTTP_SERVICE_UNAVAILABLE,
+					 msg);
+		} else {
+			for (int k = 0; k < EV_NKINDS; k++) {
+				atomic_fetch_add_explicit(&h->m->accepted[k], res.accepted_by_kind[k],
+							  memory_order_relaxed);
+				atomic_fetch_add_explicit(&h->m->duplicates[k],
+							  res.duplicates_by_kind[k], memory_order_relaxed);
+			}
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddNumberToObject(o, "accepted", (double)res.accepted);
+			cJSON_AddNumberToObject(o, "duplicates", (double)res.duplicates);
+			ret = send_json(c, r, MHD_HTTP_OK, o);
+		}
+	}
+	batch_free(&b);
+	return ret;
+}
+
+/* ---- GET /api/v1/events --------------------------------------------------------- */
+
+static int add_event(const struct event *e, void *ud)
+{
+	cJSON *o = event_to_json(e);
+	if (!o)
+		return -ENOMEM;
+	cJSON_AddItemToArray(ud, o);
+	return 0;
+}
+
+static enum MHD_Result get_events(struct http *h, struct MHD_Connection *c, struct req *r)
+{
+	struct store_query q = {.kind = -1, .from_ms = INT64_MIN, .to_ms = INT64_MAX, .limit = 100};
+	char msg[160];
+	const char *v;
+
+	if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "kind")) && *v) {
+		q.kind = event_kind_from_name(v);
+		if (q.kind < 0)
+			return send_error(c, r, MHD_HTTP_BAD_REQUEST,
+					  "kind must be service, training, project or satisfaction");
+	}
+	const char *names[2] = {"from", "to"};
+	int64_t *slots[2] = {&q.from_ms, &q.to_ms};
+	for (int i = 0; i < 2; i++)
+		if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, names[i])) && *v &&
+		    event_parse_time(v, true, slots[i]) < 0) {
+			snprintf(msg, sizeof(msg),
+				 "%s must be a date (2026-01-01) or an ISO 8601 date-time with a zone",
+				 names[i]);
+			return send_error(c, r, MHD_HTTP_BAD_REQUEST, msg);
+		}
+	q.mission = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "mission");
+	if (q.mission && !*q.mission)
+		q.mission = NULL;
+	if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit")) && *v) {
+		char *end;
+		long n = strtol(v, &end, 10);
+		if (*end || n < 1 || n > h->cfg->query_rows) {
+			snprintf(msg, sizeof(msg), "limit must be a whole number from 1 to %d",
+				 h->cfg->query_rows);
+			return send_error(c, r, MHD_HTTP_BAD_REQUEST, msg);
+		}
+		q.limit = (int)n;
+	}
+	cJSON *list = cJSON_CreateArray();
+	char err[STORE_ERRLEN];
+	if (store_get_events(h->store, &q, add_event, list, err) != 0) {
+		cJSON_Delete(list);
+		log_error("event query failed: %s", err);
+		return send_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "the store could not be read");
+	}
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "count", cJSON_GetArraySize(list));
+	cJSON_AddItemToObject(o, "events", list);
+	return send_json(c, r, MHD_HTTP_OK, o);
+}
+
+/* ---- the rest ----------------------------------------------------------------- */
+
+static enum MHD_Result get_healthz(struct http *h, struct MHD_Connection *c, struct req *r)
+{
+	int v = store_schema_version(h->store);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "status", v == STORE_SCHEMA_VERSION ? "ok" : "degraded");
+	cJSON_AddNumberToObject(o, "schema", v);
+	return send_json(c, r, v == STORE_SCHEMA_VERSION ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, o);
+}
+
+static enum MHD_Result get_metrics(struct http *h, struct MHD_Connection *c, struct req *r)
+{
+	size_t len;
+	char *text = metrics_render(h->m, store_size_bytes(h->store), &len);
+	if (!text)
+		return MHD_NO;
+	return send_buf(c, r, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text, len);
+}
+
+static enum route route_of(const char *url)
+{
+	if (strcmp(url, "/api/v1/events") == 0)
+		return R_EVENTS_POST; /* refined by method below */
+	if (strcmp(url, "/healthz") == 0)
+		return R_HEALTHZ;
+	if (strcmp(url, "/metrics") == 0)
+		return R_METRICS;
+	return R_OTHER;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+			      const char *method, const char *version, const char *upload,
+			      size_t *upload_size, void **con_cls)
+{
+	struct http *h = cls;
+	struct req *r = *con_cls;
+	bool post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+	bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+	(void)version;
+
+	if (!r) {
+		r = calloc(1, sizeof(*r));
+		if (!r)
+			return MHD_NO;
+		clock_gettime(CLOCK_MONOTONIC, &r->start);
+		r->route = route_of(url);
+		if (r->route == R_EVENTS_POST && !post)
+			r->route = R_EVENTS_GET;
+		*con_cls = r;
+		if (r->route == R_EVENTS_POST)
+			return post_begin(h, c, r);
+		/* Answering on the second call keeps the connection alive. */
+		return MHD_YES;
+	}
+	if (r->status) { /* answered already; the rest of the body is dropped */
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (r->route == R_EVENTS_POST) {
+		if (*upload_size) {
+			enum MHD_Result ret = post_data(h, c, r, upload, *upload_size);
+			*upload_size = 0;
+			return ret;
+		}
+		return post_end(h, c, r);
+	}
+	if (*upload_size) { /* a body where none is wanted */
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (r->route == R_OTHER)
+		return send_error(c, r, MHD_HTTP_NOT_FOUND, "no such resource");
+	if (!get)
+		return send_error(c, r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed here");
+	switch (r->route) {
+	case R_EVENTS_GET: {
+		enum MHD_Result ret;
+		if (!authorise(h, c, r, ROLE_VIEWER, &ret))
+			return ret;
+		return get_events(h, c, r);
+	}
+	case R_HEALTHZ:
+		return get_healthz(h, c, r);
+	case R_METRICS:
+		return get_metrics(h, c, r);
+	default:
+		return send_error(c, r, MHD_HTTP_NOT_FOUND, "no such resource");
+	}
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+		      enum MHD_RequestTerminationCode toe)
+{
+	struct http *h = cls;
+	struct req *r = *con_cls;
+	(void)c;
+
+	if (!r)
+		return;
+	/* A request cut off before an answer (timeout, client gone) counts as 408. */
+	unsigned status = r->status ? r->status : (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? 200 : 408);
+	metrics_request(h->m, r->route, status, since(&r->start));
+	free(r->body);
+	free(r);
+	*con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	(void)cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	size_t n = strlen(line);
+	while (n && line[n - 1] == '\n')
+		line[--n] = '\0';
+	log_warn("http: %s", line);
+}
+
+/* "ADDR:PORT" or "[ADDR6]:PORT" into a socket address. */
+static int parse_listen(const char *s, struct sockaddr_storage *ss, char *err, size_t errlen)
+{
+	char host[64];
+	const char *colon = strrchr(s, ':');
+	memset(ss, 0, sizeof(*ss));
+	if (!colon || (size_t)(colon - s) >= sizeof(host))
+		goto bad;
+	char *end;
+	long port = strtol(colon + 1, &end, 10);
+	if (*end || port < 0 || port > 65535 || end == colon + 1)
+		goto bad;
+	size_t n = (size_t)(colon - s);
+	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+		memcpy(host, s + 1, n - 2);
+		host[n - 2] = '\0';
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, host, &a6->sin6_addr) != 1)
+			goto bad;
+		return 0;
+	}
+	memcpy(host, s, n);
+	host[n] = '\0';
+	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+	a4->sin_family = AF_INET;
+	a4->sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
+		goto bad;
+	return 0;
+bad:
+	snprintf(err, errlen, "listen address '%s' must be IPv4:PORT or [IPv6]:PORT", s);
+	return -1;
+}
+
+int http_start(struct http **out, const struct config *c, struct store *s, struct auth *a,
+	       struct metrics *m, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	if (parse_listen(c->listen, &ss, err, errlen) < 0)
+		return -1;
+	struct http *h = calloc(1, sizeof(*h));
+	if (!h) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	h->cfg = c;
+	h->store = s;
+	h->auth = a;
+	h->m = m;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+			 (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+	h->d = MHD_start_daemon(
+		flags, 0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)c->threads, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned)c->connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)c->per_ip,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->timeout_s,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, c->connection_memory,
+		MHD_OPTION_NOTIFY_COMPLETED, completed, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+		MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+	if (!h->d) {
+		snprintf(err, errlen, "cannot listen on %s: %s", c->listen, strerror(errno));
+		free(h);
+		return -1;
+	}
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+	h->port = info ? info->port : 0;
+	*out = h;
+	return 0;
+}
+
+uint16_t http_port(const struct http *h)
+{
+	return h->port;
+}
+
+void http_stop(struct http *h)
+{
+	if (!h)
+		return;
+	MHD_stop_daemon(h->d);
+	free(h);
+}

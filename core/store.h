@@ -1,0 +1,82 @@
+/* store.h - where events, tokens and (later) results live.
+ *
+ * Nothing above this interface knows that the store is SQLite.  Every
+ * function is safe to call from any thread: writes are serialised on one
+ * connection, reads go through another, so readers never wait on a writer.
+ *
+ * Errors: functions return 0 or a negative errno value and, where they take
+ * `err`, write one sentence into it (the caller's buffer, STORE_ERRLEN).
+ * -ENOSPC means the disk is full, -EROFS that the database cannot be
+ * written, -EIO anything else the database refused.
+ */
+#ifndef MIZAN_STORE_H
+#define MIZAN_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "event.h"
+
+#define STORE_ERRLEN 256
+
+struct store;
+
+struct store_opts {
+	const char *path;
+	bool sync_full; /* fsync every commit (power-loss safe) or only the WAL checkpoints */
+	int cache_mib;
+	int busy_timeout_ms;
+};
+
+int store_open(struct store **out, const struct store_opts *o, char *err);
+void store_close(struct store *s);
+
+/* The schema version this build writes, and the one found on disk. */
+int store_schema_version(struct store *s);
+#define STORE_SCHEMA_VERSION 1
+
+/* Stores the batch whole or not at all, in one transaction.  An event whose
+ * id is already stored (or appears earlier in the same batch) is counted in
+ * *dups and not stored again.  On success the batch is durable as the
+ * store's sync setting promises. */
+struct store_put_result {
+	size_t accepted, duplicates;
+	size_t accepted_by_kind[EV_NKINDS], duplicates_by_kind[EV_NKINDS];
+};
+int store_put_events(struct store *s, const struct event *ev, size_t n,
+		     struct store_put_result *res, char *err);
+
+struct store_query {
+	int kind;            /* -1: any */
+	int64_t from_ms;     /* inclusive; INT64_MIN: unbounded */
+	int64_t to_ms;       /* exclusive; INT64_MAX: unbounded */
+	const char *mission; /* NULL: any */
+	int limit;
+};
+
+/* Calls cb for each matching event in time order.  The event and its
+ * strings are valid only during the call.  A nonzero return from cb stops
+ * the walk and is returned. */
+int store_get_events(struct store *s, const struct store_query *q,
+		     int (*cb)(const struct event *e, void *ud), void *ud, char *err);
+
+int64_t store_count_events(struct store *s);
+int64_t store_size_bytes(struct store *s);
+
+/* Tokens: only the SHA-256 of a secret is stored. */
+struct store_token {
+	const char *name;
+	enum role role;
+	const unsigned char *hash; /* 32 bytes */
+	int64_t created_ms;
+};
+int store_token_add(struct store *s, const char *name, enum role role, const unsigned char hash[32],
+		    char *err);
+/* -ENOENT when no token has that name. */
+int store_token_revoke(struct store *s, const char *name, char *err);
+int store_token_each(struct store *s, int (*cb)(const struct store_token *t, void *ud), void *ud,
+		     char *err);
+
+#endif
