@@ -505,13 +505,13 @@ int http_start(struct http **out, const struct config *c, struct store *s, struc
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
 			 (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
 	h->d = MHD_start_daemon(
-		flags, 0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		flags, 0, NULL, NULL, handle, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)c->threads, MHD_OPTION_CONNECTION_LIMIT,
 		(unsigned)c->connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)c->per_ip,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->timeout_s,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, c->connection_memory,
-		MHD_OPTION_NOTIFY_COMPLETED, completed, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
-		MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+		MHD_OPTION_NOTIFY_COMPLETED, completed, h, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
 	if (!h->d) {
 		snprintf(err, errlen, "cannot listen on %s: %s", c->listen, strerror(errno));
 		free(h);
