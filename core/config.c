@@ -163,9 +163,12 @@ static int set_option(lua_State *L, struct config *c, const struct option *o, in
 		lua_Number v = lua_tonumberx(L, idx, &isnum);
 		if (!isnum || lua_type(L, idx) != LUA_TNUMBER)
 			return luaL_error(L, "%s.%s must be a number", o->section, o->key);
-		if (v != (lua_Number)(int64_t)v || v < o->min || v > o->max)
-			return luaL_error(L, "%s.%s must be a whole number from %.0f to %.0f, got %g",
-					  o->section, o->key, o->min, o->max, (double)v);
+		if (v != (lua_Number)(int64_t)v || v < o->min || v > o->max) {
+			char msg[160]; /* lua_pushfstring knows no %.0f */
+			snprintf(msg, sizeof(msg), "%s.%s must be a whole number from %.0f to %.0f, got %g",
+				 o->section, o->key, o->min, o->max, (double)v);
+			return luaL_error(L, "%s", msg);
+		}
 		if (o->type == OT_INT)
 			*(int *)(base + o->offset) = (int)v;
 		else if (o->type == OT_I64)

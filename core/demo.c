@@ -384,12 +384,17 @@ static void put_head(struct gen *g, struct line *l, size_t kind, const struct mi
 	    "\",\"mission\":\"", m->code, "\",\"country\":\"", m->country, "\"", NULL);
 }
 
+/* Sex and age group, left out on 5 %.  (Here and below, one random draw per
+ * expression: argument evaluation order would make output compiler-specific.) */
 static void put_person(struct gen *g, struct line *l, bool adult)
 {
+	const char *sex;
+
 	if (chance(g, 0.05))
 		return;
-	cat(l, ",\"sex\":\"", chance(g, 0.45) ? "female" : "male", "\",\"age_group\":\"",
-	    ages[pick(g, age_w[adult], N(ages))], "\"", NULL);
+	sex = chance(g, 0.45) ? "female" : "male";
+	cat(l, ",\"sex\":\"", sex, "\",\"age_group\":\"", ages[pick(g, age_w[adult], N(ages))],
+	    "\"", NULL);
 }
 
 static size_t pick_channel(struct gen *g, double p)
@@ -445,8 +450,9 @@ static void gen_training(struct gen *g, struct line *l, double p)
 {
 	size_t t = (size_t)(unif(g) * N(trainings));
 	double hours = hours_v[pick(g, hours_w, N(hours_w))];
-	int people = 5 + (int)(56 * unif(g) * unif(g));
-	double cost = people * hours * lognormal(g, trainings[t].rate, 0.3) + 50 * unif(g);
+	double u = unif(g), rate = lognormal(g, trainings[t].rate, 0.3);
+	int people = 5 + (int)(56 * u * unif(g));
+	double cost = people * hours * rate + 50 * unif(g);
 
 	put(l, ",\"title\":\"%s\",\"programme\":\"%s\"", trainings[t].title, trainings[t].programme);
 	put(l, ",\"hours\":%.1f,\"participants\":%d,\"cost\":%.2f", hours, people, cost);

@@ -485,7 +485,7 @@ static bool parse_number(const char *s, double *out)
 	const char *p = s;
 	if (*p == '-')
 		p++;
-	if (*p < '0' || *p > '9')
+	if (*p < '0' || *p > '9' || p[strspn(p, "0123456789.eE+-")] != '\0')
 		return false;
 	char *end;
 	errno = 0;

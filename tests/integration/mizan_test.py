@@ -1,0 +1,342 @@
+"""Shared helpers for Mizan's integration tests (Python 3 standard library only).
+
+Every test starts its own server(s) on an ephemeral loopback port, in its own
+temporary directory, and kills only the processes it started.
+"""
+import atexit
+import http.client
+import json as jsonlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+BIN = os.environ.get('MIZAN_BIN') or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), '..', '..', 'build', 'mizan')
+BIN = os.path.abspath(BIN)
+
+# Sanitizer builds are much slower; everything that waits scales with this.
+SLOW = float(os.environ.get('MIZAN_TEST_SLOW', '1'))
+
+_failures = []
+_checks = 0
+_servers = []
+
+
+def check(cond, msg):
+    """Records one assertion; returns cond so callers can branch on it."""
+    global _checks
+    _checks += 1
+    if cond:
+        print('  ok   ' + msg, flush=True)
+    else:
+        print('  FAIL ' + msg, flush=True)
+        _failures.append(msg)
+    return bool(cond)
+
+
+def note(msg):
+    print('  note ' + msg, flush=True)
+
+
+def run_cli(*args, cwd=None, timeout=120, input=None):
+    """Runs `mizan ARGS`; returns CompletedProcess with text stdout/stderr."""
+    return subprocess.run([BIN] + [str(a) for a in args], cwd=cwd, input=input,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=timeout * SLOW)
+
+
+def lua_value(v):
+    if isinstance(v, bool):
+        return 'true' if v else 'false'
+    if isinstance(v, (int, float)):
+        return repr(v)
+    return '"' + str(v).replace('\\', '\\\\').replace('"', '\\"') + '"'
+
+
+def write_config(path, settings):
+    with open(path, 'w') as f:
+        for k, v in (settings or {}).items():
+            f.write('%s = %s\n' % (k, lua_value(v)))
+
+
+class Server:
+    """One `mizan serve` in its own temporary directory.
+
+    settings: {'limits.body_bytes': 65536, ...} written as a Lua config.
+    Tokens named ingest, viewer and admin are created before the start and
+    kept in self.tokens.
+    """
+
+    def __init__(self, settings=None, tokens=('ingest', 'viewer', 'admin'), start=True,
+                 preexec_fn=None, dir=None, db=None):
+        self.dir = dir or tempfile.mkdtemp(prefix='mizan-it-')
+        self.own_dir = dir is None
+        self.config = os.path.join(self.dir, 'mizan.lua')
+        self.db = db or os.path.join(self.dir, 'mizan.db')
+        self.log = os.path.join(self.dir, 'server.log')
+        self.settings = dict(settings or {})
+        write_config(self.config, self.settings)
+        self.proc = None
+        self.port = None
+        self.conn = None
+        self.preexec_fn = preexec_fn
+        self.tokens = {}
+        self.starts = 0
+        _servers.append(self)
+        for role in tokens:
+            self.add_token(role, role)
+        if start:
+            self.start()
+
+    def add_token(self, role, name):
+        r = run_cli('token', 'add', '--role', role, '--name', name, '--config', self.config,
+                    '--db', self.db, cwd=self.dir)
+        if r.returncode != 0:
+            raise RuntimeError('token add failed: %r' % r.stderr)
+        self.tokens[name] = r.stdout.decode().strip()
+        return self.tokens[name]
+
+    def start(self, preexec_fn=None, timeout=20):
+        assert self.proc is None
+        pre = preexec_fn if preexec_fn is not None else self.preexec_fn
+        self.starts += 1
+        logf = open(self.log, 'ab')
+        logf.write(b'--- start %d\n' % self.starts)
+        logf.flush()
+        start_off = logf.tell()
+        self.proc = subprocess.Popen(
+            [BIN, 'serve', '--config', self.config, '--db', self.db, '--listen', '127.0.0.1:0'],
+            cwd=self.dir, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, preexec_fn=pre)
+        logf.close()
+        deadline = time.monotonic() + timeout * SLOW
+        pat = re.compile(rb'listening on http://127\.0\.0\.1:(\d+)')
+        while time.monotonic() < deadline:
+            with open(self.log, 'rb') as f:
+                f.seek(start_off)
+                m = pat.search(f.read())
+            if m:
+                self.port = int(m.group(1))
+                return self
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        rc = self.proc.poll()
+        self.kill()
+        raise RuntimeError('server did not start (rc %r); log:\n%s' % (rc, self.log_text()[-3000:]))
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def log_text(self):
+        try:
+            with open(self.log, 'rb') as f:
+                return f.read().decode('utf-8', 'replace')
+        except OSError:
+            return ''
+
+    def close_conn(self):
+        if self.conn:
+            self.conn.close()
+            self.conn = None
+
+    def connection(self, timeout=30):
+        return http.client.HTTPConnection('127.0.0.1', self.port, timeout=timeout * SLOW)
+
+    def request(self, method, path, body=b'', headers=None, token='ingest', keep=False,
+                timeout=30):
+        """Returns (status, headers dict with lower-case names, body bytes)."""
+        h = dict(headers or {})
+        if token is not None:
+            h['Authorization'] = 'Bearer ' + self.tokens.get(token, token)
+        if isinstance(body, str):
+            body = body.encode()
+        if keep:
+            if self.conn is None:
+                self.conn = self.connection(timeout)
+            conn = self.conn
+        else:
+            conn = self.connection(timeout)
+        try:
+            conn.request(method, path, body=body if (body or method == 'POST') else None,
+                         headers=h)
+            resp = conn.getresponse()
+            data = resp.read()
+            hdrs = {k.lower(): v for k, v in resp.getheaders()}
+            return resp.status, hdrs, data
+        except Exception:
+            if keep:
+                self.close_conn()
+            raise
+        finally:
+            if not keep:
+                conn.close()
+
+    def json(self, method, path, body=b'', headers=None, token='ingest', **kw):
+        """Like request, but the body is JSON-decoded (None when it is not JSON)."""
+        st, h, data = self.request(method, path, body, headers, token, **kw)
+        try:
+            return st, jsonlib.loads(data.decode('utf-8'))
+        except ValueError:
+            return st, None
+
+    def post(self, events, ctype='application/json', token='ingest', **kw):
+        """Posts a list of dicts (JSON array / NDJSON) or a str/bytes body."""
+        if isinstance(events, (list, dict)):
+            if ctype.startswith('application/x-ndjson'):
+                body = ''.join(jsonlib.dumps(e, ensure_ascii=False) + '\n' for e in events)
+            else:
+                body = jsonlib.dumps(events, ensure_ascii=False)
+        else:
+            body = events
+        return self.json('POST', '/api/v1/events', body, {'Content-Type': ctype}, token, **kw)
+
+    def get_events(self, query='', token='viewer'):
+        return self.json('GET', '/api/v1/events' + ('?' + query if query else ''), token=token)
+
+    def metrics(self):
+        st, _, data = self.request('GET', '/metrics', token=None)
+        return st, parse_metrics(data.decode())
+
+    def stop(self, timeout=20):
+        """SIGTERM, then wait; returns the exit code."""
+        self.close_conn()
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout * SLOW)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self.proc = None
+        return rc
+
+    def kill(self):
+        self.close_conn()
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.kill()
+        rc = self.proc.wait()
+        self.proc = None
+        return rc
+
+    def restart(self, **kw):
+        self.stop()
+        return self.start(**kw)
+
+    def sanitizer_reports(self):
+        t = self.log_text()
+        return [l for l in t.splitlines()
+                if 'ERROR: AddressSanitizer' in l or 'ERROR: LeakSanitizer' in l
+                or 'runtime error:' in l]
+
+    def cleanup(self):
+        self.kill()
+        bad = self.sanitizer_reports()
+        check(not bad, 'no sanitizer report in the server log of %s%s'
+              % (self.dir, (': ' + bad[0]) if bad else ''))
+        if bad:
+            print(self.log_text()[-6000:])
+        if self.own_dir and not os.environ.get('MIZAN_TEST_KEEP'):
+            shutil.rmtree(self.dir, ignore_errors=True)
+        if self in _servers:
+            _servers.remove(self)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.cleanup()
+        return False
+
+
+def _kill_all():
+    for s in list(_servers):
+        try:
+            s.kill()
+        except Exception:
+            pass
+
+
+atexit.register(_kill_all)
+
+
+def parse_metrics(text):
+    """Prometheus text into {'name{labels}': value}."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith('#'):
+            continue
+        parts = line.rsplit(' ', 1)
+        if len(parts) == 2:
+            try:
+                out[parts[0]] = float(parts[1])
+            except ValueError:
+                pass
+    return out
+
+
+def metric(m, name, **labels):
+    """Finds a sample by name and a subset of its labels; 0 when absent."""
+    total = None
+    for k, v in m.items():
+        base, _, rest = k.partition('{')
+        if base != name:
+            continue
+        ok = all(('%s="%s"' % (lk, lv)) in rest for lk, lv in labels.items())
+        if ok:
+            total = (total or 0) + v
+    return total or 0
+
+
+def wait_until(pred, timeout, step=0.02):
+    deadline = time.monotonic() + timeout * SLOW
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return pred()
+
+
+def vmrss_kib(pid):
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1])
+    return None
+
+
+def main(tests):
+    """Runs each test function, prints every check, exits 1 on any failure."""
+    if not os.access(BIN, os.X_OK):
+        print('mizan binary not found at %s (set MIZAN_BIN)' % BIN)
+        sys.exit(1)
+    only = sys.argv[1:]
+    t00 = time.monotonic()
+    for t in tests:
+        if only and t.__name__ not in only:
+            continue
+        print('== %s' % t.__name__, flush=True)
+        t0 = time.monotonic()
+        try:
+            t()
+        except Exception:
+            traceback.print_exc()
+            check(False, '%s raised an exception' % t.__name__)
+        finally:
+            _kill_all()
+        print('   (%.1f s)' % (time.monotonic() - t0), flush=True)
+    print('%d checks, %d failed, %.1f s' % (_checks, len(_failures), time.monotonic() - t00))
+    for f in _failures:
+        print('FAILED: ' + f)
+    sys.exit(1 if _failures else 0)

@@ -1,0 +1,136 @@
+/* test_batch.c - bodies into events: JSON, NDJSON, CSV; errors by index and line. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdlib.h>
+
+#include "batch.h"
+#include "harness.h"
+
+static const struct event_limits lim = {
+	.attrs_bytes = 4096, .attrs_depth = 8, .future_ms = 86400000, .now_ms = 1780272000000LL};
+
+#define SVC(id)                                                                                    \
+	"{\"kind\":\"service\",\"id\":\"" id "\",\"ts\":\"2026-03-01T09:30:00Z\",\"service\":\"visa\"," \
+	"\"channel\":\"online\",\"automated\":false,\"outcome\":\"completed\"}"
+
+static int parse(struct batch *b, enum batch_format f, const char *body, size_t max)
+{
+	return batch_parse(b, f, body, strlen(body), NULL, 1, &lim, max);
+}
+
+/* The n-th error's location key value and field. */
+static void error_at(const struct batch *b, int n, const char *key, int where, const char *field)
+{
+	const cJSON *e = cJSON_GetArrayItem(b->errors, n);
+	CHECK(e != NULL, "no error number %d", n);
+	if (!e)
+		return;
+	const cJSON *w = cJSON_GetObjectItem(e, key);
+	CHECK(w && (int)w->valuedouble == where, "error %d: %s is not %d", n, key, where);
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(e, "field")), field);
+}
+
+static void test_json(void)
+{
+	struct batch b;
+	CHECK_INT(parse(&b, BATCH_JSON, "[" SVC("a") "," SVC("b") "]", 10), 0);
+	CHECK_INT(b.n, 2);
+	CHECK_STR(b.ev[1].v[F_ID].s, "b");
+	batch_free(&b);
+
+	CHECK_INT(parse(&b, BATCH_JSON, SVC("single"), 10), 0);
+	CHECK_INT(b.n, 1);
+	batch_free(&b);
+
+	/* One bad event among good ones: every problem reported, by index. */
+	CHECK_INT(parse(&b, BATCH_JSON, "[" SVC("a") ",{\"kind\":\"service\",\"id\":\"b\"}," SVC("c") ",7]", 10),
+		  -EINVAL);
+	CHECK_INT(b.nerrors, 2);
+	error_at(&b, 0, "index", 1, "ts");
+	error_at(&b, 1, "index", 3, "");
+	batch_free(&b);
+
+	CHECK_INT(parse(&b, BATCH_JSON, "[]", 10), 0);
+	CHECK_INT(b.n, 0);
+	batch_free(&b);
+
+	const char *bad[] = {"[" SVC("a"), "{\"kind\":NaN}", "[Infinity]", "[-Infinity]", "\"x\"",
+			     "   ", "[1] [2]"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK(parse(&b, BATCH_JSON, bad[i], 10) == -EINVAL, "accepted %s", bad[i]);
+		CHECK_INT(b.n, 0);
+		batch_free(&b);
+	}
+	CHECK_INT(parse(&b, BATCH_JSON, "[" SVC("a") "," SVC("b") "," SVC("c") "]", 2), -E2BIG);
+	batch_free(&b);
+}
+
+static void test_ndjson(void)
+{
+	struct batch b;
+	CHECK_INT(parse(&b, BATCH_NDJSON, SVC("a") "\n\n" SVC("b") "\r\n", 10), 0);
+	CHECK_INT(b.n, 2);
+	batch_free(&b);
+
+	CHECK_INT(parse(&b, BATCH_NDJSON, SVC("a") "\n{oops\n" SVC("c") "\n{\"kind\":\"x\"}", 10), -EINVAL);
+	CHECK_INT(b.nerrors, 2);
+	error_at(&b, 0, "line", 2, "");
+	error_at(&b, 1, "line", 4, "kind");
+	batch_free(&b);
+
+	/* Chunks of a file keep the file's line numbers. */
+	CHECK_INT(batch_parse(&b, BATCH_NDJSON, "{}\n", 3, NULL, 41, &lim, 10), -EINVAL);
+	error_at(&b, 0, "line", 41, "kind");
+	batch_free(&b);
+}
+
+static void test_csv(void)
+{
+	struct batch b;
+	const char *body = "kind,id,ts,title,hours,participants,cost\n"
+			   "training,t1,2026-01-01T00:00:00Z,\"Workshop, \"\"advanced\"\"\",3,10,500\n"
+			   "training,t2,2026-01-01T00:00:00Z,\"two\nlines\",3,10,500\n"
+			   "training,t3,2026-01-01T00:00:00Z,ok,3,ten,500\n"
+			   "training,t4,2026-01-01T00:00:00Z,ok,3,10\n";
+	CHECK_INT(parse(&b, BATCH_CSV, body, 10), -EINVAL);
+	CHECK_INT(b.n, 1);
+	CHECK_STR(b.ev[0].v[F_TITLE].s, "Workshop, \"advanced\"");
+	CHECK_INT(b.nerrors, 3);
+	error_at(&b, 0, "line", 3, "title");        /* a newline is a control character */
+	error_at(&b, 1, "line", 5, "participants"); /* the record after the two-line one */
+	error_at(&b, 2, "line", 6, "");             /* too few cells */
+	batch_free(&b);
+
+	CHECK_INT(parse(&b, BATCH_CSV, "kind,id,colour\nservice,x,red\n", 10), -EINVAL);
+	error_at(&b, 0, "line", 1, "colour");
+	batch_free(&b);
+
+	CHECK_INT(parse(&b, BATCH_CSV, "kind,id\n\"unterminated,x\n", 10), -EINVAL);
+	batch_free(&b);
+
+	/* A chunk parsed under the file's header. */
+	const char *chunk = "project,p9,2026-01-01T00:00:00Z,health,donation,10\n";
+	CHECK_INT(batch_parse(&b, BATCH_CSV, chunk, strlen(chunk), "kind,id,ts,sector,contribution,amount\n",
+			      7, &lim, 10),
+		  0);
+	CHECK_INT(b.n, 1);
+	batch_free(&b);
+}
+
+static void test_utf8(void)
+{
+	const char ok[] = "\xd9\x85\xd9\x8a\xd8\xb2\xd8\xa7\xd9\x86 \xf0\x9f\x98\x80";
+	CHECK_INT(utf8_check(ok, sizeof(ok) - 1), sizeof(ok) - 1);
+	CHECK_INT(utf8_check("a\xc0\xafz", 4), 1);         /* overlong */
+	CHECK_INT(utf8_check("ab\xed\xa0\x80", 5), 2);     /* surrogate */
+	CHECK_INT(utf8_check("\xf4\x90\x80\x80", 4), 0);   /* past U+10FFFF */
+	CHECK_INT(utf8_check("abc\xd9", 4), 3);            /* truncated */
+	CHECK_INT(utf8_check("\xff", 1), 0);
+
+	struct batch b;
+	CHECK_INT(parse(&b, BATCH_NDJSON, SVC("a") "\n{\"kind\":\"\xff\"}\n", 10), -EINVAL);
+	error_at(&b, 0, "line", 2, "");
+	batch_free(&b);
+}
+
+TEST_MAIN(test_json, test_ndjson, test_csv, test_utf8)
