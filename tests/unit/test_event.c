@@ -267,4 +267,51 @@ static void test_csv_cells(void)
 	      "yes is not a boolean");
 }
 
-TEST_MAIN(test_cases, test_time, test_round_trip, test_csv_cells)
+/* The README's contract lists every field, with its help text. */
+static void test_readme(void)
+{
+	FILE *f = fopen(MIZAN_SOURCE_ROOT "/README.md", "r");
+	CHECK(f != NULL, "cannot read README.md");
+	if (!f)
+		return;
+	static char text[1 << 17];
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	for (int i = 0; i < F_NFIELDS; i++) {
+		char row[96];
+		snprintf(row, sizeof(row), "| `%s` |", event_fields[i].name);
+		const char *at = strstr(text, row);
+		CHECK(at != NULL, "README has no row for %s", event_fields[i].name);
+		const char *eol = at ? strchr(at, '\n') : NULL;
+		const char *help = at ? strstr(at, event_fields[i].help) : NULL;
+		CHECK(help && help < eol, "README's row for %s lacks: %s", event_fields[i].name,
+		      event_fields[i].help);
+	}
+	/* Its four examples are valid events, one of each kind. */
+	const char *block = strstr(text, "One event of each kind");
+	block = block ? strstr(block, "```json\n") : NULL;
+	CHECK(block != NULL, "README has no example events");
+	if (!block)
+		return;
+	block += 8;
+	unsigned kinds = 0;
+	for (int i = 0; i < 4; i++) {
+		const char *eol = strchr(block, '\n');
+		if (!eol)
+			break;
+		cJSON *o = cJSON_ParseWithLength(block, (size_t)(eol - block));
+		struct event e;
+		struct event_error err = {{0}, {0}};
+		CHECK(o && event_from_json(o, &lim, &e, &err) == 0, "README example %d: %s %s", i + 1,
+		      err.field, err.msg);
+		if (o && e.present)
+			kinds |= 1u << e.kind;
+		event_clear(&e);
+		cJSON_Delete(o);
+		block = eol + 1;
+	}
+	CHECK_INT(kinds, 0xf);
+}
+
+TEST_MAIN(test_cases, test_time, test_round_trip, test_csv_cells, test_readme)

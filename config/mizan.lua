@@ -1,0 +1,33 @@
+-- Mizan configuration.  Plain Lua: settings are assigned into sections, and
+-- an unknown key or a bad value stops the server with file:line: what.
+-- Every setting has a default (shown here); delete a line to use it.
+-- `mizan check` validates this file.
+
+server.listen = "127.0.0.1:8080"   -- ADDR:PORT, or [IPv6]:PORT; port 0 picks a free one
+server.threads = 2                 -- HTTP worker threads (each runs its own epoll loop)
+
+store.path = "mizan.db"            -- SQLite database file, relative to where mizan runs
+store.synchronous = "full"         -- "full": an acknowledged batch survives power loss
+store.cache_mib = 16               -- SQLite page cache per connection
+store.busy_timeout_ms = 5000
+
+limits.body_bytes = 16 * MiB       -- largest request body; larger gets 413 before it is read
+limits.batch_events = 10000        -- most events in one POST (or one import transaction)
+limits.connections = 512           -- open connections in all
+limits.per_ip = 64                 -- open connections from one address (0: no limit)
+limits.timeout_s = 30              -- a connection idle this long is closed
+limits.connection_memory = 64 * KiB -- per-connection buffer for headers and reading
+limits.attrs_bytes = 4 * KiB       -- an event's `attrs`, serialised
+limits.attrs_depth = 8             -- nesting depth of `attrs`
+limits.future_s = 86400            -- how far ahead of the clock an event may be dated
+limits.query_rows = 10000          -- most events GET /api/v1/events returns at once
+
+-- Tokens may also be made with `mizan token add --role ROLE --name NAME`,
+-- which stores them in the database.  Here, only the SHA-256 of a secret:
+--   auth.tokens = { { name = "feeder", role = "ingest", sha256 = "<64 hex digits>" } }
+
+-- Demo data: when the database holds no events at start, load this many
+-- generated events (0: never).  The shipped configuration shows the
+-- strategy on realistic data; set it to 0 in production.
+demo.when_empty = 200000
+demo.seed = 1

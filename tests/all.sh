@@ -1,0 +1,31 @@
+#!/bin/sh
+# Builds Mizan twice (optimised, and with AddressSanitizer and
+# UndefinedBehaviorSanitizer), runs every test in both, and ends with one
+# line: "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+passed=0
+failed=0
+for variant in build:plain build-sanitize:address,undefined; do
+	dir=${variant%%:*}
+	san=${variant#*:}
+	if [ "$san" = plain ]; then san=none; fi
+	if [ ! -d "$dir" ]; then
+		meson setup "$dir" -Db_sanitize="$san" >/dev/null || { failed=$((failed + 1)); continue; }
+	fi
+	if ! meson compile -C "$dir"; then
+		echo "build failed: $dir"
+		failed=$((failed + 1))
+		continue
+	fi
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C "$dir" --print-errorlogs --no-rebuild
+	log="$dir/meson-logs/testlog.json"
+	p=$(grep -c '"result": "OK"' "$log")
+	f=$(grep -c -E '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$log")
+	echo "$dir: $p passed, $f failed"
+	passed=$((passed + p))
+	failed=$((failed + f))
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

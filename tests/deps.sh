@@ -1,0 +1,13 @@
+#!/bin/sh
+# Installs what Mizan needs to build, test and benchmark, from Debian's
+# packages.  Run as root, or as a user who may sudo.
+set -eu
+packages="build-essential meson ninja-build pkg-config
+  libmicrohttpd-dev libsqlite3-dev libcjson-dev liblua5.4-dev libsodium-dev libcsv-dev
+  libcurl4-openssl-dev python3 sqlite3 curl"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+# shellcheck disable=SC2086
+$sudo apt-get install -y -q --no-install-recommends $packages
