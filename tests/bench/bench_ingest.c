@@ -18,6 +18,7 @@
  * Everything runs on loopback, every wait is bounded, and the temporary
  * directory is removed at the end (or on SIGINT/SIGTERM).
  */
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -148,7 +149,7 @@ static int64_t now_ms(void)
 }
 
 #define MAX_TRACKED 96
-static char g_tmpdir[PATH_MAX];
+static char g_tmpdir[1024];
 static char g_tracked[MAX_TRACKED][PATH_MAX];
 static volatile sig_atomic_t g_ntracked;
 static volatile sig_atomic_t g_child; /* the running child's pid, 0 when none */
@@ -156,7 +157,8 @@ static volatile sig_atomic_t g_child; /* the running child's pid, 0 when none */
 /* Builds tmpdir/name into out and remembers it for removal. */
 static void tmp_file(char out[PATH_MAX], const char *name)
 {
-	snprintf(out, PATH_MAX, "%s/%s", g_tmpdir, name);
+	if (snprintf(out, PATH_MAX, "%s/%s", g_tmpdir, name) >= PATH_MAX)
+		out[0] = '\0'; /* cannot happen: the directory name is short */
 	for (int i = 0; i < g_ntracked; i++)
 		if (strcmp(g_tracked[i], out) == 0)
 			return;
@@ -990,11 +992,12 @@ static void report(const struct opts *o, const struct config *cfg, const struct 
 	printf("Mizan ingest benchmark: N=%" PRIu64 " events per id style (demo seed 1, "
 	       "2023-01-01 to 2026-11-01)\n",
 	       o->events);
-	printf("batch sizes: B=%zu%s%s events per POST and rows per transaction; "
-	       "mizan import batches limits.batch_events=%zu\n",
-	       o->batch, o->small_batch ? ", b=" : "", o->small_batch ? "" : "", o->batch);
+	printf("batch sizes: B=%zu events per POST / rows per transaction (mizan import: "
+	       "limits.batch_events=%zu)",
+	       o->batch, o->batch);
 	if (o->small_batch)
-		printf("             (second run with b=%zu for http and its limit)\n", o->small_batch);
+		printf("; second http run and its limit with b=%zu", o->small_batch);
+	printf("\n");
 	printf("store: WAL, synchronous=%s, cache_size=%d MiB, one transaction per batch; "
 	       "K=%d keep-alive connections on 127.0.0.1; %ld CPUs\n\n",
 	       cfg->synchronous, cfg->cache_mib, o->conns, sysconf(_SC_NPROCESSORS_ONLN));

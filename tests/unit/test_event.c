@@ -301,7 +301,7 @@ static void test_readme(void)
 		if (!eol)
 			break;
 		cJSON *o = cJSON_ParseWithLength(block, (size_t)(eol - block));
-		struct event e;
+		struct event e = {0};
 		struct event_error err = {{0}, {0}};
 		CHECK(o && event_from_json(o, &lim, &e, &err) == 0, "README example %d: %s %s", i + 1,
 		      err.field, err.msg);
