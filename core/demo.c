@@ -21,6 +21,7 @@
  * on the options only - and on libm returning the same exp/log/pow bits.
  */
 #include "demo.h"
+#include "event.h"
 
 #include <errno.h>
 #include <math.h>
@@ -218,16 +219,11 @@ static size_t pick(struct gen *g, const double *w, size_t n)
 
 static void civil_from_days(int64_t z, int *y, int *m, int *d)
 {
-	z += 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	unsigned doe = (unsigned)(z - era * 146097);
-	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	unsigned mp = (5 * doy + 2) / 153;
+	unsigned um, ud;
 
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = (int)((int64_t)yoe + era * 400 + (*m <= 2));
+	event_civil_from_days(z, y, &um, &ud);
+	*m = (int)um;
+	*d = (int)ud;
 }
 
 static int quarter_of(int64_t day)

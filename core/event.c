@@ -105,7 +105,7 @@ __attribute__((format(printf, 3, 4))) static int fail(struct event_error *err, c
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
  * well-known civil calendar algorithm). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+int64_t event_days_from_civil(int64_t y, unsigned m, unsigned d)
 {
 	y -= m <= 2;
 	int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -115,7 +115,7 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 	return era * 146097 + (int64_t)doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
+void event_civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
 {
 	z += 719468;
 	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -159,7 +159,7 @@ int event_parse_time(const char *s, bool date_ok, int64_t *ms)
 	int d = digits(&p, 2);
 	if (d < 1 || (unsigned)d > days_in_month(y, (unsigned)mo))
 		return -EINVAL;
-	int64_t t = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400000;
+	int64_t t = event_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400000;
 	if (*p == '\0' && date_ok) {
 		*ms = t;
 		return 0;
@@ -215,7 +215,7 @@ void event_format_time(int64_t ms, char buf[32])
 	int y;
 	unsigned m, d;
 
-	civil_from_days(days, &y, &m, &d);
+	event_civil_from_days(days, &y, &m, &d);
 	int s = (int)(rem / 1000), frac = (int)(rem % 1000);
 	char tmp[64]; /* wide enough for any year the compiler can imagine */
 	int n = snprintf(tmp, sizeof(tmp), "%04d-%02u-%02uT%02d:%02d:%02d", y, m, d, s / 3600,

@@ -132,4 +132,8 @@ void event_format_time(int64_t ms, char buf[32]);
 
 int event_kind_from_name(const char *name); /* -1 if unknown */
 
+/* Calendar arithmetic on days since 1970-01-01, proleptic Gregorian. */
+int64_t event_days_from_civil(int64_t y, unsigned m, unsigned d);
+void event_civil_from_days(int64_t days, int *y, unsigned *m, unsigned *d);
+
 #endif
