@@ -1,0 +1,158 @@
+/* mizan/plugin.h - the interface between Mizan and an indicator plugin.
+ *
+ * An indicator is a fold over the events of one period and one slice:
+ *
+ *     state = zeroed memory of state_size bytes
+ *     init(state, params, host)          once
+ *     step(state, event)                 once per event, in time order
+ *     merge(state, other)                optional: fold another state in
+ *     final(state, &result)              once, at the end
+ *     fini(state)                        once, always, after init succeeded
+ *
+ * A plugin is a shared object that exports exactly one symbol,
+ * mizan_plugin_entry, returning a description of itself and the indicators
+ * it provides.  The host calls nothing else by name and exports nothing: all
+ * it offers a plugin comes through struct mizan_host.
+ *
+ * Versioning.  The host first reads `abi` and `size` of what the entry
+ * returns and refuses a plugin whose abi is not MIZAN_PLUGIN_ABI, before it
+ * touches anything else.  Within one ABI, structs only grow at their end,
+ * and each carries its size, so either side can tell whether a newer member
+ * is there.
+ *
+ * Memory, and who owns what:
+ *  - The host allocates every state (state_size bytes, zeroed, aligned for
+ *    any type) and frees it after fini.  A plugin never frees a state.
+ *  - What init allocates (with host->alloc or malloc), fini frees.
+ *  - An event, its strings, and params are the host's, valid only during the
+ *    call they are passed to.  Copy what you keep (e.g. a set of service
+ *    names) into memory of your own.
+ *  - Strings a plugin returns (names, units, extra names, notes) must stay
+ *    valid until the plugin is unloaded: use string literals.
+ *  - The host may run folds of one indicator in several processes, and
+ *    several states of one indicator at once in one thread; it never calls
+ *    one plugin from two threads at once.  Keep no mutable globals.
+ *
+ * Errors: functions that can fail return 0 or a negative errno value.
+ *
+ * Build a plugin out of tree with `pkg-config --cflags mizan-plugin`, as a
+ * shared object with hidden visibility for everything but the entry.
+ */
+#ifndef MIZAN_PLUGIN_H
+#define MIZAN_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MIZAN_PLUGIN_ABI 1
+
+enum mizan_kind { MIZAN_SERVICE, MIZAN_TRAINING, MIZAN_PROJECT, MIZAN_SATISFACTION };
+#define MIZAN_KIND_BIT(k) (1u << (k))
+
+/* One event as an indicator sees it.  Absent texts are NULL, absent numbers
+ * NaN (test with isnan), absent integers and booleans -1.  Enumerations are
+ * the contract's spellings ("completed", "mobile_app", ...). */
+struct mizan_event {
+	uint32_t size; /* sizeof(struct mizan_event) as the host built it */
+	int kind;      /* enum mizan_kind */
+	int64_t ts_ms; /* ms since the epoch, UTC */
+	const char *id;
+	const char *mission, *country, *sex, *age_group;
+	const char *service, *channel, *outcome;             /* service */
+	const char *title, *programme;                       /* training */
+	const char *sector, *contribution, *currency;        /* project (currency: also training) */
+	const char *subject;                                 /* satisfaction */
+	int automated;                                       /* service: 1, 0 */
+	double duration_min;                                 /* service */
+	double hours, cost, benefit;                         /* training */
+	double amount;                                       /* project */
+	double score;                                        /* satisfaction */
+	int64_t participants, contributors, scale;
+};
+
+#define MIZAN_MAX_EXTRA 8
+
+/* What final() produces. */
+struct mizan_result {
+	double value; /* NaN: no figure for this period and slice */
+	double n;     /* the sample size the value rests on */
+	/* Figures shown beside the value (a mean, a count, an evenness). */
+	struct {
+		const char *name; /* a literal */
+		double value;
+	} extra[MIZAN_MAX_EXTRA];
+	int nextra;
+	const char *note; /* a literal, e.g. "insufficient data"; NULL if none */
+};
+
+/* The KPI's parameters from the configuration (e.g. subject = "service"). */
+struct mizan_params;
+
+struct mizan_host {
+	uint32_t abi;  /* MIZAN_PLUGIN_ABI of the host */
+	uint32_t size; /* sizeof(struct mizan_host) as the host built it */
+	/* level: 0 error, 1 warning, 2 info.  The host prefixes the plugin's name. */
+	void (*log)(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+	void *(*alloc)(size_t size); /* NULL when out of memory */
+	void (*free)(void *p);
+	/* A parameter's text, or NULL when the KPI does not set it. */
+	const char *(*param)(const struct mizan_params *params, const char *key);
+	/* A parameter as a number, or `otherwise` when unset or not a number. */
+	double (*param_number)(const struct mizan_params *params, const char *key, double otherwise);
+};
+
+struct mizan_indicator {
+	const char *name;        /* unique across all plugins and scripts: [a-z0-9_] */
+	const char *unit;        /* "count", "%", "JOD", ... */
+	const char *description; /* one sentence: the formula */
+	unsigned kinds;          /* MIZAN_KIND_BIT()s of the events it reads */
+	size_t state_size;
+	int (*init)(void *state, const struct mizan_params *params,
+		    const struct mizan_host *host); /* optional */
+	void (*step)(void *state, const struct mizan_event *ev);
+	int (*merge)(void *state, const void *other); /* optional; `other` is then fini'd */
+	void (*final)(const void *state, struct mizan_result *out);
+	void (*fini)(void *state); /* optional */
+};
+
+struct mizan_plugin {
+	uint32_t abi;  /* MIZAN_PLUGIN_ABI: first, always */
+	uint32_t size; /* sizeof(struct mizan_plugin) */
+	const char *name;
+	const char *version;
+	const struct mizan_indicator *indicators;
+	size_t nindicators;
+	/* Optional: called once after the checks.  On failure write a sentence
+	 * into err; the plugin is then unloaded and never called again. */
+	int (*init)(const struct mizan_host *host, char *err, size_t errlen);
+	void (*fini)(void); /* optional: called before unloading */
+};
+
+/* The one symbol a plugin exports. */
+#define MIZAN_PLUGIN_ENTRY_NAME "mizan_plugin_entry"
+typedef const struct mizan_plugin *(*mizan_plugin_entry_fn)(void);
+
+#if defined(__GNUC__)
+#define MIZAN_EXPORT __attribute__((visibility("default")))
+#else
+#define MIZAN_EXPORT
+#endif
+
+/* Declares the entry:  MIZAN_PLUGIN(my_plugin)  where my_plugin is a
+ * `static const struct mizan_plugin`. */
+#define MIZAN_PLUGIN(desc)                                                                         \
+	MIZAN_EXPORT const struct mizan_plugin *mizan_plugin_entry(void);                           \
+	MIZAN_EXPORT const struct mizan_plugin *mizan_plugin_entry(void)                            \
+	{                                                                                          \
+		return &(desc);                                                                    \
+	}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

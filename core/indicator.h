@@ -1,0 +1,84 @@
+/* indicator.h - one interface over C plugin and Lua script indicators.
+ *
+ * The engine (kpi.c) folds events through a struct indicator without
+ * knowing whether a plugin (plugin.c) or a script (script.c) is behind it.
+ * Both loaders add what they load to a struct registry and record what they
+ * refused, with the file and the reason.
+ */
+#ifndef MIZAN_INDICATOR_H
+#define MIZAN_INDICATOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mizan/plugin.h"
+
+#define IND_ERRLEN 256
+
+/* A KPI's parameters, as the configuration gives them (the type named in
+ * plugin.h).  Keys and values are borrowed from the configuration. */
+struct mizan_params {
+	size_t n;
+	const char *const *keys;
+	const char *const *values;
+};
+
+const char *params_get(const struct mizan_params *p, const char *key);
+double params_number(const struct mizan_params *p, const char *key, double otherwise);
+
+struct indicator;
+
+struct indicator_ops {
+	/* A new state, initialised for these params.  NULL with err filled on
+	 * failure (the indicator's init failed, out of memory, a script error). */
+	void *(*state_new)(struct indicator *ind, const struct mizan_params *params, char *err);
+	/* 0, or -1 with err filled: a script error or a limit reached.  After a
+	 * failure the state may only be freed. */
+	int (*step)(struct indicator *ind, void *state, const struct mizan_event *ev, char *err);
+	/* Folds `other` into `state`; `other` must still be freed.  NULL when
+	 * the indicator cannot merge. */
+	int (*merge)(struct indicator *ind, void *state, void *other, char *err);
+	int (*final)(struct indicator *ind, void *state, struct mizan_result *out, char *err);
+	void (*state_free)(struct indicator *ind, void *state);
+	/* Releases what the loader made for this indicator (not the struct). */
+	void (*unload)(struct indicator *ind);
+};
+
+struct indicator {
+	char name[64];
+	char unit[32];
+	char description[256];
+	unsigned kinds;             /* MIZAN_KIND_BIT()s */
+	char source[16];            /* "plugin" or "script" */
+	char origin[256];           /* the file it came from */
+	char version[64];           /* plugin version, or "sha256:<first 16 hex>" of the script */
+	const struct indicator_ops *ops;
+	void *impl;                 /* the loader's own data */
+	int index;                  /* position in the registry */
+};
+
+struct load_error {
+	char file[256];
+	char reason[IND_ERRLEN];
+};
+
+struct registry {
+	struct indicator **v;
+	size_t n, cap;
+	struct load_error *errors;
+	size_t nerrors, errcap;
+};
+
+/* Takes ownership of `ind` (allocated with malloc/calloc).  Refuses (and
+ * records why, against `file`) a name that is already registered. */
+int registry_add(struct registry *r, struct indicator *ind, const char *file);
+void registry_error(struct registry *r, const char *file, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+struct indicator *registry_find(const struct registry *r, const char *name);
+/* Unloads every indicator (ops->unload) and frees the registry. */
+void registry_free(struct registry *r);
+
+/* The host services handed to plugins (log, alloc, params). */
+extern const struct mizan_host indicator_host;
+
+#endif
