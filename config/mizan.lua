@@ -31,3 +31,26 @@ limits.query_rows = 10000          -- most events GET /api/v1/events returns at 
 -- strategy on realistic data; set it to 0 in production.
 demo.when_empty = 200000
 demo.seed = 1
+
+-- Indicators: C plugins (*.so) and Lua scripts (*.lua) are loaded from these
+-- folders, in name order.  Plugins default to the `plugins` folder beside the
+-- mizan binary and the installed plugin folder.
+--   plugins.dirs = { "/usr/local/lib/x86_64-linux-gnu/mizan/plugins" }
+scripts.dirs = { "scripts" }
+scripts.memory_mib = 64            -- per script
+scripts.instructions = 10000000    -- per call into a script
+scripts.seconds = 2                -- per call into a script (wall clock)
+
+-- Evaluation runs in a worker process that the server restarts if a plugin
+-- crashes or a call hangs.
+evaluation.timezone = "Asia/Amman" -- periods (months, quarters, years) begin at local midnight
+evaluation.slices = { "mission", "country", "service", "channel", "sex", "age_group" }
+evaluation.interval_s = 300        -- evaluate at least this often
+evaluation.after_ingest_s = 5      -- and this soon after new events arrive
+evaluation.stall_s = 15            -- a worker that makes no progress this long is killed
+evaluation.timeout_s = 1800        -- the longest one evaluation may take
+evaluation.retry_s = 3600          -- an indicator that crashed or hung is retried after this
+evaluation.min_answers = 30        -- default for survey KPIs: fewer answers are "insufficient data"
+
+-- The strategy: goals, KPIs, owners, default targets.
+include "strategy.lua"

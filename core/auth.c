@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -13,6 +14,7 @@
 struct known {
 	enum role role;
 	unsigned char hash[32];
+	char name[AUTH_NAME_LEN];
 };
 
 struct auth {
@@ -43,7 +45,7 @@ struct collect {
 	size_t n, cap;
 };
 
-static int push(struct collect *c, enum role role, const unsigned char *hash)
+static int push(struct collect *c, const char *name, enum role role, const unsigned char *hash)
 {
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 16;
@@ -55,13 +57,14 @@ static int push(struct collect *c, enum role role, const unsigned char *hash)
 	}
 	c->v[c->n].role = role;
 	memcpy(c->v[c->n].hash, hash, 32);
+	snprintf(c->v[c->n].name, sizeof(c->v[c->n].name), "%s", name);
 	c->n++;
 	return 0;
 }
 
 static int collect_stored(const struct store_token *t, void *ud)
 {
-	return push(ud, t->role, t->hash);
+	return push(ud, t->name, t->role, t->hash);
 }
 
 /* Rebuilds the list from the configuration and the store; keeps the old
@@ -72,7 +75,7 @@ static void reload(struct auth *a)
 	char err[STORE_ERRLEN];
 
 	for (size_t i = 0; i < a->cfg->ntokens; i++)
-		if (push(&c, a->cfg->tokens[i].role, a->cfg->tokens[i].hash) < 0)
+		if (push(&c, a->cfg->tokens[i].name, a->cfg->tokens[i].role, a->cfg->tokens[i].hash) < 0)
 			goto fail;
 	if (store_token_each(a->store, collect_stored, &c, err) != 0) {
 		log_warn("cannot read tokens: %s", err);
@@ -114,7 +117,7 @@ void auth_hash(const char *secret, size_t len, unsigned char out[32])
 	crypto_hash_sha256(out, (const unsigned char *)secret, len);
 }
 
-enum role auth_check(struct auth *a, const char *secret, size_t len)
+enum role auth_check(struct auth *a, const char *secret, size_t len, char *name)
 {
 	unsigned char h[32];
 	enum role role = ROLE_NONE;
@@ -125,8 +128,11 @@ enum role auth_check(struct auth *a, const char *secret, size_t len)
 		reload(a);
 	/* Look at every token, whether or not one matched already. */
 	for (size_t i = 0; i < a->n; i++)
-		if (sodium_memcmp(h, a->tokens[i].hash, 32) == 0)
+		if (sodium_memcmp(h, a->tokens[i].hash, 32) == 0) {
 			role = a->tokens[i].role;
+			if (name)
+				memcpy(name, a->tokens[i].name, AUTH_NAME_LEN);
+		}
 	pthread_mutex_unlock(&a->lock);
 	return role;
 }

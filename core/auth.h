@@ -21,9 +21,11 @@ int auth_init(void); /* once per process, before any other auth_ call */
 int auth_new(struct auth **out, const struct config *c, struct store *s);
 void auth_free(struct auth *a);
 
-/* The role of the token whose secret is `secret`, or ROLE_NONE.  Tokens made
- * or revoked with `mizan token` are seen within a second. */
-enum role auth_check(struct auth *a, const char *secret, size_t len);
+/* The role of the token whose secret is `secret`, or ROLE_NONE; its name
+ * goes into name[AUTH_NAME_LEN] when name is not NULL.  Tokens made or
+ * revoked with `mizan token` are seen within a second. */
+#define AUTH_NAME_LEN 64
+enum role auth_check(struct auth *a, const char *secret, size_t len, char *name);
 
 bool role_allows(enum role have, enum role need);
 

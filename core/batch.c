@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 size_t utf8_check(const char *str, size_t len)
 {
@@ -49,6 +50,25 @@ size_t utf8_check(const char *str, size_t len)
 		i += n + 1;
 	}
 	return len;
+}
+
+/* The offset of a NUL byte, or of a JSON escape \u0000, or len.  cJSON
+ * would decode the escape into a C string and silently cut it there, so an
+ * id "a\u0000x" would become "a". */
+static size_t nul_check(const char *s, size_t len)
+{
+	const char *nul = memchr(s, '\0', len);
+	size_t limit = nul ? (size_t)(nul - s) : len;
+	for (const char *p = s; (p = memchr(p, '\\', limit - (size_t)(p - s))); p++) {
+		size_t run = 1;
+		while ((size_t)(p - s) + run < limit && p[run] == '\\')
+			run++;
+		p += run - 1; /* the last backslash of the run */
+		if (run % 2 == 1 && (size_t)(p - s) + 6 <= limit &&
+		    strncasecmp(p + 1, "u0000", 5) == 0)
+			return (size_t)(p - s);
+	}
+	return limit;
 }
 
 static int keep_tree(struct batch *b, cJSON *t)
@@ -384,6 +404,16 @@ int batch_parse(struct batch *b, enum batch_format fmt, const char *body, size_t
 			line += body[i] == '\n';
 		char msg[80];
 		snprintf(msg, sizeof(msg), "invalid UTF-8 at byte %zu", bad + 1);
+		add_error(b, "line", line, "", msg);
+		return -EINVAL;
+	}
+	size_t nul = nul_check(body, len);
+	if (nul < len) {
+		size_t line = first_line;
+		for (size_t i = 0; i < nul; i++)
+			line += body[i] == '\n';
+		char msg[96];
+		snprintf(msg, sizeof(msg), "a NUL character (byte 0 or \\u0000) at byte %zu", nul + 1);
 		add_error(b, "line", line, "", msg);
 		return -EINVAL;
 	}

@@ -4,19 +4,20 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum opt_type { OT_INT, OT_I64, OT_SIZE, OT_STRING, OT_ENUM, OT_TOKENS };
+enum opt_type { OT_INT, OT_I64, OT_SIZE, OT_NUM, OT_STRING, OT_ENUM, OT_STRLIST, OT_TOKENS };
 
 struct option {
 	const char *section, *key;
 	enum opt_type type;
 	size_t offset;
 	double min, max;
-	const char *values; /* OT_ENUM: "a|b|c" */
+	const char *values; /* OT_ENUM and OT_STRLIST: "a|b|c" (NULL: any) */
 };
 
 #define OFF(f) offsetof(struct config, f)
@@ -42,9 +43,54 @@ static const struct option options[] = {
 	{"auth", "tokens", OT_TOKENS, 0, 0, 0, NULL},
 	{"demo", "when_empty", OT_I64, OFF(demo_when_empty), 0, 1e9, NULL},
 	{"demo", "seed", OT_I64, OFF(demo_seed), 0, 9007199254740992.0, NULL},
+	{"plugins", "dirs", OT_STRLIST, OFF(plugin_dirs), 0, 0, NULL},
+	{"scripts", "dirs", OT_STRLIST, OFF(script_dirs), 0, 0, NULL},
+	{"scripts", "memory_mib", OT_INT, OFF(script_memory_mib), 1, 4096, NULL},
+	{"scripts", "instructions", OT_I64, OFF(script_instructions), 1000, 1e12, NULL},
+	{"scripts", "seconds", OT_NUM, OFF(script_seconds), 0.001, 3600, NULL},
+	{"evaluation", "timezone", OT_STRING, OFF(timezone), 0, 0, NULL},
+	{"evaluation", "slices", OT_STRLIST, OFF(slices), 0, 0,
+	 "mission|country|service|channel|sex|age_group"},
+	{"evaluation", "interval_s", OT_INT, OFF(eval_interval_s), 1, 86400, NULL},
+	{"evaluation", "after_ingest_s", OT_INT, OFF(eval_after_ingest_s), 0, 86400, NULL},
+	{"evaluation", "stall_s", OT_INT, OFF(eval_stall_s), 1, 3600, NULL},
+	{"evaluation", "timeout_s", OT_INT, OFF(eval_timeout_s), 1, 86400, NULL},
+	{"evaluation", "retry_s", OT_INT, OFF(eval_retry_s), 0, 7 * 86400, NULL},
+	{"evaluation", "min_answers", OT_INT, OFF(min_answers), 0, 1000000, NULL},
 };
 
-static const char *const sections[] = {"server", "store", "limits", "auth", "demo"};
+static const char *const sections[] = {"server", "store",   "limits",  "auth",
+				       "demo",   "plugins", "scripts", "evaluation"};
+
+static void strlist_push(struct strlist *l, const char *v)
+{
+	char **p = realloc(l->v, (l->n + 1) * sizeof(*p));
+	if (!p)
+		return;
+	l->v = p;
+	l->v[l->n] = strdup(v);
+	if (l->v[l->n])
+		l->n++;
+}
+
+static void strlist_free(struct strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* Is `s` one of "a|b|c"? */
+static bool in_values(const char *values, const char *s)
+{
+	size_t n = strlen(s);
+	for (const char *p = values; n && (p = strstr(p, s)); p += n)
+		if ((p == values || p[-1] == '|') && (p[n] == '\0' || p[n] == '|'))
+			return true;
+	return false;
+}
 
 static void config_defaults(struct config *c)
 {
@@ -67,6 +113,20 @@ static void config_defaults(struct config *c)
 	c->query_rows = 10000;
 	c->demo_when_empty = 0;
 	c->demo_seed = 1;
+	c->script_memory_mib = 64;
+	c->script_instructions = 10000000;
+	c->script_seconds = 2;
+	c->timezone = strdup("Asia/Amman");
+	static const char *const dims[] = {"mission", "country", "service", "channel", "sex", "age_group"};
+	for (size_t i = 0; i < sizeof(dims) / sizeof(dims[0]); i++)
+		strlist_push(&c->slices, dims[i]);
+	strlist_push(&c->script_dirs, "scripts");
+	c->eval_interval_s = 300;
+	c->eval_after_ingest_s = 5;
+	c->eval_stall_s = 15;
+	c->eval_timeout_s = 1800;
+	c->eval_retry_s = 3600;
+	c->min_answers = 30;
 }
 
 static const char *const role_names[] = {"none", "ingest", "viewer", "editor", "admin"};
@@ -182,14 +242,42 @@ static int set_option(lua_State *L, struct config *c, const struct option *o, in
 		if (lua_type(L, idx) != LUA_TSTRING)
 			return luaL_error(L, "%s.%s must be a string", o->section, o->key);
 		const char *s = lua_tostring(L, idx);
-		if (o->type == OT_ENUM) {
-			size_t n = strlen(s);
-			const char *p = strstr(o->values, s);
-			if (!n || !p || (p != o->values && p[-1] != '|') || (p[n] && p[n] != '|'))
-				return luaL_error(L, "%s.%s must be one of %s, got '%s'", o->section, o->key,
-						  o->values, s);
-		}
+		if (o->type == OT_ENUM && !in_values(o->values, s))
+			return luaL_error(L, "%s.%s must be one of %s, got '%s'", o->section, o->key,
+					  o->values, s);
 		config_set_string((char **)(base + o->offset), s);
+		return 0;
+	}
+	case OT_NUM: {
+		if (lua_type(L, idx) != LUA_TNUMBER)
+			return luaL_error(L, "%s.%s must be a number", o->section, o->key);
+		double v = (double)lua_tonumber(L, idx);
+		if (!(v >= o->min && v <= o->max)) {
+			char msg[160];
+			snprintf(msg, sizeof(msg), "%s.%s must be from %g to %g, got %g", o->section, o->key,
+				 o->min, o->max, v);
+			return luaL_error(L, "%s", msg);
+		}
+		*(double *)(base + o->offset) = v;
+		return 0;
+	}
+	case OT_STRLIST: {
+		if (!lua_istable(L, idx))
+			return luaL_error(L, "%s.%s must be a list of strings", o->section, o->key);
+		struct strlist *l = (struct strlist *)(base + o->offset);
+		strlist_free(l);
+		lua_Integer n = luaL_len(L, idx);
+		for (lua_Integer i = 1; i <= n; i++) {
+			lua_geti(L, idx, i);
+			const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+			if (!v)
+				return luaL_error(L, "%s.%s[%d] must be a string", o->section, o->key, (int)i);
+			if (o->values && !in_values(o->values, v))
+				return luaL_error(L, "%s.%s[%d] must be one of %s, got '%s'", o->section,
+						  o->key, (int)i, o->values, v);
+			strlist_push(l, v);
+			lua_pop(L, 1);
+		}
 		return 0;
 	}
 	case OT_TOKENS:
@@ -216,14 +304,283 @@ static int section_newindex(lua_State *L)
 
 static int global_newindex(lua_State *L)
 {
-	return luaL_error(L, "unknown key '%s' (settings go in a section: server, store, limits, auth, demo)",
+	return luaL_error(L, "unknown key '%s' (settings go in a section: server, store, limits, auth, demo, plugins, scripts, evaluation)",
 			  lua_tostring(L, 2) ? lua_tostring(L, 2) : "?");
 }
 
 struct load_ctx {
 	struct config *c;
 	const char *path;
+	int depth; /* of include() */
 };
+
+/* ---- the strategy: goal {...}, kpi {...}, include "file" ------------------------ */
+
+static const char *const period_names[PK_N] = {"month", "quarter", "year"};
+
+const char *period_kind_name(enum period_kind k)
+{
+	return period_names[k];
+}
+
+static void kpi_free(struct cfg_kpi *k)
+{
+	free(k->id);
+	free(k->goal);
+	free(k->title_ar);
+	free(k->title_en);
+	free(k->unit);
+	free(k->indicator);
+	for (size_t i = 0; i < k->nparams; i++) {
+		free(k->param_keys[i]);
+		free(k->param_values[i]);
+	}
+	free(k->param_keys);
+	free(k->param_values);
+	free(k->owner.name);
+	free(k->owner.email);
+	free(k->owner.lang);
+	free(k->file);
+}
+
+const struct cfg_kpi *config_kpi(const struct config *c, const char *id)
+{
+	for (size_t i = 0; i < c->nkpis; i++)
+		if (strcmp(c->kpis[i].id, id) == 0)
+			return &c->kpis[i];
+	return NULL;
+}
+
+/* A string field of the table at index 1; `what` names the block in errors. */
+static char *field_string(lua_State *L, const char *what, const char *key, bool required)
+{
+	lua_getfield(L, 1, key);
+	int t = lua_type(L, -1);
+	if (t == LUA_TNIL && !required) {
+		lua_pop(L, 1);
+		return NULL;
+	}
+	if (t != LUA_TSTRING || lua_rawlen(L, -1) == 0)
+		luaL_error(L, "%s: '%s' must be a non-empty string", what, key);
+	char *v = strdup(lua_tostring(L, -1));
+	lua_pop(L, 1);
+	return v;
+}
+
+/* Refuses keys the block does not know, naming the first. */
+static void check_keys(lua_State *L, const char *what, const char *known)
+{
+	lua_pushnil(L);
+	while (lua_next(L, 1)) {
+		lua_pop(L, 1);
+		if (lua_type(L, -1) != LUA_TSTRING || !in_values(known, lua_tostring(L, -1)))
+			luaL_error(L, "%s: unknown key '%s'", what,
+				   lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?");
+	}
+}
+
+static int line_of_caller(lua_State *L)
+{
+	lua_Debug ar;
+	if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "l", &ar))
+		return ar.currentline;
+	return 0;
+}
+
+static int lua_goal(lua_State *L)
+{
+	struct load_ctx *ctx = lua_touserdata(L, lua_upvalueindex(1));
+	struct config *c = ctx->c;
+	luaL_checktype(L, 1, LUA_TTABLE);
+	check_keys(L, "goal", "id|title_ar|title_en");
+	struct cfg_goal g = {0};
+	g.id = field_string(L, "goal", "id", true);
+	for (size_t i = 0; i < c->ngoals; i++)
+		if (strcmp(c->goals[i].id, g.id) == 0) {
+			free(g.id);
+			return luaL_error(L, "goal %s is defined twice", c->goals[i].id);
+		}
+	struct cfg_goal *p = realloc(c->goals, (c->ngoals + 1) * sizeof(*p));
+	if (!p) {
+		free(g.id);
+		return luaL_error(L, "out of memory");
+	}
+	c->goals = p;
+	c->goals[c->ngoals++] = g;
+	struct cfg_goal *slot = &c->goals[c->ngoals - 1];
+	char what[64];
+	snprintf(what, sizeof(what), "goal %s", slot->id);
+	slot->title_ar = field_string(L, what, "title_ar", true);
+	slot->title_en = field_string(L, what, "title_en", true);
+	slot->line = line_of_caller(L);
+	return 0;
+}
+
+static void kpi_params(lua_State *L, struct cfg_kpi *k, const char *what)
+{
+	lua_getfield(L, 1, "params");
+	if (lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		return;
+	}
+	if (!lua_istable(L, -1))
+		luaL_error(L, "%s: 'params' must be a table", what);
+	lua_pushnil(L);
+	while (lua_next(L, -2)) {
+		if (lua_type(L, -2) != LUA_TSTRING ||
+		    (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER))
+			luaL_error(L, "%s: params must map names to strings or numbers", what);
+		char **keys = realloc(k->param_keys, (k->nparams + 1) * sizeof(char *));
+		if (keys)
+			k->param_keys = keys;
+		char **vals = realloc(k->param_values, (k->nparams + 1) * sizeof(char *));
+		if (vals)
+			k->param_values = vals;
+		if (!keys || !vals)
+			luaL_error(L, "out of memory");
+		k->param_keys[k->nparams] = strdup(lua_tostring(L, -2));
+		lua_pushvalue(L, -1); /* tostring on a copy: the key must stay as it is */
+		k->param_values[k->nparams] = strdup(lua_tostring(L, -1));
+		lua_pop(L, 1);
+		k->nparams++;
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+}
+
+static void kpi_targets(lua_State *L, struct cfg_kpi *k, const char *what)
+{
+	for (int p = 0; p < PK_N; p++)
+		k->target[p] = NAN;
+	lua_getfield(L, 1, "target");
+	if (lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		return;
+	}
+	if (!lua_istable(L, -1))
+		luaL_error(L, "%s: 'target' must be a table like { quarter = 10, year = 40 }", what);
+	for (int p = 0; p < PK_N; p++) {
+		lua_getfield(L, -1, period_names[p]);
+		if (!lua_isnil(L, -1)) {
+			if (lua_type(L, -1) != LUA_TNUMBER)
+				luaL_error(L, "%s: target.%s must be a number", what, period_names[p]);
+			k->target[p] = (double)lua_tonumber(L, -1);
+		}
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+}
+
+static void kpi_owner(lua_State *L, struct cfg_kpi *k, const char *what)
+{
+	lua_getfield(L, 1, "owner");
+	if (lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		return;
+	}
+	if (!lua_istable(L, -1))
+		luaL_error(L, "%s: 'owner' must be a table { name =, email =, lang = }", what);
+	const char *keys[] = {"name", "email", "lang"};
+	char **slots[] = {&k->owner.name, &k->owner.email, &k->owner.lang};
+	for (int i = 0; i < 3; i++) {
+		lua_getfield(L, -1, keys[i]);
+		if (lua_type(L, -1) == LUA_TSTRING)
+			*slots[i] = strdup(lua_tostring(L, -1));
+		else if (!lua_isnil(L, -1))
+			luaL_error(L, "%s: owner.%s must be a string", what, keys[i]);
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+	if (k->owner.lang && strcmp(k->owner.lang, "ar") && strcmp(k->owner.lang, "en"))
+		luaL_error(L, "%s: owner.lang must be \"ar\" or \"en\"", what);
+	if (k->owner.email && !strchr(k->owner.email, '@'))
+		luaL_error(L, "%s: owner.email '%s' is not an address", what, k->owner.email);
+}
+
+static int lua_kpi(lua_State *L)
+{
+	struct load_ctx *ctx = lua_touserdata(L, lua_upvalueindex(1));
+	struct config *c = ctx->c;
+	luaL_checktype(L, 1, LUA_TTABLE);
+	check_keys(L, "kpi", "id|goal|title_ar|title_en|unit|direction|period|indicator|params|owner|target");
+	struct cfg_kpi *p = realloc(c->kpis, (c->nkpis + 1) * sizeof(*p));
+	if (!p)
+		return luaL_error(L, "out of memory");
+	c->kpis = p;
+	struct cfg_kpi *k = &c->kpis[c->nkpis++];
+	memset(k, 0, sizeof(*k)); /* counted now, so config_free frees what follows */
+	k->line = line_of_caller(L);
+	k->file = strdup(ctx->path);
+	k->id = field_string(L, "kpi", "id", true);
+	char what[64];
+	snprintf(what, sizeof(what), "kpi %s", k->id);
+	for (size_t i = 0; i + 1 < c->nkpis; i++)
+		if (strcmp(c->kpis[i].id, k->id) == 0)
+			return luaL_error(L, "%s is defined twice", what);
+	k->goal = field_string(L, what, "goal", true);
+	bool goal_known = false;
+	for (size_t i = 0; i < c->ngoals; i++)
+		goal_known |= strcmp(c->goals[i].id, k->goal) == 0;
+	if (!goal_known)
+		return luaL_error(L, "%s: goal '%s' is not defined (define it above with goal {...})",
+				  what, k->goal);
+	k->title_ar = field_string(L, what, "title_ar", true);
+	k->title_en = field_string(L, what, "title_en", true);
+	k->unit = field_string(L, what, "unit", true);
+	k->indicator = field_string(L, what, "indicator", false);
+	char *dir = field_string(L, what, "direction", false);
+	k->direction = !dir || strcmp(dir, "higher") == 0 ? 1 : strcmp(dir, "lower") == 0 ? -1 : 0;
+	free(dir);
+	if (!k->direction)
+		return luaL_error(L, "%s: direction must be \"higher\" or \"lower\"", what);
+	char *period = field_string(L, what, "period", false);
+	k->period = PK_QUARTER;
+	for (int i = 0; period && i < PK_N; i++)
+		if (strcmp(period, period_names[i]) == 0)
+			k->period = (enum period_kind)i;
+	bool bad_period = period && strcmp(period, period_names[k->period]) != 0;
+	free(period);
+	if (bad_period)
+		return luaL_error(L, "%s: period must be month, quarter or year", what);
+	kpi_params(L, k, what);
+	kpi_targets(L, k, what);
+	kpi_owner(L, k, what);
+	return 0;
+}
+
+static int load_chunk(lua_State *L, struct load_ctx *ctx, const char *path);
+static int lua_include(lua_State *L);
+
+/* Binds the global include() to the file being read (raw: the globals'
+ * metatable refuses new names). */
+static void set_include(lua_State *L, struct load_ctx *ctx)
+{
+	lua_pushglobaltable(L);
+	lua_pushstring(L, "include");
+	lua_pushlightuserdata(L, ctx);
+	lua_pushcclosure(L, lua_include, 1);
+	lua_rawset(L, -3);
+	lua_pop(L, 1);
+}
+
+/* include "file": another file of the configuration, relative to this one. */
+static int lua_include(lua_State *L)
+{
+	struct load_ctx *ctx = lua_touserdata(L, lua_upvalueindex(1));
+	const char *name = luaL_checkstring(L, 1);
+	char path[1024];
+	const char *slash = strrchr(ctx->path, '/');
+	if (name[0] != '/' && slash)
+		snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - ctx->path), ctx->path, name);
+	else
+		snprintf(path, sizeof(path), "%s", name);
+	if (ctx->depth >= 8)
+		return luaL_error(L, "include '%s': includes nested too deep", name);
+	struct load_ctx inner = {ctx->c, path, ctx->depth + 1};
+	load_chunk(L, &inner, path);
+	set_include(L, ctx); /* back to this file's include(): `inner` dies with this call */
+	return 0;
+}
 
 static int load_protected(lua_State *L)
 {
@@ -254,13 +611,25 @@ static int load_protected(lua_State *L)
 		lua_setmetatable(L, -2);
 		lua_setfield(L, -2, sections[i]);
 	}
+	static const lua_CFunction fns[] = {lua_goal, lua_kpi};
+	static const char *const fn_names[] = {"goal", "kpi"};
+	for (int i = 0; i < 2; i++) {
+		lua_pushlightuserdata(L, ctx);
+		lua_pushcclosure(L, fns[i], 1);
+		lua_setfield(L, -2, fn_names[i]);
+	}
 	lua_newtable(L);
 	lua_pushcfunction(L, global_newindex);
 	lua_setfield(L, -2, "__newindex");
 	lua_setmetatable(L, -2);
 	lua_pop(L, 1);
+	return load_chunk(L, ctx, ctx->path);
+}
 
-	if (luaL_loadfilex(L, ctx->path, "t") != LUA_OK)
+static int load_chunk(lua_State *L, struct load_ctx *ctx, const char *path)
+{
+	set_include(L, ctx);
+	if (luaL_loadfilex(L, path, "t") != LUA_OK)
 		return lua_error(L);
 	lua_call(L, 0, 0);
 	return 0;
@@ -282,7 +651,7 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: out of memory", path);
 		return -1;
 	}
-	struct load_ctx ctx = {c, path};
+	struct load_ctx ctx = {c, path, 0};
 	lua_pushcfunction(L, load_protected);
 	lua_pushlightuserdata(L, &ctx);
 	int rc = lua_pcall(L, 1, 0, 0);
@@ -304,6 +673,19 @@ void config_free(struct config *c)
 	for (size_t i = 0; i < c->ntokens; i++)
 		free(c->tokens[i].name);
 	free(c->tokens);
+	strlist_free(&c->plugin_dirs);
+	strlist_free(&c->script_dirs);
+	strlist_free(&c->slices);
+	free(c->timezone);
+	for (size_t i = 0; i < c->ngoals; i++) {
+		free(c->goals[i].id);
+		free(c->goals[i].title_ar);
+		free(c->goals[i].title_en);
+	}
+	free(c->goals);
+	for (size_t i = 0; i < c->nkpis; i++)
+		kpi_free(&c->kpis[i]);
+	free(c->kpis);
 	free(c->path);
 	memset(c, 0, sizeof(*c));
 }

@@ -19,6 +19,35 @@ struct config_token {
 	unsigned char hash[32]; /* SHA-256 of the secret */
 };
 
+struct strlist {
+	char **v;
+	size_t n;
+};
+
+struct cfg_person {
+	char *name, *email, *lang; /* lang: "ar" or "en" */
+};
+
+struct cfg_goal {
+	char *id, *title_ar, *title_en;
+	int line;
+};
+
+enum period_kind { PK_MONTH, PK_QUARTER, PK_YEAR, PK_N };
+
+struct cfg_kpi {
+	char *id, *goal, *title_ar, *title_en, *unit;
+	char *indicator;            /* NULL when reported by people */
+	enum period_kind period;    /* the KPI's own period */
+	int direction;              /* +1: higher is better; -1: lower is better */
+	size_t nparams;
+	char **param_keys, **param_values;
+	struct cfg_person owner;
+	double target[PK_N];        /* default targets; NaN: none */
+	char *file;                 /* where it is defined */
+	int line;
+};
+
 struct config {
 	/* server */
 	char *listen; /* ADDR:PORT */
@@ -45,6 +74,21 @@ struct config {
 	/* demo */
 	int64_t demo_when_empty;
 	int64_t demo_seed;
+	/* indicators */
+	struct strlist plugin_dirs, script_dirs;
+	int script_memory_mib;
+	int64_t script_instructions;
+	double script_seconds;
+	/* evaluation */
+	char *timezone;
+	struct strlist slices;     /* dimensions results are cached by */
+	int eval_interval_s, eval_after_ingest_s, eval_stall_s, eval_timeout_s, eval_retry_s;
+	int min_answers;
+	/* the strategy */
+	struct cfg_goal *goals;
+	size_t ngoals;
+	struct cfg_kpi *kpis;
+	size_t nkpis;
 
 	char *path; /* the file read, or NULL for built-in defaults */
 };
@@ -56,6 +100,9 @@ void config_free(struct config *c);
 
 /* Replaces a string setting, freeing the old value. */
 void config_set_string(char **slot, const char *value);
+
+const struct cfg_kpi *config_kpi(const struct config *c, const char *id);
+const char *period_kind_name(enum period_kind k);
 
 const char *role_name(enum role r);
 enum role role_from_name(const char *name); /* ROLE_NONE if unknown */

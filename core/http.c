@@ -12,29 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 
+#include "api.h"
 #include "batch.h"
+#include "http_internal.h"
 #include "log.h"
-
-struct http {
-	struct MHD_Daemon *d;
-	const struct config *cfg;
-	struct store *store;
-	struct auth *auth;
-	struct metrics *m;
-	uint16_t port;
-};
-
-/* What one request has gathered so far. */
-struct req {
-	enum route route;
-	struct timespec start;
-	unsigned status;   /* set when a response is queued */
-	enum batch_format fmt;
-	char *body;
-	size_t len, cap;
-};
+#include "supervise.h"
 
 static double since(const struct timespec *t0)
 {
@@ -45,7 +31,7 @@ static double since(const struct timespec *t0)
 
 /* ---- responses ------------------------------------------------------------ */
 
-static enum MHD_Result send_buf(struct MHD_Connection *c, struct req *r, unsigned status,
+enum MHD_Result send_buf(struct MHD_Connection *c, struct req *r, unsigned status,
 				const char *type, char *buf, size_t len)
 {
 	struct MHD_Response *resp =
@@ -63,14 +49,15 @@ static enum MHD_Result send_buf(struct MHD_Connection *c, struct req *r, unsigne
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
 					r->route == R_EVENTS_POST || r->route == R_EVENTS_GET
 						? "GET, POST"
-						: "GET");
+					: r->route == R_KPI_VALUES ? "POST"
+								   : "GET");
 	enum MHD_Result ok = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
 	r->status = status;
 	return ok;
 }
 
-static enum MHD_Result send_json(struct MHD_Connection *c, struct req *r, unsigned status,
+enum MHD_Result send_json(struct MHD_Connection *c, struct req *r, unsigned status,
 				 cJSON *body)
 {
 	char *text = cJSON_PrintUnformatted(body);
@@ -87,7 +74,7 @@ static enum MHD_Result send_json(struct MHD_Connection *c, struct req *r, unsign
 	return send_buf(c, r, status, "application/json", text, n);
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *c, struct req *r, unsigned status,
+enum MHD_Result send_error(struct MHD_Connection *c, struct req *r, unsigned status,
 				  const char *msg)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -99,7 +86,7 @@ static enum MHD_Result send_error(struct MHD_Connection *c, struct req *r, unsig
 
 /* Answers 401 or 403 and returns false unless the request carries a token
  * whose role allows `need`. */
-static bool authorise(struct http *h, struct MHD_Connection *c, struct req *r, enum role need,
+bool authorise(struct http *h, struct MHD_Connection *c, struct req *r, enum role need,
 		      enum MHD_Result *ret)
 {
 	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
@@ -111,7 +98,7 @@ static bool authorise(struct http *h, struct MHD_Connection *c, struct req *r, e
 	v += 7;
 	while (*v == ' ')
 		v++;
-	enum role have = auth_check(h->auth, v, strlen(v));
+	enum role have = auth_check(h->auth, v, strlen(v), r->who);
 	if (have == ROLE_NONE) {
 		*ret = send_error(c, r, MHD_HTTP_UNAUTHORIZED, "the token is not known (or was revoked)");
 		return false;
@@ -138,11 +125,15 @@ static bool media_is(const char *v, const char *type)
 static enum MHD_Result post_begin(struct http *h, struct MHD_Connection *c, struct req *r)
 {
 	enum MHD_Result ret;
+	bool events = r->route == R_EVENTS_POST;
 
-	if (!authorise(h, c, r, ROLE_INGEST, &ret))
+	if (!authorise(h, c, r, events ? ROLE_INGEST : ROLE_EDITOR, &ret))
 		return ret;
 	const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						       MHD_HTTP_HEADER_CONTENT_TYPE);
+	if (!events && !(type && media_is(type, "application/json")))
+		return send_error(c, r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+				  "Content-Type must be application/json");
 	if (type && media_is(type, "application/json"))
 		r->fmt = BATCH_JSON;
 	else if (type && (media_is(type, "application/x-ndjson") || media_is(type, "application/ndjson")))
@@ -174,16 +165,42 @@ static enum MHD_Result post_begin(struct http *h, struct MHD_Connection *c, stru
 	return r->body ? MHD_YES : MHD_NO;
 }
 
+/* Answers while the body is still arriving, and closes the connection.
+ * libmicrohttpd takes a response only before the body or after all of it,
+ * but a body past the limit must be cut off now: the answer is written to
+ * the socket directly, the sending side shut, and MHD_NO makes the library
+ * close the connection without reading the rest. */
+static enum MHD_Result refuse_mid_body(struct MHD_Connection *c, struct req *r, unsigned status,
+				       const char *reason, const char *msg)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	char body[256], head[256];
+	int nb = snprintf(body, sizeof(body), "{\"error\":\"%s\"}\n", msg);
+	int nh = snprintf(head, sizeof(head),
+			  "HTTP/1.1 %u %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+			  "Connection: close\r\n\r\n",
+			  status, reason, nb);
+	free(r->body);
+	r->body = NULL;
+	r->status = status;
+	if (ci) {
+		struct iovec iov[2] = {{head, (size_t)nh}, {body, (size_t)nb}};
+		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+		if (sendmsg(ci->connect_fd, &mh, MSG_NOSIGNAL) > 0)
+			shutdown(ci->connect_fd, SHUT_WR);
+	}
+	return MHD_NO;
+}
+
 static enum MHD_Result post_data(struct http *h, struct MHD_Connection *c, struct req *r,
 				 const char *data, size_t n)
 {
 	if (r->len + n > h->cfg->body_bytes) {
 		char msg[128];
-		free(r->body);
-		r->body = NULL;
 		snprintf(msg, sizeof(msg), "the body is larger than the limit of %zu bytes",
 			 h->cfg->body_bytes);
-		return send_error(c, r, MHD_HTTP_CONTENT_TOO_LARGE, msg);
+		return refuse_mid_body(c, r, MHD_HTTP_CONTENT_TOO_LARGE, "Content Too Large", msg);
 	}
 	if (r->len + n + 1 > r->cap) {
 		size_t cap = r->cap * 2;
@@ -193,7 +210,8 @@ static enum MHD_Result post_data(struct http *h, struct MHD_Connection *c, struc
 			cap = h->cfg->body_bytes + 1;
 		char *p = realloc(r->body, cap);
 		if (!p)
-			return send_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
+			return refuse_mid_body(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "Service Unavailable",
+					       "out of memory");
 		r->body = p;
 		r->cap = cap;
 	}
@@ -234,8 +252,11 @@ static enum MHD_Result post_end(struct http *h, struct MHD_Connection *c, struct
 	} else if (rc == -EINVAL) {
 		count_rejected(h->m, &b);
 		cJSON *o = cJSON_CreateObject();
-		snprintf(msg, sizeof(msg), "%zu of %zu events are invalid; nothing was stored",
-			 b.nerrors, b.total);
+		if (b.total)
+			snprintf(msg, sizeof(msg), "%zu of %zu events are invalid; nothing was stored",
+				 b.nerrors, b.total);
+		else
+			snprintf(msg, sizeof(msg), "the body is invalid; nothing was stored");
 		cJSON_AddStringToObject(o, "error", msg);
 		cJSON_AddNumberToObject(o, "rejected", (double)b.nerrors);
 		cJSON_AddItemToObject(o, "errors", b.errors);
@@ -263,6 +284,8 @@ static enum MHD_Result post_end(struct http *h, struct MHD_Connection *c, struct
 				atomic_fetch_add_explicit(&h->m->duplicates[k],
 							  res.duplicates_by_kind[k], memory_order_relaxed);
 			}
+			if (res.accepted)
+				supervise_poke(h->sv);
 			cJSON *o = cJSON_CreateObject();
 			cJSON_AddNumberToObject(o, "accepted", (double)res.accepted);
 			cJSON_AddNumberToObject(o, "duplicates", (double)res.duplicates);
@@ -352,14 +375,34 @@ static enum MHD_Result get_metrics(struct http *h, struct MHD_Connection *c, str
 	return send_buf(c, r, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text, len);
 }
 
-static enum route route_of(const char *url)
+/* The route of a URL; a KPI's id goes into r->kpi. */
+static enum route route_of(const char *url, bool post, struct req *r)
 {
+	static const char kpis[] = "/api/v1/kpis/";
 	if (strcmp(url, "/api/v1/events") == 0)
-		return R_EVENTS_POST; /* refined by method below */
+		return post ? R_EVENTS_POST : R_EVENTS_GET;
+	if (strcmp(url, "/api/v1/goals") == 0)
+		return R_GOALS;
+	if (strcmp(url, "/api/v1/kpis") == 0)
+		return R_KPIS;
 	if (strcmp(url, "/healthz") == 0)
 		return R_HEALTHZ;
 	if (strcmp(url, "/metrics") == 0)
 		return R_METRICS;
+	if (strncmp(url, kpis, sizeof(kpis) - 1) != 0)
+		return R_OTHER;
+	const char *id = url + sizeof(kpis) - 1, *slash = strchr(id, '/');
+	size_t n = slash ? (size_t)(slash - id) : strlen(id);
+	if (n == 0 || n >= sizeof(r->kpi))
+		return R_OTHER;
+	memcpy(r->kpi, id, n);
+	r->kpi[n] = '\0';
+	if (!slash)
+		return R_KPI;
+	if (strcmp(slash, "/series") == 0)
+		return R_KPI_SERIES;
+	if (strcmp(slash, "/values") == 0)
+		return R_KPI_VALUES;
 	return R_OTHER;
 }
 
@@ -378,11 +421,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		if (!r)
 			return MHD_NO;
 		clock_gettime(CLOCK_MONOTONIC, &r->start);
-		r->route = route_of(url);
-		if (r->route == R_EVENTS_POST && !post)
-			r->route = R_EVENTS_GET;
+		r->route = route_of(url, post, r);
 		*con_cls = r;
-		if (r->route == R_EVENTS_POST)
+		if (post && (r->route == R_EVENTS_POST || r->route == R_KPI_VALUES))
 			return post_begin(h, c, r);
 		/* Answering on the second call keeps the connection alive. */
 		return MHD_YES;
@@ -391,13 +432,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	if (r->route == R_EVENTS_POST) {
+	if (post && (r->route == R_EVENTS_POST || r->route == R_KPI_VALUES)) {
 		if (*upload_size) {
 			enum MHD_Result ret = post_data(h, c, r, upload, *upload_size);
 			*upload_size = 0;
 			return ret;
 		}
-		return post_end(h, c, r);
+		return r->route == R_EVENTS_POST ? post_end(h, c, r) : api_value_post(h, c, r, r->kpi);
 	}
 	if (*upload_size) { /* a body where none is wanted */
 		*upload_size = 0;
@@ -414,6 +455,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			return ret;
 		return get_events(h, c, r);
 	}
+	case R_GOALS:
+		return api_goals(h, c, r);
+	case R_KPIS:
+		return api_kpis(h, c, r, NULL);
+	case R_KPI:
+		return api_kpis(h, c, r, r->kpi);
+	case R_KPI_SERIES:
+		return api_series(h, c, r, r->kpi);
 	case R_HEALTHZ:
 		return get_healthz(h, c, r);
 	case R_METRICS:
@@ -448,6 +497,9 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	size_t n = strlen(line);
 	while (n && line[n - 1] == '\n')
 		line[--n] = '\0';
+	/* refuse_mid_body closes connections on purpose; that is no news. */
+	if (strstr(line, "Application reported internal error"))
+		return;
 	log_warn("http: %s", line);
 }
 
@@ -488,7 +540,7 @@ bad:
 }
 
 int http_start(struct http **out, const struct config *c, struct store *s, struct auth *a,
-	       struct metrics *m, char *err, size_t errlen)
+	       struct metrics *m, struct supervisor *sv, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	if (parse_listen(c->listen, &ss, err, errlen) < 0)
@@ -502,6 +554,7 @@ int http_start(struct http **out, const struct config *c, struct store *s, struc
 	h->store = s;
 	h->auth = a;
 	h->m = m;
+	h->sv = sv;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
 			 (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
 	h->d = MHD_start_daemon(

@@ -10,27 +10,23 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "cli.h"
 #include "config.h"
 #include "demo.h"
 #include "event.h"
 #include "http.h"
 #include "import.h"
 #include "log.h"
+#include "kpi.h"
 #include "metrics.h"
+#include "period.h"
+#include "plugin.h"
 #include "store.h"
+#include "supervise.h"
 
 #ifndef MIZAN_VERSION
 #define MIZAN_VERSION "0"
 #endif
-
-/* Exit codes, as the README documents them. */
-enum {
-	EXIT_OK = 0,
-	EXIT_RUNTIME = 1, /* the store, the network or the disk failed */
-	EXIT_USAGE = 2,   /* the command line is wrong */
-	EXIT_CONFIG = 3,  /* the configuration is invalid */
-	EXIT_DATA = 4,    /* events were rejected */
-};
 
 static const char usage_main[] =
 	"usage: mizan [COMMAND] [OPTIONS]\n"
@@ -41,6 +37,9 @@ static const char usage_main[] =
 	"  check            validate the configuration\n"
 	"  demo             generate realistic demo events\n"
 	"  token            add, list or revoke API tokens\n"
+	"  eval             evaluate the KPIs now and print their figures\n"
+	"  plugins          list the loaded indicator plugins and scripts\n"
+	"  test-kpi FILE    check an indicator against a fixture of events\n"
 	"\n"
 	"Options for every command that touches the server's files:\n"
 	"  --config PATH    configuration file (default: $MIZAN_CONFIG, else config/mizan.lua\n"
@@ -75,15 +74,7 @@ static const char usage_token[] =
 	"       (each also takes --config PATH and --db PATH)\n"
 	"'add' prints the new secret once; only its SHA-256 is stored.\n";
 
-struct common {
-	const char *config, *db, *listen;
-	struct config cfg;
-};
-
-enum { OPT_CONFIG = 256, OPT_DB, OPT_LISTEN, OPT_EVENTS, OPT_SEED, OPT_FROM, OPT_TO, OPT_RANDOM,
-       OPT_LOAD, OPT_ROLE, OPT_NAME };
-
-static int print_usage(const char *text, int code)
+int print_usage(const char *text, int code)
 {
 	fputs(text, code == EXIT_OK ? stdout : stderr);
 	return code;
@@ -91,7 +82,7 @@ static int print_usage(const char *text, int code)
 
 /* Handles the options every command shares; returns -1 when the option was
  * not one of them. */
-static int common_opt(struct common *co, int opt, const char *usage, int *exit_code)
+int common_opt(struct common *co, int opt, const char *usage, int *exit_code)
 {
 	switch (opt) {
 	case OPT_CONFIG:
@@ -117,7 +108,7 @@ static int common_opt(struct common *co, int opt, const char *usage, int *exit_c
 	return -1;
 }
 
-static int load_config(struct common *co)
+int load_config(struct common *co)
 {
 	char err[512];
 	const char *path = co->config ? co->config : getenv("MIZAN_CONFIG");
@@ -132,10 +123,16 @@ static int load_config(struct common *co)
 		config_set_string(&co->cfg.db_path, co->db);
 	if (co->listen)
 		config_set_string(&co->cfg.listen, co->listen);
+	if (period_set_zone(co->cfg.timezone) < 0) {
+		fprintf(stderr, "%s: evaluation.timezone '%s' is not a known time zone\n",
+			co->cfg.path ? co->cfg.path : "configuration", co->cfg.timezone);
+		config_free(&co->cfg);
+		return -1;
+	}
 	return 0;
 }
 
-static int open_store(struct common *co, struct store **s)
+int open_store(struct common *co, struct store **s)
 {
 	char err[STORE_ERRLEN];
 	struct store_opts o = {
@@ -150,10 +147,6 @@ static int open_store(struct common *co, struct store **s)
 	}
 	return 0;
 }
-
-#define COMMON_LONGOPTS                                                                            \
-	{"config", required_argument, NULL, OPT_CONFIG}, {"db", required_argument, NULL, OPT_DB},   \
-		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}
 
 /* ---- serve -------------------------------------------------------------------- */
 
@@ -183,6 +176,7 @@ static int cmd_serve(int argc, char **argv)
 	struct store *s = NULL;
 	struct auth *a = NULL;
 	struct http *h = NULL;
+	struct supervisor *sv = NULL;
 	struct metrics m;
 	char err[512];
 	code = EXIT_RUNTIME;
@@ -207,7 +201,18 @@ static int cmd_serve(int argc, char **argv)
 	}
 	if (auth_new(&a, &co.cfg, s) < 0)
 		goto out;
-	if (http_start(&h, &co.cfg, s, a, &m, err, sizeof(err)) < 0) {
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0) {
+		log_error("cannot find my own binary to start the evaluation worker");
+		goto out;
+	}
+	self[n] = '\0';
+	if (supervise_start(&sv, &co.cfg, self, co.cfg.path, s, &m, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	if (http_start(&h, &co.cfg, s, a, &m, sv, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		goto out;
 	}
@@ -222,6 +227,7 @@ static int cmd_serve(int argc, char **argv)
 	code = EXIT_OK;
 out:
 	http_stop(h);
+	supervise_stop(sv);
 	auth_free(a);
 	store_close(s);
 	config_free(&co.cfg);
@@ -482,7 +488,8 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*run)(int, char **);
 	} cmds[] = {{"serve", cmd_serve}, {"import", cmd_import}, {"check", cmd_check},
-		    {"demo", cmd_demo},   {"token", cmd_token}};
+		    {"demo", cmd_demo},   {"token", cmd_token},   {"eval", cmd_eval},
+		    {"plugins", cmd_plugins}, {"test-kpi", cmd_test_kpi}, {"worker", cmd_worker}};
 
 	if (auth_init() < 0) {
 		fprintf(stderr, "mizan: libsodium failed to start\n");

@@ -7,11 +7,12 @@
 #include <string.h>
 #include <time.h>
 
-static const char *const route_names[R_NROUTES] = {"events_post", "events_get", "healthz", "metrics",
-						   "other"};
+static const char *const route_names[R_NROUTES] = {
+	"events_post", "events_get", "goals", "kpis", "kpi", "kpi_series", "kpi_values", "healthz",
+	"metrics",     "other"};
 /* The status codes Mizan answers with; anything else counts as the last. */
-static const unsigned codes[METRICS_NCODES] = {200, 304, 400, 401, 403, 404, 405,
-					       408, 413, 415, 500, 503, 507, 0};
+static const unsigned codes[METRICS_NCODES] = {200, 201, 400, 401, 403, 404, 405,
+					       408, 409, 413, 415, 503, 507, 0};
 static const double bounds[METRICS_NBUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
 						0.025,  0.05,  0.1,    0.5,   2.5};
 
@@ -117,6 +118,22 @@ char *metrics_render(struct metrics *m, int64_t db_bytes, size_t *len)
 		put(&o, "mizan_http_request_duration_seconds_count{route=\"%s\"} %llu\n", route_names[r],
 		    LOAD(m->duration_count[r]));
 	}
+	put(&o, "# HELP mizan_eval_runs_total Evaluations that completed.\n"
+		"# TYPE mizan_eval_runs_total counter\nmizan_eval_runs_total %llu\n",
+	    LOAD(m->eval_runs));
+	put(&o, "# HELP mizan_eval_failures_total Evaluations whose worker crashed, hung or failed.\n"
+		"# TYPE mizan_eval_failures_total counter\nmizan_eval_failures_total %llu\n",
+	    LOAD(m->eval_failures));
+	put(&o, "# HELP mizan_eval_periods_recomputed_total (KPI, period) pairs recomputed.\n"
+		"# TYPE mizan_eval_periods_recomputed_total counter\n"
+		"mizan_eval_periods_recomputed_total %llu\n",
+	    LOAD(m->eval_periods));
+	put(&o, "# HELP mizan_eval_worker_restarts_total Times the evaluation worker was restarted.\n"
+		"# TYPE mizan_eval_worker_restarts_total counter\nmizan_eval_worker_restarts_total %llu\n",
+	    LOAD(m->eval_restarts));
+	put(&o, "# HELP mizan_eval_last_seconds How long the last evaluation took.\n"
+		"# TYPE mizan_eval_last_seconds gauge\nmizan_eval_last_seconds %.6f\n",
+	    (double)LOAD(m->eval_last_us) / 1e6);
 	put(&o, "# HELP mizan_db_size_bytes Size of the database file.\n"
 		"# TYPE mizan_db_size_bytes gauge\nmizan_db_size_bytes %lld\n",
 	    (long long)db_bytes);

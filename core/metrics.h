@@ -12,7 +12,19 @@
 
 #include "event.h"
 
-enum route { R_EVENTS_POST, R_EVENTS_GET, R_HEALTHZ, R_METRICS, R_OTHER, R_NROUTES };
+enum route {
+	R_EVENTS_POST,
+	R_EVENTS_GET,
+	R_GOALS,
+	R_KPIS,
+	R_KPI,
+	R_KPI_SERIES,
+	R_KPI_VALUES,
+	R_HEALTHZ,
+	R_METRICS,
+	R_OTHER,
+	R_NROUTES
+};
 
 #define METRICS_NBUCKETS 10
 #define METRICS_NCODES 14
@@ -24,6 +36,8 @@ struct metrics {
 	atomic_uint_fast64_t requests[R_NROUTES][METRICS_NCODES];
 	atomic_uint_fast64_t duration_bucket[R_NROUTES][METRICS_NBUCKETS];
 	atomic_uint_fast64_t duration_count[R_NROUTES], duration_us_sum[R_NROUTES];
+	atomic_uint_fast64_t eval_runs, eval_failures, eval_periods, eval_restarts;
+	atomic_uint_fast64_t eval_last_us; /* the last evaluation's duration */
 	int64_t started_ms;
 };
 

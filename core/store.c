@@ -2,6 +2,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@ struct store {
 	sqlite3 *w, *r;          /* writer and reader connections */
 	pthread_mutex_t wlock, rlock;
 	sqlite3_stmt *insert;    /* on w */
+	sqlite3_stmt *mark;      /* on w: a dirty (kind, day) */
 	sqlite3_stmt *begin, *commit, *rollback;
 };
 
@@ -39,6 +41,21 @@ static const char *const migrations[] = {
 	" role TEXT NOT NULL,"
 	" hash BLOB NOT NULL UNIQUE,"
 	" created INTEGER NOT NULL);",
+	/* 1 -> 2: what evaluation reads and writes */
+	"CREATE TABLE dirty (id INTEGER PRIMARY KEY, kind INTEGER NOT NULL, day INTEGER NOT NULL);"
+	"CREATE TABLE kpi_results ("
+	" kpi TEXT NOT NULL, period TEXT NOT NULL, dim TEXT NOT NULL, slice TEXT NOT NULL,"
+	" pkind INTEGER NOT NULL, start INTEGER NOT NULL,"
+	" value REAL, n REAL NOT NULL, extra TEXT, note TEXT, provenance TEXT NOT NULL,"
+	" computed INTEGER NOT NULL, run INTEGER NOT NULL,"
+	" PRIMARY KEY (kpi, period, dim, slice)) WITHOUT ROWID;"
+	"CREATE INDEX kpi_results_series ON kpi_results(kpi, pkind, dim, start);"
+	"CREATE TABLE kpi_values ("
+	" id INTEGER PRIMARY KEY, kpi TEXT NOT NULL, period TEXT NOT NULL, pkind INTEGER NOT NULL,"
+	" start INTEGER NOT NULL, dim TEXT NOT NULL, slice TEXT NOT NULL, value REAL NOT NULL,"
+	" note TEXT, who TEXT NOT NULL, at INTEGER NOT NULL);"
+	"CREATE INDEX kpi_values_key ON kpi_values(kpi, period, dim, slice, id);"
+	"CREATE TABLE kpi_status (kpi TEXT PRIMARY KEY, error TEXT, at INTEGER NOT NULL);",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
 	       "one migration per schema version");
@@ -178,9 +195,10 @@ int store_open(struct store **out, const struct store_opts *o, char *err)
 		snprintf(err, STORE_ERRLEN, "out of memory");
 		goto fail;
 	}
-	const char *stmts[] = {sql, "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"};
-	sqlite3_stmt **slots[] = {&s->insert, &s->begin, &s->commit, &s->rollback};
-	for (int i = 0; i < 4; i++) {
+	const char *stmts[] = {sql, "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK",
+			       "INSERT INTO dirty(kind, day) VALUES(?, ?)"};
+	sqlite3_stmt **slots[] = {&s->insert, &s->begin, &s->commit, &s->rollback, &s->mark};
+	for (int i = 0; i < 5; i++) {
 		int r = sqlite3_prepare_v3(s->w, stmts[i], -1, SQLITE_PREPARE_PERSISTENT, slots[i], NULL);
 		if (r != SQLITE_OK) {
 			rc = db_error(s->w, r, "prepare", err);
@@ -201,6 +219,7 @@ void store_close(struct store *s)
 	if (!s)
 		return;
 	sqlite3_finalize(s->insert);
+	sqlite3_finalize(s->mark);
 	sqlite3_finalize(s->begin);
 	sqlite3_finalize(s->commit);
 	sqlite3_finalize(s->rollback);
@@ -252,14 +271,53 @@ static int bind_event(sqlite3_stmt *st, const struct event *e, int64_t received)
 	return rc;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Marks each distinct (kind, UTC day) of the stored events dirty. */
+static int mark_dirty(struct store *s, const struct event *ev, size_t n, const bool *stored)
+{
+	uint64_t *keys = malloc((n ? n : 1) * sizeof(*keys));
+	size_t k = 0;
+	int rc = SQLITE_DONE;
+
+	if (!keys)
+		return SQLITE_NOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (!stored[i])
+			continue;
+		int64_t ms = ev[i].v[F_TS].i;
+		int64_t day = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
+		keys[k++] = (uint64_t)ev[i].kind << 40 | (uint64_t)(day & 0xffffffffff);
+	}
+	qsort(keys, k, sizeof(*keys), cmp_u64);
+	for (size_t i = 0; i < k && rc == SQLITE_DONE; i++) {
+		if (i && keys[i] == keys[i - 1])
+			continue;
+		sqlite3_bind_int(s->mark, 1, (int)(keys[i] >> 40));
+		sqlite3_bind_int64(s->mark, 2, (int64_t)(keys[i] & 0xffffffffff));
+		rc = step_done(s->mark);
+	}
+	free(keys);
+	return rc;
+}
+
 int store_put_events(struct store *s, const struct event *ev, size_t n,
 		     struct store_put_result *res, char *err)
 {
 	struct store_put_result r = {0};
 	int64_t received = now_ms();
+	bool *stored = calloc(n ? n : 1, sizeof(*stored));
 	int rc;
 
 	memset(res, 0, sizeof(*res));
+	if (!stored) {
+		snprintf(err, STORE_ERRLEN, "out of memory");
+		return -ENOMEM;
+	}
 	pthread_mutex_lock(&s->wlock);
 	if ((rc = step_done(s->begin)) != SQLITE_DONE) {
 		rc = db_error(s->w, rc, "begin", err);
@@ -274,12 +332,17 @@ int store_put_events(struct store *s, const struct event *ev, size_t n,
 			rc = db_error(s->w, rc, "insert", err);
 			goto rollback;
 		}
-		if (sqlite3_changes(s->w))
+		stored[i] = sqlite3_changes(s->w) > 0;
+		if (stored[i])
 			r.accepted_by_kind[ev[i].kind]++;
 		else
 			r.duplicates_by_kind[ev[i].kind]++;
 	}
 	sqlite3_clear_bindings(s->insert);
+	if ((rc = mark_dirty(s, ev, n, stored)) != SQLITE_DONE) {
+		rc = db_error(s->w, rc, "mark", err);
+		goto rollback;
+	}
 	if ((rc = step_done(s->commit)) != SQLITE_DONE) {
 		rc = db_error(s->w, rc, "commit", err);
 		goto rollback;
@@ -297,6 +360,7 @@ rollback:
 		step_done(s->rollback);
 out:
 	pthread_mutex_unlock(&s->wlock);
+	free(stored);
 	return rc;
 }
 
@@ -474,4 +538,311 @@ done:
 out:
 	pthread_mutex_unlock(&s->rlock);
 	return rc;
+}
+
+/* ---- evaluation ------------------------------------------------------------------ */
+
+int store_scan(struct store *s, int kind, int64_t from_ms, int64_t to_ms,
+	       int (*cb)(const struct event *e, void *ud), void *ud, char *err)
+{
+	char sql[1024];
+	int n = snprintf(sql, sizeof(sql), "SELECT kind");
+	for (int f = 0; f < F_NFIELDS; f++)
+		n += snprintf(sql + n, sizeof(sql) - (size_t)n, ", %s",
+			      f == F_ATTRS ? "NULL" : event_fields[f].name);
+	snprintf(sql + n, sizeof(sql) - (size_t)n,
+		 " FROM events WHERE kind = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY kind, ts");
+
+	sqlite3_stmt *st;
+	int rc;
+	pthread_mutex_lock(&s->rlock);
+	if ((rc = sqlite3_prepare_v2(s->r, sql, -1, &st, NULL)) != SQLITE_OK) {
+		rc = db_error(s->r, rc, "scan", err);
+		goto out;
+	}
+	sqlite3_bind_int(st, 1, kind);
+	sqlite3_bind_int64(st, 2, from_ms);
+	sqlite3_bind_int64(st, 3, to_ms);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct event e;
+		row_to_event(st, &e);
+		int stop = cb(&e, ud);
+		if (stop) {
+			rc = stop;
+			goto done;
+		}
+	}
+	rc = rc == SQLITE_DONE ? 0 : db_error(s->r, rc, "scan", err);
+done:
+	sqlite3_finalize(st);
+out:
+	pthread_mutex_unlock(&s->rlock);
+	return rc;
+}
+
+int store_dirty_read(struct store *s, int64_t *upto,
+		     void (*cb)(int kind, int64_t day, void *ud), void *ud, char *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*upto = -1;
+	pthread_mutex_lock(&s->rlock);
+	rc = sqlite3_prepare_v2(s->r, "SELECT id, kind, day FROM dirty ORDER BY id", -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		rc = db_error(s->r, rc, "dirty", err);
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*upto = sqlite3_column_int64(st, 0);
+		cb(sqlite3_column_int(st, 1), sqlite3_column_int64(st, 2), ud);
+	}
+	rc = rc == SQLITE_DONE ? 0 : db_error(s->r, rc, "dirty", err);
+	sqlite3_finalize(st);
+out:
+	pthread_mutex_unlock(&s->rlock);
+	return rc;
+}
+
+static void bind_text_or_null(sqlite3_stmt *st, int col, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, col, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, col);
+}
+
+static void bind_number_or_null(sqlite3_stmt *st, int col, double v)
+{
+	if (isnan(v))
+		sqlite3_bind_null(st, col);
+	else
+		sqlite3_bind_double(st, col, v);
+}
+
+int store_results_write(struct store *s, const struct store_result_key *cleared, size_t ncleared,
+			const struct store_result *rows, size_t n, int64_t dirty_upto, char *err)
+{
+	sqlite3_stmt *del = NULL, *ins = NULL, *undirty = NULL;
+	int rc;
+
+	pthread_mutex_lock(&s->wlock);
+	if ((rc = step_done(s->begin)) != SQLITE_DONE) {
+		rc = db_error(s->w, rc, "begin", err);
+		goto out;
+	}
+	if ((rc = sqlite3_prepare_v2(s->w, "DELETE FROM kpi_results WHERE kpi = ? AND period = ?", -1,
+				     &del, NULL)) != SQLITE_OK ||
+	    (rc = sqlite3_prepare_v2(s->w,
+				     "INSERT OR REPLACE INTO kpi_results(kpi, period, dim, slice, pkind,"
+				     " start, value, n, extra, note, provenance, computed, run)"
+				     " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+				     -1, &ins, NULL)) != SQLITE_OK ||
+	    (rc = sqlite3_prepare_v2(s->w, "DELETE FROM dirty WHERE id <= ?", -1, &undirty, NULL)) !=
+		    SQLITE_OK) {
+		rc = db_error(s->w, rc, "results", err);
+		goto rollback;
+	}
+	for (size_t i = 0; i < ncleared; i++) {
+		sqlite3_bind_text(del, 1, cleared[i].kpi, -1, SQLITE_STATIC);
+		sqlite3_bind_text(del, 2, cleared[i].period, -1, SQLITE_STATIC);
+		if ((rc = step_done(del)) != SQLITE_DONE) {
+			rc = db_error(s->w, rc, "results", err);
+			goto rollback;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct store_result *r = &rows[i];
+		sqlite3_bind_text(ins, 1, r->kpi, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 2, r->period, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 3, r->dim, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 4, r->slice, -1, SQLITE_STATIC);
+		sqlite3_bind_int(ins, 5, r->pkind);
+		sqlite3_bind_int64(ins, 6, r->start_ms);
+		bind_number_or_null(ins, 7, r->value);
+		sqlite3_bind_double(ins, 8, r->n);
+		bind_text_or_null(ins, 9, r->extra);
+		bind_text_or_null(ins, 10, r->note);
+		sqlite3_bind_text(ins, 11, r->provenance, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ins, 12, r->computed_ms);
+		sqlite3_bind_int64(ins, 13, r->run);
+		if ((rc = step_done(ins)) != SQLITE_DONE) {
+			rc = db_error(s->w, rc, "results", err);
+			goto rollback;
+		}
+	}
+	if (dirty_upto >= 0) {
+		sqlite3_bind_int64(undirty, 1, dirty_upto);
+		if ((rc = step_done(undirty)) != SQLITE_DONE) {
+			rc = db_error(s->w, rc, "dirty", err);
+			goto rollback;
+		}
+	}
+	if ((rc = step_done(s->commit)) != SQLITE_DONE) {
+		rc = db_error(s->w, rc, "commit", err);
+		goto rollback;
+	}
+	rc = 0;
+	goto out;
+rollback:
+	if (!sqlite3_get_autocommit(s->w))
+		step_done(s->rollback);
+out:
+	sqlite3_finalize(del);
+	sqlite3_finalize(ins);
+	sqlite3_finalize(undirty);
+	pthread_mutex_unlock(&s->wlock);
+	return rc;
+}
+
+/* Rows of kpi_results or kpi_values, filtered alike. */
+static int results_query(struct store *s, const char *table, const struct store_result_query *q,
+			 int (*cb)(const struct store_result *r, void *ud), void *ud, char *err)
+{
+	bool values = strcmp(table, "kpi_values") == 0;
+	/* Reported values keep their history: the newest row of a key wins. */
+	const char *newest = values ? " AND id = (SELECT max(id) FROM kpi_values v WHERE v.kpi = r.kpi"
+				      " AND v.period = r.period AND v.dim = r.dim AND v.slice = r.slice)"
+				    : "";
+	char latest[160] = "";
+	if (q->latest)
+		snprintf(latest, sizeof(latest),
+			 " AND start = (SELECT max(start) FROM %s l WHERE l.kpi = r.kpi"
+			 " AND l.pkind = r.pkind AND l.dim = '')",
+			 table);
+	char sql[1400];
+	snprintf(sql, sizeof(sql),
+		 "SELECT kpi, period, dim, slice, pkind, start, value, %s, %s, note, %s, %s, %s"
+		 " FROM %s r WHERE (?1 IS NULL OR kpi = ?1) AND (?2 < 0 OR pkind = ?2)"
+		 " AND (?3 IS NULL OR dim = ?3) AND (?4 IS NULL OR slice = ?4)"
+		 " AND start >= ?5 AND start < ?6%s%s ORDER BY kpi, pkind, start, dim, slice",
+		 values ? "1" : "n", values ? "NULL" : "extra",
+		 values ? "'reported by ' || who" : "provenance", values ? "at" : "computed",
+		 values ? "id" : "run", table, newest, latest);
+	sqlite3_stmt *st;
+	int rc;
+	pthread_mutex_lock(&s->rlock);
+	if ((rc = sqlite3_prepare_v2(s->r, sql, -1, &st, NULL)) != SQLITE_OK) {
+		rc = db_error(s->r, rc, "results", err);
+		goto out;
+	}
+	bind_text_or_null(st, 1, q->kpi);
+	sqlite3_bind_int(st, 2, q->pkind);
+	bind_text_or_null(st, 3, q->dim);
+	bind_text_or_null(st, 4, q->slice);
+	sqlite3_bind_int64(st, 5, q->from_ms);
+	sqlite3_bind_int64(st, 6, q->to_ms);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_result r = {
+			.kpi = (const char *)sqlite3_column_text(st, 0),
+			.period = (const char *)sqlite3_column_text(st, 1),
+			.dim = (const char *)sqlite3_column_text(st, 2),
+			.slice = (const char *)sqlite3_column_text(st, 3),
+			.pkind = sqlite3_column_int(st, 4),
+			.start_ms = sqlite3_column_int64(st, 5),
+			.value = sqlite3_column_type(st, 6) == SQLITE_NULL ? NAN
+									  : sqlite3_column_double(st, 6),
+			.n = sqlite3_column_double(st, 7),
+			.extra = (const char *)sqlite3_column_text(st, 8),
+			.note = (const char *)sqlite3_column_text(st, 9),
+			.provenance = (const char *)sqlite3_column_text(st, 10),
+			.computed_ms = sqlite3_column_int64(st, 11),
+			.run = sqlite3_column_int64(st, 12),
+		};
+		int stop = cb(&r, ud);
+		if (stop) {
+			rc = stop;
+			goto done;
+		}
+	}
+	rc = rc == SQLITE_DONE ? 0 : db_error(s->r, rc, "results", err);
+done:
+	sqlite3_finalize(st);
+out:
+	pthread_mutex_unlock(&s->rlock);
+	return rc;
+}
+
+int store_results_each(struct store *s, const struct store_result_query *q,
+		       int (*cb)(const struct store_result *r, void *ud), void *ud, char *err)
+{
+	return results_query(s, "kpi_results", q, cb, ud, err);
+}
+
+int store_values_each(struct store *s, const struct store_result_query *q,
+		      int (*cb)(const struct store_result *r, void *ud), void *ud, char *err)
+{
+	return results_query(s, "kpi_values", q, cb, ud, err);
+}
+
+int64_t store_results_max_run(struct store *s)
+{
+	return read_int(s, "SELECT coalesce(max(run), 0) FROM kpi_results");
+}
+
+int store_value_add(struct store *s, const struct store_result *v, const char *who, char *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&s->wlock);
+	rc = sqlite3_prepare_v2(s->w,
+				"INSERT INTO kpi_values(kpi, period, pkind, start, dim, slice, value, note,"
+				" who, at) VALUES(?,?,?,?,?,?,?,?,?,?)",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, v->kpi, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, v->period, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, v->pkind);
+		sqlite3_bind_int64(st, 4, v->start_ms);
+		sqlite3_bind_text(st, 5, v->dim, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, v->slice, -1, SQLITE_STATIC);
+		sqlite3_bind_double(st, 7, v->value);
+		bind_text_or_null(st, 8, v->note);
+		sqlite3_bind_text(st, 9, who, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 10, now_ms());
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->wlock);
+	return rc == SQLITE_DONE ? 0 : db_error(s->w, rc, "value", err);
+}
+
+int store_kpi_status_set(struct store *s, const char *kpi, const char *error, char *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&s->wlock);
+	rc = sqlite3_prepare_v2(s->w, "INSERT OR REPLACE INTO kpi_status(kpi, error, at) VALUES(?,?,?)",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, kpi, -1, SQLITE_STATIC);
+		bind_text_or_null(st, 2, error);
+		sqlite3_bind_int64(st, 3, now_ms());
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->wlock);
+	return rc == SQLITE_DONE ? 0 : db_error(s->w, rc, "status", err);
+}
+
+int store_kpi_status_each(struct store *s,
+			  void (*cb)(const char *kpi, const char *error, int64_t at_ms, void *ud),
+			  void *ud, char *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&s->rlock);
+	rc = sqlite3_prepare_v2(s->r, "SELECT kpi, error, at FROM kpi_status ORDER BY kpi", -1, &st,
+				NULL);
+	if (rc == SQLITE_OK) {
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			cb((const char *)sqlite3_column_text(st, 0),
+			   (const char *)sqlite3_column_text(st, 1), sqlite3_column_int64(st, 2), ud);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->rlock);
+	return rc == SQLITE_DONE ? 0 : db_error(s->r, rc, "status", err);
 }

@@ -35,7 +35,7 @@ void store_close(struct store *s);
 
 /* The schema version this build writes, and the one found on disk. */
 int store_schema_version(struct store *s);
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 /* Stores the batch whole or not at all, in one transaction.  An event whose
  * id is already stored (or appears earlier in the same batch) is counted in
@@ -61,6 +61,64 @@ struct store_query {
  * the walk and is returned. */
 int store_get_events(struct store *s, const struct store_query *q,
 		     int (*cb)(const struct event *e, void *ud), void *ud, char *err);
+
+/* Every event of one kind with from_ms <= ts < to_ms, in time order, for
+ * evaluation (attrs left out).  As store_get_events otherwise. */
+int store_scan(struct store *s, int kind, int64_t from_ms, int64_t to_ms,
+	       int (*cb)(const struct event *e, void *ud), void *ud, char *err);
+
+/* Ingest marks the (kind, UTC day) pairs it touched as dirty; evaluation
+ * reads them, recomputes, and clears up to the last mark it read, so marks
+ * made meanwhile survive.  cb gets each mark; *upto the last one's id. */
+int store_dirty_read(struct store *s, int64_t *upto,
+		     void (*cb)(int kind, int64_t day, void *ud), void *ud, char *err);
+
+/* One computed figure of a KPI for a period and a slice.  dim and slice are
+ * "" for the whole; extra is a JSON object or NULL. */
+struct store_result {
+	const char *kpi, *period, *dim, *slice;
+	int pkind;        /* enum period_kind */
+	int64_t start_ms; /* the period's start */
+	double value;     /* NaN: no figure */
+	double n;
+	const char *extra, *note, *provenance;
+	int64_t computed_ms, run;
+};
+
+struct store_result_key {
+	const char *kpi, *period;
+};
+
+/* In one transaction: drops the results of every (kpi, period) in cleared,
+ * stores rows, and clears dirty marks up to dirty_upto (-1: none). */
+int store_results_write(struct store *s, const struct store_result_key *cleared, size_t ncleared,
+			const struct store_result *rows, size_t n, int64_t dirty_upto, char *err);
+
+struct store_result_query {
+	const char *kpi;          /* NULL: every KPI */
+	int pkind;                /* -1: any */
+	const char *dim;          /* NULL: any; "" the whole */
+	const char *slice;        /* NULL: any */
+	int64_t from_ms, to_ms;   /* on the period's start */
+	bool latest;              /* only the latest period per KPI (of the whole) */
+};
+int store_results_each(struct store *s, const struct store_result_query *q,
+		       int (*cb)(const struct store_result *r, void *ud), void *ud, char *err);
+/* How many result rows carry this run number (and the highest run). */
+int64_t store_results_max_run(struct store *s);
+
+/* A value people report for a KPI (kept with who and when; the newest wins). */
+int store_value_add(struct store *s, const struct store_result *v, const char *who, char *err);
+/* The newest reported value per (kpi, period, dim, slice), as results whose
+ * provenance is "reported by WHO". */
+int store_values_each(struct store *s, const struct store_result_query *q,
+		      int (*cb)(const struct store_result *r, void *ud), void *ud, char *err);
+
+/* Whether a KPI's last evaluation failed, and why. */
+int store_kpi_status_set(struct store *s, const char *kpi, const char *error, char *err);
+int store_kpi_status_each(struct store *s, void (*cb)(const char *kpi, const char *error,
+						       int64_t at_ms, void *ud),
+			  void *ud, char *err);
 
 int64_t store_count_events(struct store *s);
 int64_t store_size_bytes(struct store *s);

@@ -46,9 +46,14 @@ def note(msg):
 
 def run_cli(*args, cwd=None, timeout=120, input=None):
     """Runs `mizan ARGS`; returns CompletedProcess with text stdout/stderr."""
-    return subprocess.run([BIN] + [str(a) for a in args], cwd=cwd, input=input,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          timeout=timeout * SLOW)
+    r = subprocess.run([BIN] + [str(a) for a in args], cwd=cwd, input=input,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=timeout * SLOW)
+    err = r.stderr.decode('utf-8', 'replace')
+    if 'Sanitizer' in err or 'runtime error:' in err:
+        check(False, 'no sanitizer report from `mizan %s`: %s'
+              % (' '.join(str(a) for a in args[:2]), err[-2000:]))
+    return r
 
 
 def lua_value(v):
@@ -88,11 +93,19 @@ class Server:
         self.preexec_fn = preexec_fn
         self.tokens = {}
         self.starts = 0
+        self.last_rc = None
         _servers.append(self)
-        for role in tokens:
-            self.add_token(role, role)
-        if start:
-            self.start()
+        try:
+            for role in tokens:
+                self.add_token(role, role)
+            if start:
+                self.start()
+        except BaseException:
+            self.kill()
+            _servers.remove(self)
+            if self.own_dir and not os.environ.get('MIZAN_TEST_KEEP'):
+                shutil.rmtree(self.dir, ignore_errors=True)
+            raise
 
     def add_token(self, role, name):
         r = run_cli('token', 'add', '--role', role, '--name', name, '--config', self.config,
@@ -127,6 +140,7 @@ class Server:
                 break
             time.sleep(0.02)
         rc = self.proc.poll()
+        self.last_rc = rc
         self.kill()
         raise RuntimeError('server did not start (rc %r); log:\n%s' % (rc, self.log_text()[-3000:]))
 
@@ -240,6 +254,10 @@ class Server:
                 or 'runtime error:' in l]
 
     def cleanup(self):
+        # A clean SIGTERM stop, so a sanitizer build also gets to report leaks.
+        if self.proc is not None and self.proc.poll() is None:
+            rc = self.stop()
+            check(rc == 0, 'server %s exits 0 on SIGTERM (got %r)' % (self.dir, rc))
         self.kill()
         bad = self.sanitizer_reports()
         check(not bad, 'no sanitizer report in the server log of %s%s'

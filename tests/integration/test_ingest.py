@@ -444,8 +444,9 @@ def test_get_filters():
 def test_metrics_and_health():
     with Server(SETTINGS) as s:
         st, b = s.json('GET', '/healthz', token=None)
-        check(st == 200 and b.get('status') == 'ok' and b.get('schema') == 1,
-              '/healthz: 200 {"status":"ok","schema":1} (got %d %r)' % (st, b))
+        check(st == 200 and b.get('status') == 'ok' and isinstance(b.get('schema'), int)
+              and b['schema'] >= 1,
+              '/healthz: 200 {"status":"ok","schema":N} (got %d %r)' % (st, b))
         st, h, _ = s.request('GET', '/metrics', token=None)
         check(st == 200 and h.get('content-type', '').startswith('text/plain'),
               '/metrics: 200 text/plain (got %d %r)' % (st, h.get('content-type')))
@@ -480,15 +481,20 @@ def test_metrics_and_health():
 def test_nul_in_strings():
     """A NUL inside a JSON string (\\u0000 or a raw 0x00 byte) must not be cut
     off silently: "a\\u0000b" stored as "a" merges distinct ids into one and
-    hides the control character from the title check."""
+    hides the control character from the title check.  The JSON parser would
+    cut such a string before any field sees it, so the body is refused as a
+    whole, with the byte where the NUL is."""
     with Server(SETTINGS) as s:
         J = 'application/json'
-        st, b = s.post([svc('nul-a\u0000x'), svc('nul-a\u0000y')])
-        check(st == 400 and first_error(b).get('field') == 'id',
-              'id containing \\u0000: 400 naming id (got %d %r)' % (st, b))
+        body = json.dumps([svc('nul-a\u0000x'), svc('nul-a\u0000y')]).encode()
+        at = body.index(b'\\u0000') + 1
+        st, b = s.post(body, J)
+        e = first_error(b)
+        check(st == 400 and 'NUL' in e.get('error', '') and ('byte %d' % at) in e.get('error', ''),
+              'id containing \\u0000: 400 naming the NUL and its byte %d (got %d %r)' % (at, st, b))
         st, b = s.post(trn('nul-t1', title='ab\u0000\u0001cd'))
-        check(st == 400 and first_error(b).get('field') == 'title',
-              'title containing \\u0000 then a control character: 400 naming title (got %d %r)' % (st, b))
+        check(st == 400 and 'NUL' in first_error(b).get('error', ''),
+              'title containing \\u0000 then a control character: 400 (got %d %r)' % (st, b))
         raw = json.dumps(trn('nul-t2', title='xNULy')).encode().replace(b'NUL', b'\x00')
         st, b = s.post(raw, J)
         check(st == 400 and first_error(b).get('field') in ('title', ''),

@@ -1,0 +1,50 @@
+/* http_internal.h - what the route files (api_*.c) share with http.c. */
+#ifndef MIZAN_HTTP_INTERNAL_H
+#define MIZAN_HTTP_INTERNAL_H
+
+#include <microhttpd.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include "auth.h"
+#include "batch.h"
+#include "http.h"
+
+struct cJSON;
+struct supervisor;
+
+struct http {
+	struct MHD_Daemon *d;
+	const struct config *cfg;
+	struct store *store;
+	struct auth *auth;
+	struct metrics *m;
+	struct supervisor *sv;
+	uint16_t port;
+};
+
+/* What one request has gathered so far. */
+struct req {
+	enum route route;
+	struct timespec start;
+	unsigned status;   /* set when a response is queued */
+	enum batch_format fmt;
+	char *body;
+	size_t len, cap;
+	char who[AUTH_NAME_LEN]; /* the token's name, once authorised */
+	char kpi[64];            /* the KPI named in the URL */
+};
+
+/* Queue a response; they take ownership of buf and body. */
+enum MHD_Result send_buf(struct MHD_Connection *c, struct req *r, unsigned status, const char *type,
+			 char *buf, size_t len);
+enum MHD_Result send_json(struct MHD_Connection *c, struct req *r, unsigned status,
+			  struct cJSON *body);
+enum MHD_Result send_error(struct MHD_Connection *c, struct req *r, unsigned status,
+			   const char *msg);
+/* Answers 401 or 403 (into *ret) and returns false unless the request's
+ * token may act as `need`; the token's name is then in r->who. */
+bool authorise(struct http *h, struct MHD_Connection *c, struct req *r, enum role need,
+	       enum MHD_Result *ret);
+
+#endif

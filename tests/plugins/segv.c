@@ -1,0 +1,37 @@
+/* segv.c - an indicator whose step crashes (writes through a null pointer),
+ * for the server's isolation tests: evaluation runs in a worker process, and
+ * the server must survive this.  It loads like any good plugin. */
+#include <stddef.h>
+
+#include <mizan/plugin.h>
+
+static void crash_step(void *state, const struct mizan_event *ev)
+{
+	/* volatile: the compiler cannot know the pointer is null, so it keeps
+	 * the store (and does not warn about it). */
+	int *volatile p = NULL;
+	*p = 1;
+}
+
+static void crash_final(const void *state, struct mizan_result *out)
+{
+	out->value = 0;
+}
+
+static const struct mizan_indicator indicators[] = {
+	{.name = "crash_in_step", .unit = "count", .description = "Crashes on its first event.",
+	 .kinds = MIZAN_KIND_BIT(MIZAN_SERVICE) | MIZAN_KIND_BIT(MIZAN_TRAINING) |
+		  MIZAN_KIND_BIT(MIZAN_PROJECT) | MIZAN_KIND_BIT(MIZAN_SATISFACTION),
+	 .state_size = 8, .step = crash_step, .final = crash_final},
+};
+
+static const struct mizan_plugin plugin = {
+	.abi = MIZAN_PLUGIN_ABI,
+	.size = sizeof(struct mizan_plugin),
+	.name = "segv",
+	.version = "1",
+	.indicators = indicators,
+	.nindicators = 1,
+};
+
+MIZAN_PLUGIN(plugin)
