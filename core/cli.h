@@ -34,7 +34,8 @@ int print_usage(const char *text, int code);
 int common_opt(struct common *co, int opt, const char *usage, int *exit_code);
 /* Reads the configuration (and sets the time zone); -1 after printing why. */
 int load_config(struct common *co);
-int open_store(struct common *co, struct store **s);
+/* mmap_mib: see struct store_opts (evaluation maps the file). */
+int open_store(struct common *co, struct store **s, int mmap_mib);
 
 int cmd_worker(int argc, char **argv);
 int cmd_eval(int argc, char **argv);

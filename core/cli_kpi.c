@@ -161,7 +161,7 @@ int cmd_eval(int argc, char **argv)
 	}
 	struct store *s;
 	code = EXIT_RUNTIME;
-	if (open_store(&co, &s) < 0)
+	if (open_store(&co, &s, 4096) < 0)
 		goto out_cfg;
 	struct registry reg = {0};
 	struct kpi_engine *e = NULL;

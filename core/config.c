@@ -298,7 +298,10 @@ static int section_newindex(lua_State *L)
 	if (!o)
 		return luaL_error(L, "unknown key '%s.%s'", section, key ? key : "?");
 	set_option(L, c, o, 3);
-	lua_rawset(L, 1); /* remember it, so the file can read it back */
+	/* Kept in the section's __index table, not in the section itself, so a
+	 * second assignment reaches this function again. */
+	lua_settop(L, 3);
+	lua_rawset(L, lua_upvalueindex(3));
 	return 0;
 }
 
@@ -604,10 +607,13 @@ static int load_protected(lua_State *L)
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
 		lua_newtable(L);           /* the section */
 		lua_newtable(L);           /* its metatable */
+		lua_newtable(L);           /* the values set, readable through __index */
 		lua_pushlightuserdata(L, ctx->c);
 		lua_pushstring(L, sections[i]);
-		lua_pushcclosure(L, section_newindex, 2);
-		lua_setfield(L, -2, "__newindex");
+		lua_pushvalue(L, -3);
+		lua_pushcclosure(L, section_newindex, 3);
+		lua_setfield(L, -3, "__newindex");
+		lua_setfield(L, -2, "__index");
 		lua_setmetatable(L, -2);
 		lua_setfield(L, -2, sections[i]);
 	}

@@ -132,7 +132,7 @@ int load_config(struct common *co)
 	return 0;
 }
 
-int open_store(struct common *co, struct store **s)
+int open_store(struct common *co, struct store **s, int mmap_mib)
 {
 	char err[STORE_ERRLEN];
 	struct store_opts o = {
@@ -140,6 +140,7 @@ int open_store(struct common *co, struct store **s)
 		.sync_full = strcmp(co->cfg.synchronous, "full") == 0,
 		.cache_mib = co->cfg.cache_mib,
 		.busy_timeout_ms = co->cfg.busy_timeout_ms,
+		.mmap_mib = mmap_mib,
 	};
 	if (store_open(s, &o, err) < 0) {
 		fprintf(stderr, "mizan: %s: %s\n", co->cfg.db_path, err);
@@ -181,7 +182,7 @@ static int cmd_serve(int argc, char **argv)
 	char err[512];
 	code = EXIT_RUNTIME;
 	metrics_init(&m);
-	if (open_store(&co, &s) < 0)
+	if (open_store(&co, &s, 0) < 0)
 		goto out;
 	if (co.cfg.demo_when_empty > 0 && store_count_events(s) == 0) {
 		struct timespec now;
@@ -250,7 +251,7 @@ static int cmd_import(int argc, char **argv)
 	if (load_config(&co) < 0)
 		return EXIT_CONFIG;
 	struct store *s;
-	if (open_store(&co, &s) < 0) {
+	if (open_store(&co, &s, 0) < 0) {
 		config_free(&co.cfg);
 		return EXIT_RUNTIME;
 	}
@@ -396,7 +397,7 @@ static int cmd_demo(int argc, char **argv)
 		return EXIT_CONFIG;
 	struct store *s;
 	code = EXIT_RUNTIME;
-	if (open_store(&co, &s) == 0) {
+	if (open_store(&co, &s, 0) == 0) {
 		struct import_stats st;
 		int rc = import_demo(s, &co.cfg, &d, isatty(STDERR_FILENO), &st, stderr);
 		if (rc == 0) {
@@ -456,7 +457,7 @@ static int cmd_token(int argc, char **argv)
 	if (load_config(&co) < 0)
 		return EXIT_CONFIG;
 	struct store *s;
-	if (open_store(&co, &s) < 0) {
+	if (open_store(&co, &s, 0) < 0) {
 		config_free(&co.cfg);
 		return EXIT_RUNTIME;
 	}

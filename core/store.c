@@ -144,7 +144,7 @@ fail:
 
 static int open_conn(sqlite3 **db, const struct store_opts *o, bool writer, char *err)
 {
-	char sql[160];
+	char sql[256];
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (writer ? SQLITE_OPEN_CREATE : 0);
 	int rc = sqlite3_open_v2(o->path, db, flags, NULL);
 	if (rc != SQLITE_OK)
@@ -152,8 +152,9 @@ static int open_conn(sqlite3 **db, const struct store_opts *o, bool writer, char
 	sqlite3_busy_timeout(*db, o->busy_timeout_ms);
 	snprintf(sql, sizeof(sql),
 		 "PRAGMA journal_mode = WAL; PRAGMA synchronous = %s; PRAGMA cache_size = -%d;"
-		 "PRAGMA foreign_keys = ON;",
-		 o->sync_full ? "FULL" : "NORMAL", o->cache_mib * 1024);
+		 "PRAGMA foreign_keys = ON; PRAGMA mmap_size = %lld;",
+		 o->sync_full ? "FULL" : "NORMAL", o->cache_mib * 1024,
+		 writer ? 0LL : (long long)o->mmap_mib << 20);
 	return exec(*db, sql, err);
 }
 

@@ -28,6 +28,7 @@ struct store_opts {
 	bool sync_full; /* fsync every commit (power-loss safe) or only the WAL checkpoints */
 	int cache_mib;
 	int busy_timeout_ms;
+	int mmap_mib; /* read through a memory map of up to this size (0: read()) */
 };
 
 int store_open(struct store **out, const struct store_opts *o, char *err);

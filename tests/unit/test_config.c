@@ -33,12 +33,15 @@ static void test_good(void)
 	const char *p = write_file("good.lua", "server.listen = '0.0.0.0:9000'\n"
 					       "limits.body_bytes = 2 * MiB\n"
 					       "store.synchronous = 'normal'\n"
+					       "limits.per_ip = 5\n"
+					       "limits.per_ip = limits.per_ip + 1\n"
 					       "auth.tokens = { { name = 'bot', role = 'ingest', sha256 = "
 					       "string.rep('ab', 32) } }\n");
 	CHECK(config_load(&c, p, err, sizeof(err)) == 0, "%s", err);
 	CHECK_STR(c.listen, "0.0.0.0:9000");
 	CHECK_INT(c.body_bytes, 2 * 1024 * 1024);
 	CHECK_STR(c.synchronous, "normal");
+	CHECK_INT(c.per_ip, 6); /* set twice, read back in between */
 	CHECK_INT(c.ntokens, 1);
 	CHECK_INT(c.tokens[0].role, ROLE_INGEST);
 	CHECK_INT(c.tokens[0].hash[0], 0xab);
