@@ -26,6 +26,14 @@
  * description must be at least this big.  Members added later are read only
  * when the plugin's `size` says they are there. */
 #define PLUGIN_DESC_MIN (offsetof(struct mizan_plugin, fini) + sizeof(void (*)(void)))
+/* Likewise for each indicator's description. */
+#define INDICATOR_DESC_MIN (offsetof(struct mizan_indicator, fini) + sizeof(void (*)(void *)))
+
+/* The i-th indicator description, stepped through with the plugin's size. */
+static const struct mizan_indicator *indicator_at(const struct mizan_plugin *d, size_t i)
+{
+	return (const struct mizan_indicator *)((const char *)d->indicators + i * d->indicator_size);
+}
 
 struct plugin_lib {
 	void *dl;
@@ -40,7 +48,8 @@ struct plugin_lib {
 
 struct plugin_ind {
 	struct plugin_lib *lib;
-	const struct mizan_indicator *mi;
+	const struct mizan_indicator *mi; /* &copy */
+	struct mizan_indicator copy;      /* the plugin's, up to its indicator_size */
 };
 
 static void lib_release(struct plugin_lib *lib)
@@ -222,15 +231,22 @@ static int check_plugin(struct registry *r, const char *path, const struct mizan
 		registry_error(r, path, "provides no indicators");
 		return -EINVAL;
 	}
+	if (d->indicator_size < INDICATOR_DESC_MIN) {
+		registry_error(r, path,
+			       "indicator descriptions are %zu bytes; this host needs at least %zu "
+			       "(set them with MIZAN_INDICATORS)",
+			       d->indicator_size, (size_t)INDICATOR_DESC_MIN);
+		return -EINVAL;
+	}
 	for (size_t i = 0; i < d->nindicators; i++) {
-		rc = check_indicator(r, path, &d->indicators[i], i);
+		rc = check_indicator(r, path, indicator_at(d, i), i);
 		if (rc)
 			return rc;
 	}
 	/* Names: unique within the plugin and not yet registered.  Checked here
 	 * rather than left to registry_add so that the plugin is refused whole. */
 	for (size_t i = 0; i < d->nindicators; i++) {
-		const char *name = d->indicators[i].name;
+		const char *name = indicator_at(d, i)->name;
 		const struct indicator *other = registry_find(r, name);
 		if (other) {
 			registry_error(r, path, "indicator '%s' is already provided by %s", name,
@@ -239,7 +255,7 @@ static int check_plugin(struct registry *r, const char *path, const struct mizan
 			continue;
 		}
 		for (size_t j = 0; j < i; j++) {
-			if (strcmp(d->indicators[j].name, name) == 0) {
+			if (strcmp(indicator_at(d, j)->name, name) == 0) {
 				registry_error(r, path, "indicator '%s' is listed twice", name);
 				rc = -EEXIST;
 				break;
@@ -259,7 +275,9 @@ static struct indicator *indicator_make(struct plugin_lib *lib, const struct miz
 		return NULL;
 	}
 	pi->lib = lib;
-	pi->mi = mi;
+	memcpy(&pi->copy, mi,
+	       lib->desc.indicator_size < sizeof(pi->copy) ? lib->desc.indicator_size : sizeof(pi->copy));
+	pi->mi = mi = &pi->copy;
 	lib->refs++;
 	snprintf(ind->name, sizeof(ind->name), "%s", mi->name);
 	snprintf(ind->unit, sizeof(ind->unit), "%s", mi->unit ? mi->unit : "");
@@ -362,7 +380,7 @@ int plugin_load_file(struct registry *r, const char *path)
 	lib->refs = 1;
 	size_t n0 = r->n;
 	for (size_t i = 0; i < lib->desc.nindicators; i++) {
-		struct indicator *ind = indicator_make(lib, &lib->desc.indicators[i]);
+		struct indicator *ind = indicator_make(lib, indicator_at(&lib->desc, i));
 		if (!ind) {
 			registry_error(r, path, "out of memory");
 			rc = -ENOMEM;

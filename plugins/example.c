@@ -120,8 +120,7 @@ static const struct mizan_plugin example_plugin = {
 	.size = sizeof(struct mizan_plugin),
 	.name = "example",
 	.version = "0.1.0",
-	.indicators = example_indicators,
-	.nindicators = sizeof(example_indicators) / sizeof(example_indicators[0]),
+	MIZAN_INDICATORS(example_indicators),
 	.init = NULL, /* optional: once per load, e.g. to check a resource */
 	.fini = NULL, /* optional: once before unloading */
 };

@@ -484,8 +484,7 @@ static const struct mizan_plugin strategy_plugin = {
 	.size = sizeof(struct mizan_plugin),
 	.name = "strategy",
 	.version = "1.0.0",
-	.indicators = strategy_indicators,
-	.nindicators = countof(strategy_indicators),
+	MIZAN_INDICATORS(strategy_indicators),
 };
 
 MIZAN_PLUGIN(strategy_plugin)

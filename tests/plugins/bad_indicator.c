@@ -25,8 +25,7 @@ static const struct mizan_plugin plugin = {
 	.size = sizeof(struct mizan_plugin),
 	.name = "bad_indicator",
 	.version = "1",
-	.indicators = indicators,
-	.nindicators = 3,
+	MIZAN_INDICATORS(indicators),
 };
 
 MIZAN_PLUGIN(plugin)

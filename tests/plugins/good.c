@@ -53,8 +53,7 @@ static const struct mizan_plugin plugin = {
 	.size = sizeof(struct mizan_plugin),
 	.name = "good",
 	.version = "2.0",
-	.indicators = indicators,
-	.nindicators = 2,
+	MIZAN_INDICATORS(indicators),
 	.init = good_init,
 	.fini = good_fini,
 };

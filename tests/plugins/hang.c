@@ -27,8 +27,7 @@ static const struct mizan_plugin plugin = {
 	.size = sizeof(struct mizan_plugin),
 	.name = "hang",
 	.version = "1",
-	.indicators = indicators,
-	.nindicators = 1,
+	MIZAN_INDICATORS(indicators),
 };
 
 MIZAN_PLUGIN(plugin)

@@ -29,8 +29,7 @@ static const struct mizan_plugin plugin = {
 	.size = sizeof(struct mizan_plugin),
 	.name = "init_fails",
 	.version = "1",
-	.indicators = indicators,
-	.nindicators = 1,
+	MIZAN_INDICATORS(indicators),
 	.init = fails,
 };
 

@@ -124,13 +124,22 @@ struct mizan_plugin {
 	uint32_t size; /* sizeof(struct mizan_plugin) */
 	const char *name;
 	const char *version;
+	/* An array of nindicators descriptions, each indicator_size bytes apart:
+	 * the host steps through it with the plugin's size, so the struct can
+	 * grow.  Set all three with MIZAN_INDICATORS(array). */
 	const struct mizan_indicator *indicators;
 	size_t nindicators;
+	size_t indicator_size;
 	/* Optional: called once after the checks.  On failure write a sentence
 	 * into err; the plugin is then unloaded and never called again. */
 	int (*init)(const struct mizan_host *host, char *err, size_t errlen);
 	void (*fini)(void); /* optional: called before unloading */
 };
+
+/* In a struct mizan_plugin initialiser:  MIZAN_INDICATORS(my_indicators), */
+#define MIZAN_INDICATORS(array)                                                                    \
+	.indicators = (array), .nindicators = sizeof(array) / sizeof((array)[0]),                  \
+	.indicator_size = sizeof((array)[0])
 
 /* The one symbol a plugin exports. */
 #define MIZAN_PLUGIN_ENTRY_NAME "mizan_plugin_entry"
