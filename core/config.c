@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum opt_type { OT_INT, OT_I64, OT_SIZE, OT_NUM, OT_STRING, OT_ENUM, OT_STRLIST, OT_TOKENS };
+enum opt_type { OT_INT, OT_I64, OT_SIZE, OT_NUM, OT_BOOL, OT_STRING, OT_ENUM, OT_STRLIST, OT_TOKENS };
 
 struct option {
 	const char *section, *key;
@@ -26,6 +26,7 @@ struct option {
 static const struct option options[] = {
 	{"server", "listen", OT_STRING, OFF(listen), 0, 0, NULL},
 	{"server", "threads", OT_INT, OFF(threads), 1, 64, NULL},
+	{"server", "base_url", OT_STRING, OFF(base_url), 0, 0, NULL},
 	{"store", "path", OT_STRING, OFF(db_path), 0, 0, NULL},
 	{"store", "synchronous", OT_ENUM, OFF(synchronous), 0, 0, "full|normal"},
 	{"store", "cache_mib", OT_INT, OFF(cache_mib), 1, 4096, NULL},
@@ -57,10 +58,23 @@ static const struct option options[] = {
 	{"evaluation", "timeout_s", OT_INT, OFF(eval_timeout_s), 1, 86400, NULL},
 	{"evaluation", "retry_s", OT_INT, OFF(eval_retry_s), 0, 7 * 86400, NULL},
 	{"evaluation", "min_answers", OT_INT, OFF(min_answers), 0, 1000000, NULL},
+	{"mail", "smtp_url", OT_STRING, OFF(smtp_url), 0, 0, NULL},
+	{"mail", "user", OT_STRING, OFF(smtp_user), 0, 0, NULL},
+	{"mail", "password", OT_STRING, OFF(smtp_password), 0, 0, NULL},
+	{"mail", "from", OT_STRING, OFF(mail_from), 0, 0, NULL},
+	{"mail", "from_name", OT_STRING, OFF(mail_from_name), 0, 0, NULL},
+	{"mail", "tls", OT_ENUM, OFF(mail_tls), 0, 0, "none|starttls|implicit"},
+	{"mail", "verify_peer", OT_BOOL, OFF(mail_verify), 0, 0, NULL},
+	{"mail", "ca_file", OT_STRING, OFF(mail_ca_file), 0, 0, NULL},
+	{"mail", "timeout_s", OT_INT, OFF(mail_timeout_s), 1, 3600, NULL},
+	{"mail", "attempts", OT_INT, OFF(mail_attempts), 1, 1000, NULL},
+	{"mail", "backoff_s", OT_INT, OFF(mail_backoff_s), 1, 86400, NULL},
+	{"mail", "backoff_max_s", OT_INT, OFF(mail_backoff_max_s), 1, 7 * 86400, NULL},
+	{"mail", "poll_s", OT_INT, OFF(mail_poll_s), 1, 3600, NULL},
 };
 
-static const char *const sections[] = {"server", "store",   "limits",  "auth",
-				       "demo",   "plugins", "scripts", "evaluation"};
+static const char *const sections[] = {"server",  "store",   "limits",     "auth", "demo",
+				       "plugins", "scripts", "evaluation", "mail"};
 
 static void strlist_push(struct strlist *l, const char *v)
 {
@@ -127,6 +141,20 @@ static void config_defaults(struct config *c)
 	c->eval_timeout_s = 1800;
 	c->eval_retry_s = 3600;
 	c->min_answers = 30;
+	c->smtp_url = strdup("");
+	c->smtp_user = strdup("");
+	c->smtp_password = strdup("");
+	c->mail_from = strdup("mizan@localhost");
+	c->mail_from_name = strdup("Mizan");
+	c->mail_tls = strdup("starttls");
+	c->mail_verify = 1;
+	c->mail_ca_file = strdup("");
+	c->mail_timeout_s = 30;
+	c->mail_attempts = 8;
+	c->mail_backoff_s = 30;
+	c->mail_backoff_max_s = 3600;
+	c->mail_poll_s = 5;
+	c->base_url = strdup("http://127.0.0.1:8080");
 }
 
 static const char *const role_names[] = {"none", "ingest", "viewer", "editor", "admin"};
@@ -261,6 +289,11 @@ static int set_option(lua_State *L, struct config *c, const struct option *o, in
 		*(double *)(base + o->offset) = v;
 		return 0;
 	}
+	case OT_BOOL:
+		if (lua_type(L, idx) != LUA_TBOOLEAN)
+			return luaL_error(L, "%s.%s must be true or false", o->section, o->key);
+		*(int *)(base + o->offset) = lua_toboolean(L, idx);
+		return 0;
 	case OT_STRLIST: {
 		if (!lua_istable(L, idx))
 			return luaL_error(L, "%s.%s must be a list of strings", o->section, o->key);
@@ -307,7 +340,7 @@ static int section_newindex(lua_State *L)
 
 static int global_newindex(lua_State *L)
 {
-	return luaL_error(L, "unknown key '%s' (settings go in a section: server, store, limits, auth, demo, plugins, scripts, evaluation)",
+	return luaL_error(L, "unknown key '%s' (settings go in a section: server, store, limits, auth, demo, plugins, scripts, evaluation, mail)",
 			  lua_tostring(L, 2) ? lua_tostring(L, 2) : "?");
 }
 
@@ -683,6 +716,10 @@ void config_free(struct config *c)
 	strlist_free(&c->script_dirs);
 	strlist_free(&c->slices);
 	free(c->timezone);
+	char **strings[] = {&c->smtp_url,       &c->smtp_user, &c->smtp_password, &c->mail_from,
+			    &c->mail_from_name, &c->mail_tls,  &c->mail_ca_file,  &c->base_url};
+	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
+		free(*strings[i]);
 	for (size_t i = 0; i < c->ngoals; i++) {
 		free(c->goals[i].id);
 		free(c->goals[i].title_ar);

@@ -84,6 +84,15 @@ struct config {
 	struct strlist slices;     /* dimensions results are cached by */
 	int eval_interval_s, eval_after_ingest_s, eval_stall_s, eval_timeout_s, eval_retry_s;
 	int min_answers;
+	/* mail */
+	char *smtp_url;     /* smtp://host:port or smtps://host:port; "" sends nothing */
+	char *smtp_user, *smtp_password;
+	char *mail_from, *mail_from_name;
+	char *mail_tls;     /* none | starttls | implicit */
+	int mail_verify;    /* verify the server's certificate */
+	char *mail_ca_file;
+	int mail_timeout_s, mail_attempts, mail_backoff_s, mail_backoff_max_s, mail_poll_s;
+	char *base_url;     /* links in mail point here */
 	/* the strategy */
 	struct cfg_goal *goals;
 	size_t ngoals;

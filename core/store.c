@@ -56,6 +56,33 @@ static const char *const migrations[] = {
 	" note TEXT, who TEXT NOT NULL, at INTEGER NOT NULL);"
 	"CREATE INDEX kpi_values_key ON kpi_values(kpi, period, dim, slice, id);"
 	"CREATE TABLE kpi_status (kpi TEXT PRIMARY KEY, error TEXT, at INTEGER NOT NULL);",
+	/* 2 -> 3: targets, alerts, the audit log and the outbox */
+	"CREATE TABLE targets ("
+	" kpi TEXT NOT NULL, period TEXT NOT NULL, rule TEXT NOT NULL, low REAL, high REAL,"
+	" warn REAL NOT NULL, who TEXT NOT NULL, at INTEGER NOT NULL,"
+	" PRIMARY KEY (kpi, period)) WITHOUT ROWID;"
+	"CREATE TABLE audit ("
+	" id INTEGER PRIMARY KEY, at INTEGER NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL,"
+	" object TEXT NOT NULL, old TEXT, new TEXT, reason TEXT);"
+	"CREATE TABLE alerts ("
+	" id INTEGER PRIMARY KEY, kpi TEXT NOT NULL, period TEXT NOT NULL, dim TEXT NOT NULL,"
+	" slice TEXT NOT NULL, kind TEXT NOT NULL, state TEXT NOT NULL, since INTEGER NOT NULL,"
+	" pending TEXT, pending_since INTEGER, value REAL, target REAL, forecast REAL,"
+	" detail TEXT, notified INTEGER, acked_by TEXT, acked_at INTEGER, ack_comment TEXT,"
+	" UNIQUE (kpi, period, dim, slice, kind));"
+	"CREATE TABLE alert_history ("
+	" id INTEGER PRIMARY KEY, alert INTEGER NOT NULL, at INTEGER NOT NULL, old TEXT,"
+	" new TEXT NOT NULL, value REAL, target REAL, forecast REAL, detail TEXT);"
+	"CREATE INDEX alert_history_alert ON alert_history(alert, at);"
+	"CREATE TABLE silences ("
+	" id INTEGER PRIMARY KEY, kpi TEXT, dim TEXT, slice TEXT, until INTEGER NOT NULL,"
+	" who TEXT NOT NULL, comment TEXT, created INTEGER NOT NULL);"
+	"CREATE TABLE outbox ("
+	" id INTEGER PRIMARY KEY, created INTEGER NOT NULL, alert INTEGER, to_addr TEXT NOT NULL,"
+	" subject TEXT NOT NULL, message BLOB NOT NULL, status TEXT NOT NULL DEFAULT 'pending',"
+	" attempts INTEGER NOT NULL DEFAULT 0, next_attempt INTEGER NOT NULL, last_error TEXT,"
+	" sent_at INTEGER);"
+	"CREATE INDEX outbox_due ON outbox(status, next_attempt);",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
 	       "one migration per schema version");
@@ -846,4 +873,147 @@ int store_kpi_status_each(struct store *s,
 	}
 	pthread_mutex_unlock(&s->rlock);
 	return rc == SQLITE_DONE ? 0 : db_error(s->r, rc, "status", err);
+}
+
+/* ---- the outbox ------------------------------------------------------------------ */
+
+int store_outbox_due(struct store *s, int64_t now, int limit,
+		     int (*cb)(const struct store_mail *m, void *ud), void *ud, char *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&s->rlock);
+	rc = sqlite3_prepare_v2(s->r,
+				"SELECT id, to_addr, subject, message, attempts, created FROM outbox"
+				" WHERE status = 'pending' AND next_attempt <= ? ORDER BY next_attempt, id"
+				" LIMIT ?",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		rc = db_error(s->r, rc, "outbox", err);
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int(st, 2, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_mail m = {
+			.id = sqlite3_column_int64(st, 0),
+			.to_addr = (const char *)sqlite3_column_text(st, 1),
+			.subject = (const char *)sqlite3_column_text(st, 2),
+			.message = (const char *)sqlite3_column_blob(st, 3),
+			.len = (size_t)sqlite3_column_bytes(st, 3),
+			.attempts = sqlite3_column_int(st, 4),
+			.created_ms = sqlite3_column_int64(st, 5),
+		};
+		int stop = cb(&m, ud);
+		if (stop) {
+			rc = stop;
+			goto done;
+		}
+	}
+	rc = rc == SQLITE_DONE ? 0 : db_error(s->r, rc, "outbox", err);
+done:
+	sqlite3_finalize(st);
+out:
+	pthread_mutex_unlock(&s->rlock);
+	return rc;
+}
+
+int store_outbox_mark(struct store *s, int64_t id, enum store_mail_status status,
+		      const char *error, int64_t next_attempt, char *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+	static const char *const names[] = {"pending", "sent", "failed"};
+
+	pthread_mutex_lock(&s->wlock);
+	rc = sqlite3_prepare_v2(s->w,
+				"UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?,"
+				" next_attempt = ?, sent_at = CASE WHEN ? = 'sent' THEN ? END WHERE id = ?",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, names[status], -1, SQLITE_STATIC);
+		bind_text_or_null(st, 2, error);
+		sqlite3_bind_int64(st, 3, next_attempt);
+		sqlite3_bind_text(st, 4, names[status], -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, now_ms());
+		sqlite3_bind_int64(st, 6, id);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->wlock);
+	return rc == SQLITE_DONE ? 0 : db_error(s->w, rc, "outbox", err);
+}
+
+int store_outbox_add(struct store *s, const struct store_mail *m, int64_t alert, char *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&s->wlock);
+	rc = sqlite3_prepare_v2(s->w,
+				"INSERT INTO outbox(created, alert, to_addr, subject, message, next_attempt)"
+				" VALUES(?, ?, ?, ?, ?, ?)",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		int64_t now = now_ms();
+		sqlite3_bind_int64(st, 1, now);
+		if (alert > 0)
+			sqlite3_bind_int64(st, 2, alert);
+		else
+			sqlite3_bind_null(st, 2);
+		sqlite3_bind_text(st, 3, m->to_addr, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, m->subject, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 5, m->message, (int)m->len, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, now);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->wlock);
+	return rc == SQLITE_DONE ? 0 : db_error(s->w, rc, "outbox", err);
+}
+
+int store_outbox_each(struct store *s, const char *status, int limit,
+		      int (*cb)(const struct store_mail *m, void *ud), void *ud, char *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&s->rlock);
+	rc = sqlite3_prepare_v2(s->r,
+				"SELECT id, to_addr, subject, attempts, created, status, last_error,"
+				" next_attempt, sent_at, alert FROM outbox WHERE (?1 IS NULL OR status = ?1)"
+				" ORDER BY id DESC LIMIT ?2",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		rc = db_error(s->r, rc, "outbox", err);
+		goto out;
+	}
+	bind_text_or_null(st, 1, status);
+	sqlite3_bind_int(st, 2, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_mail m = {
+			.id = sqlite3_column_int64(st, 0),
+			.to_addr = (const char *)sqlite3_column_text(st, 1),
+			.subject = (const char *)sqlite3_column_text(st, 2),
+			.attempts = sqlite3_column_int(st, 3),
+			.created_ms = sqlite3_column_int64(st, 4),
+			.status = (const char *)sqlite3_column_text(st, 5),
+			.last_error = (const char *)sqlite3_column_text(st, 6),
+			.next_ms = sqlite3_column_int64(st, 7),
+			.sent_ms = sqlite3_column_int64(st, 8),
+			.alert = sqlite3_column_int64(st, 9),
+		};
+		int stop = cb(&m, ud);
+		if (stop) {
+			rc = stop;
+			goto done;
+		}
+	}
+	rc = rc == SQLITE_DONE ? 0 : db_error(s->r, rc, "outbox", err);
+done:
+	sqlite3_finalize(st);
+out:
+	pthread_mutex_unlock(&s->rlock);
+	return rc;
 }

@@ -36,7 +36,7 @@ void store_close(struct store *s);
 
 /* The schema version this build writes, and the one found on disk. */
 int store_schema_version(struct store *s);
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 /* Stores the batch whole or not at all, in one transaction.  An event whose
  * id is already stored (or appears earlier in the same batch) is counted in
@@ -120,6 +120,31 @@ int store_kpi_status_set(struct store *s, const char *kpi, const char *error, ch
 int store_kpi_status_each(struct store *s, void (*cb)(const char *kpi, const char *error,
 						       int64_t at_ms, void *ud),
 			  void *ud, char *err);
+
+/* The outbox: messages written with the alert change that caused them,
+ * delivered later, retried, never dropped. */
+struct store_mail {
+	int64_t id, alert;
+	const char *to_addr, *subject;
+	const char *message; /* the whole RFC 5322 message */
+	size_t len;
+	int attempts;
+	int64_t created_ms, next_ms, sent_ms;
+	const char *status, *last_error; /* store_outbox_each only */
+};
+enum store_mail_status { MAIL_PENDING, MAIL_SENT, MAIL_FAILED };
+
+/* Adds a pending message (alert: the alert it is about, or 0). */
+int store_outbox_add(struct store *s, const struct store_mail *m, int64_t alert, char *err);
+/* Pending messages whose next attempt is due, oldest first. */
+int store_outbox_due(struct store *s, int64_t now_ms, int limit,
+		     int (*cb)(const struct store_mail *m, void *ud), void *ud, char *err);
+/* Records an attempt: sent, failed for good, or pending again at next_attempt. */
+int store_outbox_mark(struct store *s, int64_t id, enum store_mail_status status,
+		      const char *error, int64_t next_attempt, char *err);
+/* Messages, newest first (status NULL: all). */
+int store_outbox_each(struct store *s, const char *status, int limit,
+		      int (*cb)(const struct store_mail *m, void *ud), void *ud, char *err);
 
 int64_t store_count_events(struct store *s);
 int64_t store_size_bytes(struct store *s);
