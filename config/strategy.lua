@@ -11,7 +11,14 @@
 --                       leave it out for a KPI that people report (POST /api/v1/kpis/ID/values)
 --   params              handed to the indicator
 --   owner               { name, email, lang = "ar" | "en" }: who hears when it is missed
---   target              default targets per period: { quarter = ..., year = ... }
+--   cumulative          true when the figure grows through its period (a count, a sum):
+--                       its forecast is the run rate; otherwise the recent trend
+--   managers            { { name, email, lang }, ... }: also hear of it
+--   target              default targets per period: { quarter = ..., year = ..., warn = 0.1,
+--                       split = true }; a number is "at least" ("at most" for a lower-is-
+--                       better KPI), { low, high } a range; warn is the amber band (a
+--                       fraction of the target); split gives quarters without a target a
+--                       quarter of the year's
 
 goal {
 	id = "G1",
@@ -51,6 +58,7 @@ kpi {
 	title_ar = "عدد الورشات والبرامج التدريبية المنعقدة المتعلقة بتطوير خدمة المغتربين",
 	title_en = "Number of workshops and training programmes held on expatriate service",
 	unit = "programmes", direction = "higher", period = "quarter",
+	cumulative = true,
 	indicator = "workshops_held",
 	owner = { name = "مدير الموارد البشرية والتدريب", email = "training@mizan.example", lang = "ar" },
 	target = { quarter = 250, year = 1000 },
@@ -77,6 +85,7 @@ kpi {
 	title_ar = "عدد المشاريع والمساهمات التي شارك بها المغتربون",
 	title_en = "Number of projects and contributions expatriates took part in",
 	unit = "projects", direction = "higher", period = "quarter",
+	cumulative = true,
 	indicator = "projects_count",
 	owner = { name = "Investment and Development Directorate", email = "development@mizan.example", lang = "en" },
 	target = { quarter = 400, year = 1600 },
@@ -87,6 +96,7 @@ kpi {
 	title_ar = "حجم مشاركة المغتربين في التنمية",
 	title_en = "Volume of expatriate participation in development",
 	unit = "JOD", direction = "higher", period = "quarter",
+	cumulative = true,
 	indicator = "participation_volume",
 	-- JOD per unit of each currency (the Central Bank of Jordan's peg: 1 USD = 0.709 JOD).
 	params = { rate_USD = 0.709, rate_EUR = 0.77 },

@@ -4,6 +4,10 @@
 
 #include "http_internal.h"
 
+struct target;
+/* {rule, low?, high?, warn} */
+struct cJSON *target_json(const struct target *t);
+
 /* GET /api/v1/goals */
 enum MHD_Result api_goals(struct http *h, struct MHD_Connection *c, struct req *r);
 /* GET /api/v1/kpis and GET /api/v1/kpis/{id} (kpi NULL for all) */

@@ -16,6 +16,19 @@ static cJSON *number_or_null(double v)
 	return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
 }
 
+cJSON *target_json(const struct target *t)
+{
+	static const char *const rules[] = {"none", "min", "max", "range"};
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "rule", rules[t->rule]);
+	if (t->rule == TR_MIN || t->rule == TR_RANGE)
+		cJSON_AddNumberToObject(o, "low", t->low);
+	if (t->rule == TR_MAX || t->rule == TR_RANGE)
+		cJSON_AddNumberToObject(o, "high", t->high);
+	cJSON_AddNumberToObject(o, "warn", t->warn);
+	return o;
+}
+
 static cJSON *result_json(const struct store_result *r, bool with_slice)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -111,8 +124,9 @@ static cJSON *kpi_json(struct http *h, const struct cfg_kpi *k, const cJSON *err
 	cJSON_AddStringToObject(owner, "lang", k->owner.lang ? k->owner.lang : "ar");
 	cJSON *targets = cJSON_AddObjectToObject(o, "targets");
 	for (int p = 0; p < PK_N; p++)
-		if (!isnan(k->target[p]))
-			cJSON_AddNumberToObject(targets, period_kind_name((enum period_kind)p), k->target[p]);
+		if (k->target[p].rule != TR_NONE)
+			cJSON_AddItemToObject(targets, period_kind_name((enum period_kind)p),
+					      target_json(&k->target[p]));
 
 	cJSON *latest = NULL;
 	char err[STORE_ERRLEN];

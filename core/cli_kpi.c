@@ -5,23 +5,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "alert.h"
 #include "batch.h"
 #include "cli.h"
 #include "kpi.h"
+#include "outbox.h"
 #include "period.h"
 #include "plugin.h"
 #include "script.h"
 #include "supervise.h"
 
 static const char usage_eval[] =
-	"usage: mizan eval [--kpi ID] [--period LABEL] [--by DIM] [--json] [--full]\n"
+	"usage: mizan eval [--kpi ID] [--period LABEL] [--by DIM] [--json] [--full] [--alerts]\n"
 	"                  [--config PATH] [--db PATH]\n"
 	"Evaluates what changed since the last evaluation (everything with --full), then\n"
 	"prints each KPI's figure for LABEL (2026-Q1, 2026-03, 2026; default: its latest\n"
 	"period), for the whole or by DIM (mission, country, service, channel, sex,\n"
-	"age_group), as a table or as JSON.\n";
+	"age_group), as a table or as JSON.  With --alerts, also evaluates the alerts\n"
+	"(queueing mail for changes of state) and delivers the mail that is due.\n";
 static const char usage_plugins[] =
 	"usage: mizan plugins [--config PATH]\n"
 	"Lists the C plugins and Lua scripts that load, their versions and indicators,\n"
@@ -110,10 +114,11 @@ int cmd_eval(int argc, char **argv)
 						 {"by", required_argument, NULL, OPT_BY},
 						 {"json", no_argument, NULL, OPT_JSON},
 						 {"full", no_argument, NULL, OPT_FULL},
+						 {"alerts", no_argument, NULL, OPT_ALERTS},
 						 {0}};
 	struct common co = {0};
 	const char *kpi = NULL, *label = NULL, *by = NULL;
-	bool json = false, full = false;
+	bool json = false, full = false, alerts = false;
 	int opt, code;
 
 	while ((opt = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
@@ -133,21 +138,24 @@ int cmd_eval(int argc, char **argv)
 		case OPT_FULL:
 			full = true;
 			continue;
+		case OPT_ALERTS:
+			alerts = true;
+			continue;
 		}
 		if (common_opt(&co, opt, usage_eval, &code) > 0)
 			return code;
 	}
 	if (optind < argc)
 		return print_usage(usage_eval, EXIT_USAGE);
-	struct period per;
-	if (label && period_parse(label, &per) < 0) {
-		fprintf(stderr, "mizan eval: --period must look like 2026-Q1, 2026-03 or 2026, got '%s'\n",
-			label);
-		return EXIT_USAGE;
-	}
 	if (load_config(&co) < 0)
 		return EXIT_CONFIG;
 	code = EXIT_USAGE;
+	struct period per; /* parsed after the configuration set the time zone */
+	if (label && period_parse(label, &per) < 0) {
+		fprintf(stderr, "mizan eval: --period must look like 2026-Q1, 2026-03 or 2026, got '%s'\n",
+			label);
+		goto out_cfg;
+	}
 	if (kpi && !config_kpi(&co.cfg, kpi)) {
 		fprintf(stderr, "mizan eval: no KPI '%s' in the configuration\n", kpi);
 		goto out_cfg;
@@ -199,6 +207,20 @@ int cmd_eval(int argc, char **argv)
 			cJSON_Delete(p.json);
 			goto out;
 		}
+	}
+	if (alerts) {
+		struct alert_stats as;
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+		if (alert_evaluate(&co.cfg, s, now_ms, &as, err, sizeof(err)) < 0) {
+			fprintf(stderr, "mizan eval: alerts: %s\n", err);
+			cJSON_Delete(p.json);
+			goto out;
+		}
+		int sent = *co.cfg.smtp_url ? outbox_deliver_due(&co.cfg, s, now_ms) : 0;
+		fprintf(stderr, "alerts: %zu figures judged, %zu changed state, %zu messages queued, %d sent, in %.2f s\n",
+			as.evaluated, as.changed, as.messages, sent < 0 ? 0 : sent, as.seconds);
 	}
 	if (json) {
 		char *text = cJSON_Print(p.json);
@@ -381,6 +403,14 @@ static char *read_all(const char *path, size_t *len)
 	return buf;
 }
 
+static void print_failure(const char *kpi, const char *error, int64_t at, void *ud)
+{
+	(void)kpi;
+	(void)at;
+	if (error)
+		printf("FAIL %s: the indicator failed: %s\n", (const char *)ud, error);
+}
+
 /* Runs one fixture in a scratch database; returns failures, or -1. */
 static int run_fixture(const struct config *base, const char *file)
 {
@@ -489,10 +519,8 @@ static int run_fixture(const struct config *base, const char *file)
 		fprintf(stderr, "%s: %s\n", file, err);
 		goto out;
 	}
-	if (st.failed) {
-		printf("FAIL %s: the indicator failed:", file);
-		store_kpi_status_each(s, NULL, NULL, err); /* message printed below */
-	}
+	if (st.failed)
+		store_kpi_status_each(s, print_failure, (void *)file, err);
 	struct collected rows = {NULL, 0, cJSON_CreateArray()};
 	struct store_result_query q = {.pkind = -1, .from_ms = INT64_MIN, .to_ms = INT64_MAX};
 	store_results_each(s, &q, collect_row, &rows, err);

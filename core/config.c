@@ -58,6 +58,12 @@ static const struct option options[] = {
 	{"evaluation", "timeout_s", OT_INT, OFF(eval_timeout_s), 1, 86400, NULL},
 	{"evaluation", "retry_s", OT_INT, OFF(eval_retry_s), 0, 7 * 86400, NULL},
 	{"evaluation", "min_answers", OT_INT, OFF(min_answers), 0, 1000000, NULL},
+	{"alerts", "slices", OT_STRLIST, OFF(alert_slices), 0, 0,
+	 "mission|country|service|channel|sex|age_group"},
+	{"alerts", "min_state_s", OT_INT, OFF(alert_min_state_s), 0, 30 * 86400, NULL},
+	{"alerts", "repeat_s", OT_INT, OFF(alert_repeat_s), 0, 365 * 86400, NULL},
+	{"alerts", "stale_s", OT_INT, OFF(alert_stale_s), 0, 365 * 86400, NULL},
+	{"alerts", "warn", OT_NUM, OFF(alert_warn), 0, 1, NULL},
 	{"mail", "smtp_url", OT_STRING, OFF(smtp_url), 0, 0, NULL},
 	{"mail", "user", OT_STRING, OFF(smtp_user), 0, 0, NULL},
 	{"mail", "password", OT_STRING, OFF(smtp_password), 0, 0, NULL},
@@ -74,7 +80,7 @@ static const struct option options[] = {
 };
 
 static const char *const sections[] = {"server",  "store",   "limits",     "auth", "demo",
-				       "plugins", "scripts", "evaluation", "mail"};
+				       "plugins", "scripts", "evaluation", "mail", "alerts"};
 
 static void strlist_push(struct strlist *l, const char *v)
 {
@@ -155,6 +161,10 @@ static void config_defaults(struct config *c)
 	c->mail_backoff_max_s = 3600;
 	c->mail_poll_s = 5;
 	c->base_url = strdup("http://127.0.0.1:8080");
+	c->alert_min_state_s = 0;
+	c->alert_repeat_s = 7 * 86400;
+	c->alert_stale_s = 3 * 86400;
+	c->alert_warn = 0.1;
 }
 
 static const char *const role_names[] = {"none", "ingest", "viewer", "editor", "admin"};
@@ -340,7 +350,7 @@ static int section_newindex(lua_State *L)
 
 static int global_newindex(lua_State *L)
 {
-	return luaL_error(L, "unknown key '%s' (settings go in a section: server, store, limits, auth, demo, plugins, scripts, evaluation, mail)",
+	return luaL_error(L, "unknown key '%s' (settings go in a section: server, store, limits, auth, demo, plugins, scripts, evaluation, mail, alerts)",
 			  lua_tostring(L, 2) ? lua_tostring(L, 2) : "?");
 }
 
@@ -359,6 +369,67 @@ const char *period_kind_name(enum period_kind k)
 	return period_names[k];
 }
 
+static void person_free(struct cfg_person *p)
+{
+	free(p->name);
+	free(p->email);
+	free(p->lang);
+}
+
+/* { name =, email =, lang = "ar" | "en" } at the top of the stack. */
+static void parse_person(lua_State *L, struct cfg_person *p, const char *what, const char *key)
+{
+	if (!lua_istable(L, -1))
+		luaL_error(L, "%s: '%s' must be a table { name =, email =, lang = }", what, key);
+	const char *keys[] = {"name", "email", "lang"};
+	char **slots[] = {&p->name, &p->email, &p->lang};
+	for (int i = 0; i < 3; i++) {
+		lua_getfield(L, -1, keys[i]);
+		if (lua_type(L, -1) == LUA_TSTRING)
+			*slots[i] = strdup(lua_tostring(L, -1));
+		else if (!lua_isnil(L, -1))
+			luaL_error(L, "%s: %s.%s must be a string", what, key, keys[i]);
+		lua_pop(L, 1);
+	}
+	if (p->lang && strcmp(p->lang, "ar") && strcmp(p->lang, "en"))
+		luaL_error(L, "%s: %s.lang must be \"ar\" or \"en\"", what, key);
+	/* An address goes into a mail header: nothing that could end it. */
+	if (!p->email || !strchr(p->email, '@') || strpbrk(p->email, " \t\r\n<>\"(),;"))
+		luaL_error(L, "%s: %s.email '%s' is not an address", what, key,
+			   p->email ? p->email : "");
+}
+
+static void kpi_owner(lua_State *L, struct cfg_kpi *k, const char *what)
+{
+	lua_getfield(L, 1, "owner");
+	if (!lua_isnil(L, -1))
+		parse_person(L, &k->owner, what, "owner");
+	lua_pop(L, 1);
+}
+
+/* managers = { { name =, email =, lang = }, ... } of the table at index 1. */
+static void parse_managers(lua_State *L, struct cfg_person **out, size_t *n, const char *what)
+{
+	lua_getfield(L, 1, "managers");
+	if (lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		return;
+	}
+	if (!lua_istable(L, -1))
+		luaL_error(L, "%s: 'managers' must be a list of { name =, email =, lang = }", what);
+	lua_Integer len = luaL_len(L, -1);
+	*out = calloc((size_t)len + 1, sizeof(**out));
+	if (!*out)
+		luaL_error(L, "out of memory");
+	for (lua_Integer i = 1; i <= len; i++) {
+		lua_geti(L, -1, i);
+		(*n)++; /* counted first, so config_free frees a half-read one */
+		parse_person(L, &(*out)[i - 1], what, "managers[]");
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+}
+
 static void kpi_free(struct cfg_kpi *k)
 {
 	free(k->id);
@@ -373,9 +444,10 @@ static void kpi_free(struct cfg_kpi *k)
 	}
 	free(k->param_keys);
 	free(k->param_values);
-	free(k->owner.name);
-	free(k->owner.email);
-	free(k->owner.lang);
+	person_free(&k->owner);
+	for (size_t i = 0; i < k->nmanagers; i++)
+		person_free(&k->managers[i]);
+	free(k->managers);
 	free(k->file);
 }
 
@@ -428,7 +500,7 @@ static int lua_goal(lua_State *L)
 	struct load_ctx *ctx = lua_touserdata(L, lua_upvalueindex(1));
 	struct config *c = ctx->c;
 	luaL_checktype(L, 1, LUA_TTABLE);
-	check_keys(L, "goal", "id|title_ar|title_en");
+	check_keys(L, "goal", "id|title_ar|title_en|managers");
 	struct cfg_goal g = {0};
 	g.id = field_string(L, "goal", "id", true);
 	for (size_t i = 0; i < c->ngoals; i++)
@@ -449,6 +521,7 @@ static int lua_goal(lua_State *L)
 	slot->title_ar = field_string(L, what, "title_ar", true);
 	slot->title_en = field_string(L, what, "title_en", true);
 	slot->line = line_of_caller(L);
+	parse_managers(L, &slot->managers, &slot->nmanagers, what);
 	return 0;
 }
 
@@ -484,10 +557,13 @@ static void kpi_params(lua_State *L, struct cfg_kpi *k, const char *what)
 	lua_pop(L, 1);
 }
 
-static void kpi_targets(lua_State *L, struct cfg_kpi *k, const char *what)
+/* target = { quarter = 12, year = 40, warn = 0.1, split = true }; a value is
+ * a number (at least it, or at most it for a lower-is-better KPI) or a pair
+ * { low, high } for a range. */
+static void kpi_targets(lua_State *L, struct cfg_kpi *k, const char *what, double warn)
 {
 	for (int p = 0; p < PK_N; p++)
-		k->target[p] = NAN;
+		k->target[p] = (struct target){TR_NONE, NAN, NAN, warn};
 	lua_getfield(L, 1, "target");
 	if (lua_isnil(L, -1)) {
 		lua_pop(L, 1);
@@ -495,42 +571,49 @@ static void kpi_targets(lua_State *L, struct cfg_kpi *k, const char *what)
 	}
 	if (!lua_istable(L, -1))
 		luaL_error(L, "%s: 'target' must be a table like { quarter = 10, year = 40 }", what);
+	lua_pushnil(L);
+	while (lua_next(L, -2)) {
+		lua_pop(L, 1);
+		const char *key = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
+		if (!in_values("month|quarter|year|warn|split", key))
+			luaL_error(L, "%s: target has an unknown key '%s'", what, key);
+	}
+	lua_getfield(L, -1, "warn");
+	if (!lua_isnil(L, -1)) {
+		if (lua_type(L, -1) != LUA_TNUMBER || lua_tonumber(L, -1) < 0 || lua_tonumber(L, -1) > 1)
+			luaL_error(L, "%s: target.warn must be a fraction from 0 to 1", what);
+		warn = (double)lua_tonumber(L, -1);
+	}
+	lua_pop(L, 1);
+	lua_getfield(L, -1, "split");
+	k->split = lua_toboolean(L, -1);
+	lua_pop(L, 1);
 	for (int p = 0; p < PK_N; p++) {
+		struct target *t = &k->target[p];
+		t->warn = warn;
 		lua_getfield(L, -1, period_names[p]);
-		if (!lua_isnil(L, -1)) {
-			if (lua_type(L, -1) != LUA_TNUMBER)
-				luaL_error(L, "%s: target.%s must be a number", what, period_names[p]);
-			k->target[p] = (double)lua_tonumber(L, -1);
+		if (lua_type(L, -1) == LUA_TNUMBER) {
+			double v = (double)lua_tonumber(L, -1);
+			t->rule = k->direction > 0 ? TR_MIN : TR_MAX;
+			t->low = t->high = v;
+		} else if (lua_istable(L, -1) && luaL_len(L, -1) == 2) {
+			lua_geti(L, -1, 1);
+			lua_geti(L, -2, 2);
+			if (lua_type(L, -2) != LUA_TNUMBER || lua_type(L, -1) != LUA_TNUMBER ||
+			    lua_tonumber(L, -2) > lua_tonumber(L, -1))
+				luaL_error(L, "%s: target.%s must be a number or { low, high }", what,
+					   period_names[p]);
+			t->rule = TR_RANGE;
+			t->low = (double)lua_tonumber(L, -2);
+			t->high = (double)lua_tonumber(L, -1);
+			lua_pop(L, 2);
+		} else if (!lua_isnil(L, -1)) {
+			luaL_error(L, "%s: target.%s must be a number or { low, high }", what,
+				   period_names[p]);
 		}
 		lua_pop(L, 1);
 	}
 	lua_pop(L, 1);
-}
-
-static void kpi_owner(lua_State *L, struct cfg_kpi *k, const char *what)
-{
-	lua_getfield(L, 1, "owner");
-	if (lua_isnil(L, -1)) {
-		lua_pop(L, 1);
-		return;
-	}
-	if (!lua_istable(L, -1))
-		luaL_error(L, "%s: 'owner' must be a table { name =, email =, lang = }", what);
-	const char *keys[] = {"name", "email", "lang"};
-	char **slots[] = {&k->owner.name, &k->owner.email, &k->owner.lang};
-	for (int i = 0; i < 3; i++) {
-		lua_getfield(L, -1, keys[i]);
-		if (lua_type(L, -1) == LUA_TSTRING)
-			*slots[i] = strdup(lua_tostring(L, -1));
-		else if (!lua_isnil(L, -1))
-			luaL_error(L, "%s: owner.%s must be a string", what, keys[i]);
-		lua_pop(L, 1);
-	}
-	lua_pop(L, 1);
-	if (k->owner.lang && strcmp(k->owner.lang, "ar") && strcmp(k->owner.lang, "en"))
-		luaL_error(L, "%s: owner.lang must be \"ar\" or \"en\"", what);
-	if (k->owner.email && !strchr(k->owner.email, '@'))
-		luaL_error(L, "%s: owner.email '%s' is not an address", what, k->owner.email);
 }
 
 static int lua_kpi(lua_State *L)
@@ -538,7 +621,8 @@ static int lua_kpi(lua_State *L)
 	struct load_ctx *ctx = lua_touserdata(L, lua_upvalueindex(1));
 	struct config *c = ctx->c;
 	luaL_checktype(L, 1, LUA_TTABLE);
-	check_keys(L, "kpi", "id|goal|title_ar|title_en|unit|direction|period|indicator|params|owner|target");
+	check_keys(L, "kpi", "id|goal|title_ar|title_en|unit|direction|period|indicator|params|owner|"
+			     "managers|target|cumulative");
 	struct cfg_kpi *p = realloc(c->kpis, (c->nkpis + 1) * sizeof(*p));
 	if (!p)
 		return luaL_error(L, "out of memory");
@@ -578,9 +662,15 @@ static int lua_kpi(lua_State *L)
 	free(period);
 	if (bad_period)
 		return luaL_error(L, "%s: period must be month, quarter or year", what);
+	lua_getfield(L, 1, "cumulative");
+	if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
+		return luaL_error(L, "%s: cumulative must be true or false", what);
+	k->cumulative = lua_toboolean(L, -1);
+	lua_pop(L, 1);
 	kpi_params(L, k, what);
-	kpi_targets(L, k, what);
+	kpi_targets(L, k, what, c->alert_warn);
 	kpi_owner(L, k, what);
+	parse_managers(L, &k->managers, &k->nmanagers, what);
 	return 0;
 }
 
@@ -715,6 +805,7 @@ void config_free(struct config *c)
 	strlist_free(&c->plugin_dirs);
 	strlist_free(&c->script_dirs);
 	strlist_free(&c->slices);
+	strlist_free(&c->alert_slices);
 	free(c->timezone);
 	char **strings[] = {&c->smtp_url,       &c->smtp_user, &c->smtp_password, &c->mail_from,
 			    &c->mail_from_name, &c->mail_tls,  &c->mail_ca_file,  &c->base_url};
@@ -724,6 +815,9 @@ void config_free(struct config *c)
 		free(c->goals[i].id);
 		free(c->goals[i].title_ar);
 		free(c->goals[i].title_en);
+		for (size_t j = 0; j < c->goals[i].nmanagers; j++)
+			person_free(&c->goals[i].managers[j]);
+		free(c->goals[i].managers);
 	}
 	free(c->goals);
 	for (size_t i = 0; i < c->nkpis; i++)

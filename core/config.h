@@ -8,6 +8,7 @@
 #ifndef MIZAN_CONFIG_H
 #define MIZAN_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,7 +31,17 @@ struct cfg_person {
 
 struct cfg_goal {
 	char *id, *title_ar, *title_en;
+	struct cfg_person *managers; /* also hear of every KPI of the goal */
+	size_t nmanagers;
 	int line;
+};
+
+/* A target: at least `low` (TR_MIN), at most `high` (TR_MAX), or between. */
+enum target_rule { TR_NONE, TR_MIN, TR_MAX, TR_RANGE };
+struct target {
+	enum target_rule rule;
+	double low, high;
+	double warn; /* amber within this fraction of the target */
 };
 
 enum period_kind { PK_MONTH, PK_QUARTER, PK_YEAR, PK_N };
@@ -43,7 +54,11 @@ struct cfg_kpi {
 	size_t nparams;
 	char **param_keys, **param_values;
 	struct cfg_person owner;
-	double target[PK_N];        /* default targets; NaN: none */
+	struct cfg_person *managers;
+	size_t nmanagers;
+	struct target target[PK_N]; /* default targets per period kind */
+	bool split;                 /* quarters without a target get a quarter of the year's */
+	bool cumulative;            /* the figure grows through its period (a count, a sum) */
 	char *file;                 /* where it is defined */
 	int line;
 };
@@ -93,6 +108,10 @@ struct config {
 	char *mail_ca_file;
 	int mail_timeout_s, mail_attempts, mail_backoff_s, mail_backoff_max_s, mail_poll_s;
 	char *base_url;     /* links in mail point here */
+	/* alerts */
+	struct strlist alert_slices; /* dimensions alerts are raised per slice of (besides the whole) */
+	int alert_min_state_s, alert_repeat_s, alert_stale_s;
+	double alert_warn;
 	/* the strategy */
 	struct cfg_goal *goals;
 	size_t ngoals;

@@ -391,6 +391,8 @@ static void on_dirty(int kind, int64_t day, void *ud)
 
 static void dedupe(struct kpi_run *run)
 {
+	if (!run->ndirty)
+		return;
 	qsort(run->dirty, run->ndirty, sizeof(uint64_t), cmp_u64);
 	size_t n = 0;
 	for (size_t i = 0; i < run->ndirty; i++)
@@ -875,7 +877,8 @@ int kpi_eval(struct kpi_engine *e, bool full, struct kpi_progress *prog, struct 
 		struct kpi_run *run = &e->runs[k];
 		if (!run->cfg->indicator || run->skipped)
 			continue;
-		store_kpi_status_set(e->store, run->cfg->id, run->failed ? run->error : NULL, serr);
+		store_kpi_status_set(e->store, run->cfg->id, run->failed ? run->error : NULL,
+				     run->ind ? run->ind->kinds : 0, serr);
 		st->failed += run->failed;
 		st->kpis += !run->failed;
 	}

@@ -18,7 +18,9 @@
 #include "import.h"
 #include "log.h"
 #include "kpi.h"
+#include "mail.h"
 #include "metrics.h"
+#include "outbox.h"
 #include "period.h"
 #include "plugin.h"
 #include "store.h"
@@ -178,6 +180,7 @@ static int cmd_serve(int argc, char **argv)
 	struct auth *a = NULL;
 	struct http *h = NULL;
 	struct supervisor *sv = NULL;
+	struct outbox *ob = NULL;
 	struct metrics m;
 	char err[512];
 	code = EXIT_RUNTIME;
@@ -209,7 +212,11 @@ static int cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	self[n] = '\0';
-	if (supervise_start(&sv, &co.cfg, self, co.cfg.path, s, &m, err, sizeof(err)) < 0) {
+	if (outbox_start(&ob, &co.cfg, s) < 0) {
+		log_error("cannot start mail delivery");
+		goto out;
+	}
+	if (supervise_start(&sv, &co.cfg, self, co.cfg.path, s, &m, ob, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		goto out;
 	}
@@ -229,6 +236,7 @@ static int cmd_serve(int argc, char **argv)
 out:
 	http_stop(h);
 	supervise_stop(sv);
+	outbox_stop(ob);
 	auth_free(a);
 	store_close(s);
 	config_free(&co.cfg);
@@ -492,10 +500,11 @@ int main(int argc, char **argv)
 		    {"demo", cmd_demo},   {"token", cmd_token},   {"eval", cmd_eval},
 		    {"plugins", cmd_plugins}, {"test-kpi", cmd_test_kpi}, {"worker", cmd_worker}};
 
-	if (auth_init() < 0) {
-		fprintf(stderr, "mizan: libsodium failed to start\n");
+	if (auth_init() < 0 || mail_init() < 0) {
+		fprintf(stderr, "mizan: libsodium or libcurl failed to start\n");
 		return EXIT_RUNTIME;
 	}
+	atexit(mail_cleanup);
 	if (argc < 2 || argv[1][0] == '-') {
 		if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
 			return print_usage(usage_main, EXIT_OK);

@@ -134,6 +134,12 @@ char *metrics_render(struct metrics *m, int64_t db_bytes, size_t *len)
 	put(&o, "# HELP mizan_eval_last_seconds How long the last evaluation took.\n"
 		"# TYPE mizan_eval_last_seconds gauge\nmizan_eval_last_seconds %.6f\n",
 	    (double)LOAD(m->eval_last_us) / 1e6);
+	put(&o, "# HELP mizan_alert_changes_total Alerts whose state changed.\n"
+		"# TYPE mizan_alert_changes_total counter\nmizan_alert_changes_total %llu\n",
+	    LOAD(m->alert_changes));
+	put(&o, "# HELP mizan_alert_messages_total Messages queued for alert changes.\n"
+		"# TYPE mizan_alert_messages_total counter\nmizan_alert_messages_total %llu\n",
+	    LOAD(m->alert_messages));
 	put(&o, "# HELP mizan_db_size_bytes Size of the database file.\n"
 		"# TYPE mizan_db_size_bytes gauge\nmizan_db_size_bytes %lld\n",
 	    (long long)db_bytes);

@@ -38,6 +38,7 @@ struct metrics {
 	atomic_uint_fast64_t duration_count[R_NROUTES], duration_us_sum[R_NROUTES];
 	atomic_uint_fast64_t eval_runs, eval_failures, eval_periods, eval_restarts;
 	atomic_uint_fast64_t eval_last_us; /* the last evaluation's duration */
+	atomic_uint_fast64_t alert_changes, alert_messages;
 	int64_t started_ms;
 };
 

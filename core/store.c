@@ -15,6 +15,7 @@ struct store {
 	pthread_mutex_t wlock, rlock;
 	sqlite3_stmt *insert;    /* on w */
 	sqlite3_stmt *mark;      /* on w: a dirty (kind, day) */
+	sqlite3_stmt *source;    /* on w: a (kind, mission) seen */
 	sqlite3_stmt *begin, *commit, *rollback;
 };
 
@@ -82,7 +83,12 @@ static const char *const migrations[] = {
 	" subject TEXT NOT NULL, message BLOB NOT NULL, status TEXT NOT NULL DEFAULT 'pending',"
 	" attempts INTEGER NOT NULL DEFAULT 0, next_attempt INTEGER NOT NULL, last_error TEXT,"
 	" sent_at INTEGER);"
-	"CREATE INDEX outbox_due ON outbox(status, next_attempt);",
+	"CREATE INDEX outbox_due ON outbox(status, next_attempt);"
+	"CREATE TABLE sources (kind INTEGER NOT NULL, mission TEXT NOT NULL, last INTEGER NOT NULL,"
+	" PRIMARY KEY (kind, mission)) WITHOUT ROWID;"
+	"INSERT INTO sources SELECT kind, mission, max(ts) FROM events WHERE mission IS NOT NULL"
+	" GROUP BY kind, mission;"
+	"ALTER TABLE kpi_status ADD COLUMN kinds INTEGER NOT NULL DEFAULT 0;",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
 	       "one migration per schema version");
@@ -224,9 +230,12 @@ int store_open(struct store **out, const struct store_opts *o, char *err)
 		goto fail;
 	}
 	const char *stmts[] = {sql, "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK",
-			       "INSERT INTO dirty(kind, day) VALUES(?, ?)"};
-	sqlite3_stmt **slots[] = {&s->insert, &s->begin, &s->commit, &s->rollback, &s->mark};
-	for (int i = 0; i < 5; i++) {
+			       "INSERT INTO dirty(kind, day) VALUES(?, ?)",
+			       "INSERT INTO sources(kind, mission, last) VALUES(?, ?, ?)"
+			       " ON CONFLICT(kind, mission) DO UPDATE SET last = max(last, excluded.last)"};
+	sqlite3_stmt **slots[] = {&s->insert, &s->begin, &s->commit, &s->rollback, &s->mark,
+				  &s->source};
+	for (int i = 0; i < 6; i++) {
 		int r = sqlite3_prepare_v3(s->w, stmts[i], -1, SQLITE_PREPARE_PERSISTENT, slots[i], NULL);
 		if (r != SQLITE_OK) {
 			rc = db_error(s->w, r, "prepare", err);
@@ -248,6 +257,7 @@ void store_close(struct store *s)
 		return;
 	sqlite3_finalize(s->insert);
 	sqlite3_finalize(s->mark);
+	sqlite3_finalize(s->source);
 	sqlite3_finalize(s->begin);
 	sqlite3_finalize(s->commit);
 	sqlite3_finalize(s->rollback);
@@ -333,6 +343,32 @@ static int mark_dirty(struct store *s, const struct event *ev, size_t n, const b
 	return rc;
 }
 
+/* Keeps the newest time of each (kind, mission) stored: stale-data alerts
+ * read it.  Batches come from one sender mostly: only changes are written. */
+static int mark_sources(struct store *s, const struct event *ev, size_t n, const bool *stored)
+{
+	int rc = SQLITE_DONE;
+	for (size_t i = 0; i < n && rc == SQLITE_DONE; i++) {
+		if (!stored[i] || !event_has(&ev[i], F_MISSION))
+			continue;
+		int64_t last = ev[i].v[F_TS].i;
+		const char *m = ev[i].v[F_MISSION].s;
+		size_t j = i + 1;
+		/* the run of events of the same kind and mission that follows */
+		for (; j < n && ev[j].kind == ev[i].kind && event_has(&ev[j], F_MISSION) &&
+		       strcmp(ev[j].v[F_MISSION].s, m) == 0;
+		     j++)
+			if (stored[j] && ev[j].v[F_TS].i > last)
+				last = ev[j].v[F_TS].i;
+		sqlite3_bind_int(s->source, 1, (int)ev[i].kind);
+		sqlite3_bind_text(s->source, 2, m, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s->source, 3, last);
+		rc = step_done(s->source);
+		i = j - 1;
+	}
+	return rc;
+}
+
 int store_put_events(struct store *s, const struct event *ev, size_t n,
 		     struct store_put_result *res, char *err)
 {
@@ -367,7 +403,8 @@ int store_put_events(struct store *s, const struct event *ev, size_t n,
 			r.duplicates_by_kind[ev[i].kind]++;
 	}
 	sqlite3_clear_bindings(s->insert);
-	if ((rc = mark_dirty(s, ev, n, stored)) != SQLITE_DONE) {
+	if ((rc = mark_dirty(s, ev, n, stored)) != SQLITE_DONE ||
+	    (rc = mark_sources(s, ev, n, stored)) != SQLITE_DONE) {
 		rc = db_error(s->w, rc, "mark", err);
 		goto rollback;
 	}
@@ -836,18 +873,24 @@ int store_value_add(struct store *s, const struct store_result *v, const char *w
 	return rc == SQLITE_DONE ? 0 : db_error(s->w, rc, "value", err);
 }
 
-int store_kpi_status_set(struct store *s, const char *kpi, const char *error, char *err)
+int store_kpi_status_set(struct store *s, const char *kpi, const char *error, unsigned kinds,
+			 char *err)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	pthread_mutex_lock(&s->wlock);
-	rc = sqlite3_prepare_v2(s->w, "INSERT OR REPLACE INTO kpi_status(kpi, error, at) VALUES(?,?,?)",
+	/* kinds 0 keeps what the worker recorded last. */
+	rc = sqlite3_prepare_v2(s->w,
+				"INSERT INTO kpi_status(kpi, error, at, kinds) VALUES(?1, ?2, ?3, ?4)"
+				" ON CONFLICT(kpi) DO UPDATE SET error = ?2, at = ?3,"
+				" kinds = CASE WHEN ?4 = 0 THEN kinds ELSE ?4 END",
 				-1, &st, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, kpi, -1, SQLITE_STATIC);
 		bind_text_or_null(st, 2, error);
 		sqlite3_bind_int64(st, 3, now_ms());
+		sqlite3_bind_int(st, 4, (int)kinds);
 		rc = sqlite3_step(st);
 		sqlite3_finalize(st);
 	}
@@ -1016,4 +1059,588 @@ done:
 out:
 	pthread_mutex_unlock(&s->rlock);
 	return rc;
+}
+
+/* ---- targets and the audit log --------------------------------------------------- */
+
+static const char *const rule_names[] = {"none", "min", "max", "range"};
+
+int store_target_get(struct store *s, const char *kpi, const char *period, struct target *t,
+		     char *err)
+{
+	sqlite3_stmt *st;
+	int rc, found = 0;
+
+	pthread_mutex_lock(&s->rlock);
+	rc = sqlite3_prepare_v2(s->r, "SELECT rule, low, high, warn FROM targets WHERE kpi = ? AND period = ?",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, kpi, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, period, -1, SQLITE_STATIC);
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *rule = (const char *)sqlite3_column_text(st, 0);
+			t->rule = TR_NONE;
+			for (int i = 0; i < 4; i++)
+				if (rule && strcmp(rule, rule_names[i]) == 0)
+					t->rule = (enum target_rule)i;
+			t->low = sqlite3_column_type(st, 1) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 1);
+			t->high = sqlite3_column_type(st, 2) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 2);
+			t->warn = sqlite3_column_double(st, 3);
+			found = 1;
+			rc = SQLITE_DONE;
+		}
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->rlock);
+	return rc == SQLITE_DONE ? found : db_error(s->r, rc, "targets", err);
+}
+
+static int audit_insert(sqlite3 *db, const struct store_audit *a)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db,
+				    "INSERT INTO audit(at, who, action, object, old, new, reason)"
+				    " VALUES(?,?,?,?,?,?,?)",
+				    -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, now_ms());
+	sqlite3_bind_text(st, 2, a->who, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, a->action, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, a->object, -1, SQLITE_STATIC);
+	bind_text_or_null(st, 5, a->old);
+	bind_text_or_null(st, 6, a->new_);
+	bind_text_or_null(st, 7, a->reason);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_audit_add(struct store *s, const struct store_audit *a, char *err)
+{
+	pthread_mutex_lock(&s->wlock);
+	int rc = audit_insert(s->w, a);
+	pthread_mutex_unlock(&s->wlock);
+	return rc == SQLITE_DONE ? 0 : db_error(s->w, rc, "audit", err);
+}
+
+int store_target_put(struct store *s, const char *kpi, const char *period, const struct target *t,
+		     const char *who, const char *old_json, const char *new_json, const char *reason,
+		     char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+	char object[128];
+
+	snprintf(object, sizeof(object), "kpi %s target %s", kpi, period);
+	pthread_mutex_lock(&s->wlock);
+	if ((rc = step_done(s->begin)) != SQLITE_DONE)
+		goto fail;
+	rc = sqlite3_prepare_v2(s->w,
+				"INSERT OR REPLACE INTO targets(kpi, period, rule, low, high, warn, who, at)"
+				" VALUES(?,?,?,?,?,?,?,?)",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(st, 1, kpi, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, period, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, rule_names[t->rule], -1, SQLITE_STATIC);
+	bind_number_or_null(st, 4, t->low);
+	bind_number_or_null(st, 5, t->high);
+	sqlite3_bind_double(st, 6, t->warn);
+	sqlite3_bind_text(st, 7, who, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, now_ms());
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+		goto fail;
+	struct store_audit a = {.who = who, .action = "target.set", .object = object,
+				.old = old_json, .new_ = new_json, .reason = reason};
+	if ((rc = audit_insert(s->w, &a)) != SQLITE_DONE || (rc = step_done(s->commit)) != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->wlock);
+	return 0;
+fail:
+	rc = db_error(s->w, rc, "target", err);
+	sqlite3_finalize(st);
+	if (!sqlite3_get_autocommit(s->w))
+		step_done(s->rollback);
+	pthread_mutex_unlock(&s->wlock);
+	return rc;
+}
+
+int store_audit_each(struct store *s, int limit, int (*cb)(const struct store_audit *a, void *ud),
+		     void *ud, char *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&s->rlock);
+	rc = sqlite3_prepare_v2(s->r,
+				"SELECT id, at, who, action, object, old, new, reason FROM audit"
+				" ORDER BY id DESC LIMIT ?",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		rc = db_error(s->r, rc, "audit", err);
+		goto out;
+	}
+	sqlite3_bind_int(st, 1, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_audit a = {
+			.id = sqlite3_column_int64(st, 0),
+			.at_ms = sqlite3_column_int64(st, 1),
+			.who = (const char *)sqlite3_column_text(st, 2),
+			.action = (const char *)sqlite3_column_text(st, 3),
+			.object = (const char *)sqlite3_column_text(st, 4),
+			.old = (const char *)sqlite3_column_text(st, 5),
+			.new_ = (const char *)sqlite3_column_text(st, 6),
+			.reason = (const char *)sqlite3_column_text(st, 7),
+		};
+		int stop = cb(&a, ud);
+		if (stop) {
+			rc = stop;
+			goto done;
+		}
+	}
+	rc = rc == SQLITE_DONE ? 0 : db_error(s->r, rc, "audit", err);
+done:
+	sqlite3_finalize(st);
+out:
+	pthread_mutex_unlock(&s->rlock);
+	return rc;
+}
+
+unsigned store_kpi_kinds(struct store *s, const char *kpi)
+{
+	sqlite3_stmt *st;
+	unsigned kinds = 0;
+
+	pthread_mutex_lock(&s->rlock);
+	if (sqlite3_prepare_v2(s->r, "SELECT kinds FROM kpi_status WHERE kpi = ?", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_bind_text(st, 1, kpi, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			kinds = (unsigned)sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->rlock);
+	return kinds;
+}
+
+/* ---- alerts ----------------------------------------------------------------------- */
+
+#define ALERT_COLUMNS                                                                              \
+	"id, kpi, period, dim, slice, kind, state, since, pending, pending_since, value, target,"  \
+	" forecast, detail, notified, acked_by, acked_at, ack_comment"
+
+static double column_number(sqlite3_stmt *st, int col)
+{
+	return sqlite3_column_type(st, col) == SQLITE_NULL ? NAN : sqlite3_column_double(st, col);
+}
+
+static void row_to_alert(sqlite3_stmt *st, struct store_alert *a)
+{
+	*a = (struct store_alert){
+		.id = sqlite3_column_int64(st, 0),
+		.kpi = (const char *)sqlite3_column_text(st, 1),
+		.period = (const char *)sqlite3_column_text(st, 2),
+		.dim = (const char *)sqlite3_column_text(st, 3),
+		.slice = (const char *)sqlite3_column_text(st, 4),
+		.kind = (const char *)sqlite3_column_text(st, 5),
+		.state = (const char *)sqlite3_column_text(st, 6),
+		.since_ms = sqlite3_column_int64(st, 7),
+		.pending = (const char *)sqlite3_column_text(st, 8),
+		.pending_since_ms = sqlite3_column_int64(st, 9),
+		.value = column_number(st, 10),
+		.target = column_number(st, 11),
+		.forecast = column_number(st, 12),
+		.detail = (const char *)sqlite3_column_text(st, 13),
+		.notified_ms = sqlite3_column_int64(st, 14),
+		.acked_by = (const char *)sqlite3_column_text(st, 15),
+		.acked_ms = sqlite3_column_int64(st, 16),
+		.ack_comment = (const char *)sqlite3_column_text(st, 17),
+	};
+}
+
+/* Runs a read-only statement (prepared from sql with `bind`) and hands each
+ * row to `row`, under the read lock. */
+static int read_rows(struct store *s, const char *sql, void (*bind)(sqlite3_stmt *st, const void *arg),
+		     const void *arg, int (*row)(sqlite3_stmt *st, void *ud), void *ud, char *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&s->rlock);
+	if ((rc = sqlite3_prepare_v2(s->r, sql, -1, &st, NULL)) != SQLITE_OK) {
+		rc = db_error(s->r, rc, "query", err);
+		goto out;
+	}
+	bind(st, arg);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int stop = row(st, ud);
+		if (stop) {
+			rc = stop;
+			goto done;
+		}
+	}
+	rc = rc == SQLITE_DONE ? 0 : db_error(s->r, rc, "query", err);
+done:
+	sqlite3_finalize(st);
+out:
+	pthread_mutex_unlock(&s->rlock);
+	return rc;
+}
+
+struct alert_cb {
+	int (*cb)(const struct store_alert *a, void *ud);
+	void *ud;
+};
+
+static int alert_row(sqlite3_stmt *st, void *ud)
+{
+	struct alert_cb *c = ud;
+	struct store_alert a;
+	row_to_alert(st, &a);
+	return c->cb(&a, c->ud);
+}
+
+struct alert_key {
+	const char *kpi, *period, *dim, *slice, *kind;
+};
+
+static void bind_alert_key(sqlite3_stmt *st, const void *arg)
+{
+	const struct alert_key *k = arg;
+	sqlite3_bind_text(st, 1, k->kpi, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, k->period, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, k->dim, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, k->slice, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, k->kind, -1, SQLITE_STATIC);
+}
+
+int store_alert_get(struct store *s, const char *kpi, const char *period, const char *dim,
+		    const char *slice, const char *kind,
+		    int (*cb)(const struct store_alert *a, void *ud), void *ud, char *err)
+{
+	struct alert_key k = {kpi, period, dim, slice, kind};
+	struct alert_cb c = {cb, ud};
+	return read_rows(s,
+			 "SELECT " ALERT_COLUMNS " FROM alerts WHERE kpi = ? AND period = ? AND dim = ?"
+			 " AND slice = ? AND kind = ?",
+			 bind_alert_key, &k, alert_row, &c, err);
+}
+
+static void bind_alert_query(sqlite3_stmt *st, const void *arg)
+{
+	const struct store_alert_query *q = arg;
+	bind_text_or_null(st, 1, q->kpi);
+	bind_text_or_null(st, 2, q->state);
+	sqlite3_bind_int64(st, 3, q->id);
+	sqlite3_bind_int(st, 4, q->limit > 0 ? q->limit : 1000);
+}
+
+int store_alerts_each(struct store *s, const struct store_alert_query *q,
+		      int (*cb)(const struct store_alert *a, void *ud), void *ud, char *err)
+{
+	struct alert_cb c = {cb, ud};
+	return read_rows(s,
+			 "SELECT " ALERT_COLUMNS " FROM alerts WHERE (?1 IS NULL OR kpi = ?1)"
+			 " AND (?2 IS NULL OR (?2 = 'active' AND state <> 'ok') OR state = ?2)"
+			 " AND (?3 = 0 OR id = ?3) ORDER BY since DESC, id DESC LIMIT ?4",
+			 bind_alert_query, q, alert_row, &c, err);
+}
+
+struct history_q {
+	const char *kpi;
+	int limit;
+};
+
+static void bind_history(sqlite3_stmt *st, const void *arg)
+{
+	const struct history_q *q = arg;
+	bind_text_or_null(st, 1, q->kpi);
+	sqlite3_bind_int(st, 2, q->limit > 0 ? q->limit : 1000);
+}
+
+static int history_row(sqlite3_stmt *st, void *ud)
+{
+	struct alert_cb *c = ud;
+	struct store_alert a = {
+		.id = sqlite3_column_int64(st, 0),
+		.kpi = (const char *)sqlite3_column_text(st, 1),
+		.period = (const char *)sqlite3_column_text(st, 2),
+		.dim = (const char *)sqlite3_column_text(st, 3),
+		.slice = (const char *)sqlite3_column_text(st, 4),
+		.kind = (const char *)sqlite3_column_text(st, 5),
+		.pending = (const char *)sqlite3_column_text(st, 6), /* old */
+		.state = (const char *)sqlite3_column_text(st, 7),   /* new */
+		.since_ms = sqlite3_column_int64(st, 8),
+		.value = column_number(st, 9),
+		.target = column_number(st, 10),
+		.forecast = column_number(st, 11),
+		.detail = (const char *)sqlite3_column_text(st, 12),
+	};
+	return c->cb(&a, c->ud);
+}
+
+int store_alert_history_each(struct store *s, const char *kpi, int limit,
+			     int (*cb)(const struct store_alert *a, void *ud), void *ud, char *err)
+{
+	struct history_q q = {kpi, limit};
+	struct alert_cb c = {cb, ud};
+	return read_rows(s,
+			 "SELECT a.id, a.kpi, a.period, a.dim, a.slice, a.kind, h.old, h.new, h.at,"
+			 " h.value, h.target, h.forecast, h.detail FROM alert_history h"
+			 " JOIN alerts a ON a.id = h.alert WHERE (?1 IS NULL OR a.kpi = ?1)"
+			 " ORDER BY h.at DESC, h.id DESC LIMIT ?2",
+			 bind_history, &q, history_row, &c, err);
+}
+
+int store_alert_put(struct store *s, const struct store_alert *a, const char *old_state,
+		    const struct store_mail *mails, size_t nmails, int64_t *id, char *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	pthread_mutex_lock(&s->wlock);
+	if ((rc = step_done(s->begin)) != SQLITE_DONE)
+		goto fail;
+	rc = sqlite3_prepare_v2(
+		s->w,
+		"INSERT INTO alerts(kpi, period, dim, slice, kind, state, since, pending, pending_since,"
+		" value, target, forecast, detail, notified)"
+		" VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)"
+		" ON CONFLICT(kpi, period, dim, slice, kind) DO UPDATE SET state = ?6, since = ?7,"
+		" pending = ?8, pending_since = ?9, value = ?10, target = ?11, forecast = ?12,"
+		" detail = ?13, notified = ?14,"
+		" acked_by = CASE WHEN ?15 THEN NULL ELSE acked_by END,"
+		" acked_at = CASE WHEN ?15 THEN NULL ELSE acked_at END,"
+		" ack_comment = CASE WHEN ?15 THEN NULL ELSE ack_comment END"
+		" RETURNING id",
+		-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(st, 1, a->kpi, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, a->period, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, a->dim, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, a->slice, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, a->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, a->state, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, a->since_ms);
+	bind_text_or_null(st, 8, a->pending);
+	sqlite3_bind_int64(st, 9, a->pending_since_ms);
+	bind_number_or_null(st, 10, a->value);
+	bind_number_or_null(st, 11, a->target);
+	bind_number_or_null(st, 12, a->forecast);
+	bind_text_or_null(st, 13, a->detail);
+	sqlite3_bind_int64(st, 14, a->notified_ms);
+	sqlite3_bind_int(st, 15, old_state != NULL); /* a new state needs a new ack */
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW)
+		goto fail;
+	*id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (old_state) {
+		rc = sqlite3_prepare_v2(s->w,
+					"INSERT INTO alert_history(alert, at, old, new, value, target, forecast,"
+					" detail) VALUES(?,?,?,?,?,?,?,?)",
+					-1, &st, NULL);
+		if (rc != SQLITE_OK)
+			goto fail;
+		sqlite3_bind_int64(st, 1, *id);
+		sqlite3_bind_int64(st, 2, a->since_ms);
+		sqlite3_bind_text(st, 3, old_state, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, a->state, -1, SQLITE_STATIC);
+		bind_number_or_null(st, 5, a->value);
+		bind_number_or_null(st, 6, a->target);
+		bind_number_or_null(st, 7, a->forecast);
+		bind_text_or_null(st, 8, a->detail);
+		if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+			goto fail;
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (nmails) {
+		rc = sqlite3_prepare_v2(s->w,
+					"INSERT INTO outbox(created, alert, to_addr, subject, message,"
+					" next_attempt) VALUES(?,?,?,?,?,?)",
+					-1, &st, NULL);
+		if (rc != SQLITE_OK)
+			goto fail;
+		for (size_t i = 0; i < nmails; i++) {
+			int64_t now = now_ms();
+			sqlite3_bind_int64(st, 1, now);
+			sqlite3_bind_int64(st, 2, *id);
+			sqlite3_bind_text(st, 3, mails[i].to_addr, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 4, mails[i].subject, -1, SQLITE_STATIC);
+			sqlite3_bind_blob(st, 5, mails[i].message, (int)mails[i].len, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 6, now);
+			if ((rc = step_done(st)) != SQLITE_DONE)
+				goto fail;
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if ((rc = step_done(s->commit)) != SQLITE_DONE)
+		goto fail;
+	pthread_mutex_unlock(&s->wlock);
+	return 0;
+fail:
+	rc = db_error(s->w, rc, "alert", err);
+	sqlite3_finalize(st);
+	if (!sqlite3_get_autocommit(s->w))
+		step_done(s->rollback);
+	pthread_mutex_unlock(&s->wlock);
+	return rc;
+}
+
+/* Runs one write statement and its audit entry in one transaction.
+ * Returns the number of rows the statement changed, or a negative errno. */
+static int write_audited(struct store *s, sqlite3_stmt *st, const struct store_audit *a,
+			 int64_t *rowid, char *err)
+{
+	int rc, changed;
+	if ((rc = step_done(s->begin)) != SQLITE_DONE)
+		goto fail;
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+		goto fail;
+	changed = sqlite3_changes(s->w);
+	if (rowid)
+		*rowid = sqlite3_last_insert_rowid(s->w);
+	if (changed && (rc = audit_insert(s->w, a)) != SQLITE_DONE)
+		goto fail;
+	if ((rc = step_done(s->commit)) != SQLITE_DONE)
+		goto fail;
+	return changed;
+fail:
+	rc = db_error(s->w, rc, a->action, err);
+	if (!sqlite3_get_autocommit(s->w))
+		step_done(s->rollback);
+	return rc;
+}
+
+int store_alert_ack(struct store *s, int64_t id, const char *who, const char *comment, char *err)
+{
+	sqlite3_stmt *st;
+	char object[64];
+	int rc;
+
+	snprintf(object, sizeof(object), "alert %lld", (long long)id);
+	pthread_mutex_lock(&s->wlock);
+	rc = sqlite3_prepare_v2(s->w,
+				"UPDATE alerts SET acked_by = ?, acked_at = ?, ack_comment = ? WHERE id = ?",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, who, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, now_ms());
+		bind_text_or_null(st, 3, comment);
+		sqlite3_bind_int64(st, 4, id);
+		struct store_audit a = {.who = who, .action = "alert.ack", .object = object,
+					.new_ = comment, .reason = comment};
+		rc = write_audited(s, st, &a, NULL, err);
+		sqlite3_finalize(st);
+	} else {
+		rc = db_error(s->w, rc, "ack", err);
+	}
+	pthread_mutex_unlock(&s->wlock);
+	if (rc == 0) {
+		snprintf(err, STORE_ERRLEN, "no alert has id %lld", (long long)id);
+		return -ENOENT;
+	}
+	return rc < 0 ? rc : 0;
+}
+
+int store_silence_add(struct store *s, const struct store_silence *si, int64_t *id, char *err)
+{
+	sqlite3_stmt *st;
+	char object[192], until[32];
+	int rc;
+
+	event_format_time(si->until_ms, until);
+	snprintf(object, sizeof(object), "silence kpi=%s dim=%s slice=%s", si->kpi ? si->kpi : "*",
+		 si->dim ? si->dim : "*", si->slice ? si->slice : "*");
+	pthread_mutex_lock(&s->wlock);
+	rc = sqlite3_prepare_v2(s->w,
+				"INSERT INTO silences(kpi, dim, slice, until, who, comment, created)"
+				" VALUES(?,?,?,?,?,?,?)",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		bind_text_or_null(st, 1, si->kpi);
+		bind_text_or_null(st, 2, si->dim);
+		bind_text_or_null(st, 3, si->slice);
+		sqlite3_bind_int64(st, 4, si->until_ms);
+		sqlite3_bind_text(st, 5, si->who, -1, SQLITE_STATIC);
+		bind_text_or_null(st, 6, si->comment);
+		sqlite3_bind_int64(st, 7, now_ms());
+		struct store_audit a = {.who = si->who, .action = "silence.add", .object = object,
+					.new_ = until, .reason = si->comment};
+		rc = write_audited(s, st, &a, id, err);
+		sqlite3_finalize(st);
+	} else {
+		rc = db_error(s->w, rc, "silence", err);
+	}
+	pthread_mutex_unlock(&s->wlock);
+	return rc < 0 ? rc : 0;
+}
+
+struct silence_cb {
+	int (*cb)(const struct store_silence *si, void *ud);
+	void *ud;
+};
+
+static void bind_at(sqlite3_stmt *st, const void *arg)
+{
+	sqlite3_bind_int64(st, 1, *(const int64_t *)arg);
+}
+
+static int silence_row(sqlite3_stmt *st, void *ud)
+{
+	struct silence_cb *c = ud;
+	struct store_silence si = {
+		.id = sqlite3_column_int64(st, 0),
+		.kpi = (const char *)sqlite3_column_text(st, 1),
+		.dim = (const char *)sqlite3_column_text(st, 2),
+		.slice = (const char *)sqlite3_column_text(st, 3),
+		.until_ms = sqlite3_column_int64(st, 4),
+		.who = (const char *)sqlite3_column_text(st, 5),
+		.comment = (const char *)sqlite3_column_text(st, 6),
+		.created_ms = sqlite3_column_int64(st, 7),
+	};
+	return c->cb(&si, c->ud);
+}
+
+int store_silences_each(struct store *s, int64_t at,
+			int (*cb)(const struct store_silence *si, void *ud), void *ud, char *err)
+{
+	struct silence_cb c = {cb, ud};
+	return read_rows(s,
+			 "SELECT id, kpi, dim, slice, until, who, comment, created FROM silences"
+			 " WHERE until > ?1 ORDER BY id DESC",
+			 bind_at, &at, silence_row, &c, err);
+}
+
+struct source_cb {
+	int (*cb)(int kind, const char *mission, int64_t last_ms, void *ud);
+	void *ud;
+};
+
+static void bind_nothing(sqlite3_stmt *st, const void *arg)
+{
+	(void)st;
+	(void)arg;
+}
+
+static int source_row(sqlite3_stmt *st, void *ud)
+{
+	struct source_cb *c = ud;
+	return c->cb(sqlite3_column_int(st, 0), (const char *)sqlite3_column_text(st, 1),
+		     sqlite3_column_int64(st, 2), c->ud);
+}
+
+int store_sources_each(struct store *s,
+		       int (*cb)(int kind, const char *mission, int64_t last_ms, void *ud), void *ud,
+		       char *err)
+{
+	struct source_cb c = {cb, ud};
+	return read_rows(s, "SELECT kind, mission, last FROM sources ORDER BY kind, mission",
+			 bind_nothing, NULL, source_row, &c, err);
 }

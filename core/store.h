@@ -115,11 +115,95 @@ int store_value_add(struct store *s, const struct store_result *v, const char *w
 int store_values_each(struct store *s, const struct store_result_query *q,
 		      int (*cb)(const struct store_result *r, void *ud), void *ud, char *err);
 
-/* Whether a KPI's last evaluation failed, and why. */
-int store_kpi_status_set(struct store *s, const char *kpi, const char *error, char *err);
+/* Whether a KPI's last evaluation failed, and why; and the event kinds its
+ * indicator reads (a MIZAN_KIND_BIT mask; 0 leaves it as it was). */
+int store_kpi_status_set(struct store *s, const char *kpi, const char *error, unsigned kinds,
+			 char *err);
+/* The kinds recorded for a KPI (0 when unknown). */
+unsigned store_kpi_kinds(struct store *s, const char *kpi);
 int store_kpi_status_each(struct store *s, void (*cb)(const char *kpi, const char *error,
 						       int64_t at_ms, void *ud),
 			  void *ud, char *err);
+
+/* Targets set by editors (the configuration holds the defaults).
+ * store_target_get: 1 found, 0 none, or a negative errno. */
+int store_target_get(struct store *s, const char *kpi, const char *period, struct target *t,
+		     char *err);
+/* Sets a target and writes its audit entry (old and new as JSON) in one
+ * transaction. */
+int store_target_put(struct store *s, const char *kpi, const char *period, const struct target *t,
+		     const char *who, const char *old_json, const char *new_json, const char *reason,
+		     char *err);
+
+/* The audit log: who changed what, when, from what to what, and why. */
+struct store_audit {
+	int64_t id, at_ms;
+	const char *who, *action, *object, *old, *new_, *reason;
+};
+int store_audit_add(struct store *s, const struct store_audit *a, char *err);
+int store_audit_each(struct store *s, int limit, int (*cb)(const struct store_audit *a, void *ud),
+		     void *ud, char *err);
+
+struct store_mail;
+
+/* Alerts: one row per (kpi, period, dim, slice, kind) with its state. */
+struct store_alert {
+	int64_t id;
+	const char *kpi, *period, *dim, *slice;
+	const char *kind;  /* "target" or "stale" */
+	const char *state; /* "ok", "at_risk", "missed", "stale" */
+	int64_t since_ms;
+	const char *pending; /* a state waiting out alerts.min_state_s, or NULL */
+	int64_t pending_since_ms;
+	double value, target, forecast;
+	const char *detail; /* JSON: status, forecast method and inputs, ... */
+	int64_t notified_ms; /* 0: never */
+	const char *acked_by;
+	int64_t acked_ms;
+	const char *ack_comment;
+};
+
+/* Calls cb with the alert of that key, if there is one. */
+int store_alert_get(struct store *s, const char *kpi, const char *period, const char *dim,
+		    const char *slice, const char *kind,
+		    int (*cb)(const struct store_alert *a, void *ud), void *ud, char *err);
+/* Writes the alert (by its key), a history entry when old_state is not NULL
+ * (the state changed from it), and its messages, in one transaction: a state
+ * change and the mail announcing it are stored together or not at all.
+ * *id gets the alert's id. */
+int store_alert_put(struct store *s, const struct store_alert *a, const char *old_state,
+		    const struct store_mail *mails, size_t nmails, int64_t *id, char *err);
+
+struct store_alert_query {
+	const char *kpi;   /* NULL: any */
+	const char *state; /* NULL: any; "active": any but ok */
+	int64_t id;        /* 0: any */
+	int limit;
+};
+int store_alerts_each(struct store *s, const struct store_alert_query *q,
+		      int (*cb)(const struct store_alert *a, void *ud), void *ud, char *err);
+/* State changes, newest first: a->state is the new state, a->pending the old. */
+int store_alert_history_each(struct store *s, const char *kpi, int limit,
+			     int (*cb)(const struct store_alert *a, void *ud), void *ud, char *err);
+/* Acknowledges an alert (stops repeats) and audits it.  -ENOENT: no such alert. */
+int store_alert_ack(struct store *s, int64_t id, const char *who, const char *comment, char *err);
+
+struct store_silence {
+	int64_t id;
+	const char *kpi, *dim, *slice; /* NULL: any */
+	int64_t until_ms, created_ms;
+	const char *who, *comment;
+};
+/* Adds a silence and audits it; *id gets its id. */
+int store_silence_add(struct store *s, const struct store_silence *si, int64_t *id, char *err);
+/* Silences in force at `at` (INT64_MIN: all). */
+int store_silences_each(struct store *s, int64_t at,
+			int (*cb)(const struct store_silence *si, void *ud), void *ud, char *err);
+
+/* The newest event time of each (kind, mission). */
+int store_sources_each(struct store *s,
+		       int (*cb)(int kind, const char *mission, int64_t last_ms, void *ud), void *ud,
+		       char *err);
 
 /* The outbox: messages written with the alert change that caused them,
  * delivered later, retried, never dropped. */

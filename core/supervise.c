@@ -16,7 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alert.h"
 #include "kpi.h"
+#include "outbox.h"
 #include "log.h"
 #include "period.h"
 
@@ -31,6 +33,7 @@ struct supervisor {
 	const struct config *cfg;
 	struct store *store;
 	struct metrics *m;
+	struct outbox *ob;
 	char *self, *config_path;
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -165,7 +168,7 @@ static void blame(struct supervisor *sv, const char *why)
 		snprintf(msg, sizeof(msg), "indicator %s %s; left out for %d s", kc->indicator, why,
 			 sv->cfg->eval_retry_s);
 		log_error("kpi %s: %s", kc->id, msg);
-		store_kpi_status_set(sv->store, kc->id, msg, err);
+		store_kpi_status_set(sv->store, kc->id, msg, 0, err);
 		skip_kpi(sv, kc->id);
 	} else {
 		log_error("evaluation worker %s outside any indicator", why);
@@ -255,6 +258,25 @@ static void evaluate_once(struct supervisor *sv)
 	}
 }
 
+/* Alerts follow every evaluation, whatever it managed: they read what is
+ * stored. */
+static void check_alerts(struct supervisor *sv)
+{
+	struct alert_stats st;
+	char err[STORE_ERRLEN];
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (alert_evaluate(sv->cfg, sv->store, (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, &st,
+			   err, sizeof(err)) < 0) {
+		log_error("alert evaluation failed: %s", err);
+		return;
+	}
+	atomic_fetch_add(&sv->m->alert_changes, st.changed);
+	atomic_fetch_add(&sv->m->alert_messages, st.messages);
+	if (st.messages)
+		outbox_poke(sv->ob);
+}
+
 static void *supervise_thread(void *arg)
 {
 	struct supervisor *sv = arg;
@@ -283,6 +305,7 @@ static void *supervise_thread(void *arg)
 		pthread_mutex_unlock(&sv->lock);
 		bool had_worker = sv->pid != 0;
 		evaluate_once(sv);
+		check_alerts(sv);
 		if (had_worker && !sv->pid) /* it died: wait before the next one */
 			sv->backoff = sv->backoff ? (sv->backoff * 2 > 60 ? 60 : sv->backoff * 2) : 1;
 		if (!sv->pid && sv->backoff) {
@@ -300,8 +323,8 @@ static void *supervise_thread(void *arg)
 }
 
 int supervise_start(struct supervisor **out, const struct config *c, const char *self,
-		    const char *config_path, struct store *s, struct metrics *m, char *err,
-		    size_t errlen)
+		    const char *config_path, struct store *s, struct metrics *m, struct outbox *ob,
+		    char *err, size_t errlen)
 {
 	struct supervisor *sv = calloc(1, sizeof(*sv));
 	if (!sv) {
@@ -311,6 +334,7 @@ int supervise_start(struct supervisor **out, const struct config *c, const char 
 	sv->cfg = c;
 	sv->store = s;
 	sv->m = m;
+	sv->ob = ob;
 	sv->self = strdup(self);
 	sv->config_path = config_path ? strdup(config_path) : NULL;
 	sv->prog_fd = memfd_create("mizan-progress", MFD_CLOEXEC);

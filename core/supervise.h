@@ -22,10 +22,14 @@
 
 struct supervisor;
 
-/* `self` is the path of the mizan binary; config_path may be NULL. */
+struct outbox;
+
+/* `self` is the path of the mizan binary; config_path may be NULL.  After
+ * each evaluation the supervisor evaluates the alerts (alert.h) and pokes
+ * the outbox `ob` (may be NULL) when they queued mail. */
 int supervise_start(struct supervisor **out, const struct config *c, const char *self,
-		    const char *config_path, struct store *s, struct metrics *m, char *err,
-		    size_t errlen);
+		    const char *config_path, struct store *s, struct metrics *m, struct outbox *ob,
+		    char *err, size_t errlen);
 /* New events arrived: evaluate within evaluation.after_ingest_s. */
 void supervise_poke(struct supervisor *sv);
 void supervise_stop(struct supervisor *sv);

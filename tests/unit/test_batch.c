@@ -133,4 +133,25 @@ static void test_utf8(void)
 	batch_free(&b);
 }
 
-TEST_MAIN(test_json, test_ndjson, test_csv, test_utf8)
+/* cJSON would cut "a\u0000x" to "a": a NUL is refused wherever it is. */
+static void test_nul(void)
+{
+	struct batch b;
+	const char *bad[] = {"[{\"kind\":\"service\",\"id\":\"a\\u0000x\"}]",
+			     "[{\"kind\":\"service\",\"id\":\"a\\U0000\"}]"};
+	for (size_t i = 0; i < 2; i++) {
+		CHECK_INT(parse(&b, BATCH_JSON, bad[i], 10), -EINVAL);
+		CHECK_INT(b.nerrors, 1);
+		batch_free(&b);
+	}
+	/* An escaped backslash before u0000 is just text (and then a bad id). */
+	CHECK_INT(parse(&b, BATCH_JSON, "[{\"kind\":\"service\",\"id\":\"a\\\\u0000\"}]", 10), -EINVAL);
+	error_at(&b, 0, "index", 0, "id");
+	batch_free(&b);
+	const char raw[] = "kind,id\nservice,a\0b\n";
+	CHECK_INT(batch_parse(&b, BATCH_CSV, raw, sizeof(raw) - 1, NULL, 1, &lim, 10), -EINVAL);
+	error_at(&b, 0, "line", 2, "");
+	batch_free(&b);
+}
+
+TEST_MAIN(test_json, test_ndjson, test_csv, test_utf8, test_nul)

@@ -1,0 +1,3 @@
+-- fails while loading
+local x = nil
+error("boom at load")
