@@ -61,7 +61,7 @@ kpi {
 	cumulative = true,
 	indicator = "workshops_held",
 	owner = { name = "مدير الموارد البشرية والتدريب", email = "training@mizan.example", lang = "ar" },
-	target = { quarter = 250, year = 1000 },
+	target = { quarter = 400, year = 1600 },
 }
 
 kpi {
@@ -71,7 +71,7 @@ kpi {
 	unit = "%", direction = "higher", period = "quarter",
 	indicator = "training_roi",
 	owner = { name = "مدير الموارد البشرية والتدريب", email = "training@mizan.example", lang = "ar" },
-	target = { quarter = 50, year = 50 },
+	target = { quarter = 70, year = 70 },
 }
 
 goal {
@@ -88,7 +88,7 @@ kpi {
 	cumulative = true,
 	indicator = "projects_count",
 	owner = { name = "Investment and Development Directorate", email = "development@mizan.example", lang = "en" },
-	target = { quarter = 400, year = 1600 },
+	target = { quarter = 600, year = 2400 },
 }
 
 kpi {
@@ -101,7 +101,7 @@ kpi {
 	-- JOD per unit of each currency (the Central Bank of Jordan's peg: 1 USD = 0.709 JOD).
 	params = { rate_USD = 0.709, rate_EUR = 0.77 },
 	owner = { name = "Investment and Development Directorate", email = "development@mizan.example", lang = "en" },
-	target = { quarter = 5000000, year = 20000000 },
+	target = { quarter = 30000000, year = 120000000 },
 }
 
 goal {
@@ -129,7 +129,7 @@ kpi {
 	indicator = "channel_effectiveness",
 	params = { min_requests = 20 },
 	owner = { name = "مدير الاتصال والإعلام", email = "communication@mizan.example", lang = "ar" },
-	target = { quarter = 90, year = 90 },
+	target = { quarter = 95, year = 95 },
 }
 
 kpi {

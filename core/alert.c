@@ -720,6 +720,7 @@ struct source {
 	int kind;
 	char mission[64];
 	int64_t last_ms;
+	double gap_ms; /* the mean time between its events */
 };
 
 struct sources {
@@ -728,25 +729,32 @@ struct sources {
 };
 
 /* Copied out first: judging one takes the store's read lock again. */
-static int keep_source(int kind, const char *mission, int64_t last_ms, void *ud)
+static int keep_source(const struct store_source *src, void *ud)
 {
 	struct sources *s = ud;
 	struct source *p = realloc(s->v, (s->n + 1) * sizeof(*p));
 	if (!p)
 		return -1;
 	s->v = p;
-	p[s->n].kind = kind;
-	snprintf(p[s->n].mission, sizeof(p[s->n].mission), "%s", mission);
-	p[s->n].last_ms = last_ms;
+	p[s->n].kind = src->kind;
+	snprintf(p[s->n].mission, sizeof(p[s->n].mission), "%s", src->mission);
+	p[s->n].last_ms = src->last_ms;
+	p[s->n].gap_ms = src->count > 1 ? (double)(src->last_ms - src->first_ms) / (double)(src->count - 1)
+					: INFINITY;
 	s->n++;
 	return 0;
 }
 
-static int judge_source(struct engine *e, int kind, const char *mission, int64_t last_ms)
+/* A source is stale when it has been silent for alerts.stale_s and for ten
+ * times its usual gap between events: a mission that sends a survey answer
+ * a week is not "stopped" after three days. */
+static int judge_source(struct engine *e, int kind, const char *mission, int64_t last_ms,
+			double gap_ms)
 {
-	if (e->c->alert_stale_s <= 0 || kind < 0 || kind >= EV_NKINDS)
+	if (e->c->alert_stale_s <= 0 || kind < 0 || kind >= EV_NKINDS || !isfinite(gap_ms))
 		return 0;
-	bool stale = e->now - last_ms > (int64_t)e->c->alert_stale_s * 1000;
+	double quiet = (double)(e->now - last_ms);
+	bool stale = quiet > (double)e->c->alert_stale_s * 1000 && quiet > 10 * gap_ms;
 	struct store_alert next = {.kpi = event_kind_names[kind], .period = "", .dim = "mission",
 				   .slice = mission, .kind = "stale", .value = NAN, .target = NAN,
 				   .forecast = NAN, .detail = NULL};
@@ -785,7 +793,8 @@ int alert_evaluate(const struct config *c, struct store *s, int64_t now_ms, stru
 		goto out;
 	}
 	for (size_t i = 0; i < src.n; i++)
-		if (judge_source(&e, src.v[i].kind, src.v[i].mission, src.v[i].last_ms) < 0) {
+		if (judge_source(&e, src.v[i].kind, src.v[i].mission, src.v[i].last_ms,
+				 src.v[i].gap_ms) < 0) {
 			free(src.v);
 			goto out;
 		}

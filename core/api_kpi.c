@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "period.h"
+#include "target.h"
 
 static cJSON *number_or_null(double v)
 {
@@ -55,6 +57,8 @@ static cJSON *result_json(const struct store_result *r, bool with_slice)
 	return o;
 }
 
+static cJSON *kpi_json(struct http *h, const struct cfg_kpi *k, const cJSON *errors);
+
 enum MHD_Result api_goals(struct http *h, struct MHD_Connection *c, struct req *r)
 {
 	enum MHD_Result ret;
@@ -68,9 +72,21 @@ enum MHD_Result api_goals(struct http *h, struct MHD_Connection *c, struct req *
 		cJSON_AddStringToObject(o, "title_ar", goal->title_ar);
 		cJSON_AddStringToObject(o, "title_en", goal->title_en);
 		cJSON *kpis = cJSON_AddArrayToObject(o, "kpis");
-		for (size_t k = 0; k < h->cfg->nkpis; k++)
-			if (strcmp(h->cfg->kpis[k].goal, goal->id) == 0)
-				cJSON_AddItemToArray(kpis, cJSON_CreateString(h->cfg->kpis[k].id));
+		enum status worst = ST_GREY;
+		for (size_t k = 0; k < h->cfg->nkpis; k++) {
+			const struct cfg_kpi *kc = &h->cfg->kpis[k];
+			if (strcmp(kc->goal, goal->id) != 0)
+				continue;
+			cJSON_AddItemToArray(kpis, cJSON_CreateString(kc->id));
+			cJSON *one = kpi_json(h, kc, NULL);
+			const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(one, "status"));
+			for (int i = ST_RED; st && i > (int)worst; i--)
+				if (strcmp(st, status_name((enum status)i)) == 0)
+					worst = (enum status)i;
+			cJSON_Delete(one);
+		}
+		/* A goal is as good as its worst KPI that has a status. */
+		cJSON_AddStringToObject(o, "status", status_name(worst));
 		cJSON_AddItemToArray(list, o);
 	}
 	cJSON *body = cJSON_CreateObject();
@@ -98,6 +114,49 @@ static void note_error(const char *kpi, const char *error, int64_t at, void *ud)
 	(void)at;
 	if (error)
 		cJSON_AddStringToObject(e->map, kpi, error);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Adds the latest figure's target, status and forecast to it; returns the
+ * status. */
+static enum status judge_latest(struct http *h, const struct cfg_kpi *k, cJSON *latest)
+{
+	struct period p;
+	struct target t;
+	struct forecast fc;
+	char err[STORE_ERRLEN];
+	const char *label = cJSON_GetStringValue(cJSON_GetObjectItem(latest, "period"));
+	const cJSON *v = cJSON_GetObjectItem(latest, "value");
+	double value = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+	if (!label || period_parse(label, &p) < 0 || target_for(h->store, k, &p, &t, err) < 0)
+		return ST_GREY;
+	enum status st = status_of(value, &t);
+	cJSON_AddItemToObject(latest, "target", t.rule == TR_NONE ? cJSON_CreateNull() : target_json(&t));
+	cJSON_AddStringToObject(latest, "status", status_name(st));
+	if (forecast_of(h->store, k, &p, value, now_ms(), &fc, err) == 0 && fc.open) {
+		cJSON *f = cJSON_AddObjectToObject(latest, "forecast");
+		cJSON_AddStringToObject(f, "method", fc.method);
+		if (isfinite(fc.value))
+			cJSON_AddNumberToObject(f, "value", fc.value);
+		else
+			cJSON_AddNullToObject(f, "value");
+		cJSON_AddNumberToObject(f, "elapsed", fc.elapsed);
+		if (strcmp(fc.method, "trend") == 0) {
+			cJSON_AddNumberToObject(f, "slope", fc.slope);
+			cJSON_AddNumberToObject(f, "history", fc.history);
+		}
+		cJSON_AddStringToObject(f, "status", status_name(status_of(fc.value, &t)));
+		cJSON_AddBoolToObject(f, "at_risk", isfinite(fc.value) && !target_met(fc.value, &t));
+	} else {
+		cJSON_AddNullToObject(latest, "forecast");
+	}
+	return st;
 }
 
 static cJSON *kpi_json(struct http *h, const struct cfg_kpi *k, const cJSON *errors)
@@ -136,6 +195,10 @@ static cJSON *kpi_json(struct http *h, const struct cfg_kpi *k, const cJSON *err
 									  &latest, err);
 	if (rc < 0)
 		log_error("kpi %s: %s", k->id, err);
+	enum status st = ST_GREY;
+	if (latest)
+		st = judge_latest(h, k, latest);
+	cJSON_AddStringToObject(o, "status", status_name(st));
 	cJSON_AddItemToObject(o, "latest", latest ? latest : cJSON_CreateNull());
 	const char *e = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(errors, k->id));
 	if (e)

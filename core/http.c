@@ -31,6 +31,23 @@ static double since(const struct timespec *t0)
 
 /* ---- responses ------------------------------------------------------------ */
 
+static const char *allowed_methods(enum route r)
+{
+	switch (r) {
+	case R_EVENTS_POST:
+	case R_EVENTS_GET:
+	case R_SILENCES:
+		return "GET, POST";
+	case R_KPI_VALUES:
+	case R_ALERT_ACK:
+		return "POST";
+	case R_KPI_TARGET:
+		return "PUT";
+	default:
+		return "GET";
+	}
+}
+
 enum MHD_Result send_buf(struct MHD_Connection *c, struct req *r, unsigned status,
 				const char *type, char *buf, size_t len)
 {
@@ -47,10 +64,7 @@ enum MHD_Result send_buf(struct MHD_Connection *c, struct req *r, unsigned statu
 					"Bearer realm=\"mizan\"");
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
-					r->route == R_EVENTS_POST || r->route == R_EVENTS_GET
-						? "GET, POST"
-					: r->route == R_KPI_VALUES ? "POST"
-								   : "GET");
+					allowed_methods(r->route));
 	enum MHD_Result ok = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
 	r->status = status;
@@ -375,35 +389,123 @@ static enum MHD_Result get_metrics(struct http *h, struct MHD_Connection *c, str
 	return send_buf(c, r, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text, len);
 }
 
-/* The route of a URL; a KPI's id goes into r->kpi. */
+/* Copies the path segment at p (up to '/' or the end) into out[n]; returns
+ * what follows it, or NULL when it is empty or too long. */
+static const char *segment(const char *p, char *out, size_t n)
+{
+	const char *slash = strchr(p, '/');
+	size_t len = slash ? (size_t)(slash - p) : strlen(p);
+	if (len == 0 || len >= n)
+		return NULL;
+	memcpy(out, p, len);
+	out[len] = '\0';
+	return p + len;
+}
+
+/* The route of a URL; a KPI's or an alert's id goes into r->kpi, a period
+ * into r->arg. */
 static enum route route_of(const char *url, bool post, struct req *r)
 {
-	static const char kpis[] = "/api/v1/kpis/";
+	static const struct {
+		const char *path;
+		enum route route;
+	} fixed[] = {
+		{"/api/v1/goals", R_GOALS},     {"/api/v1/kpis", R_KPIS},
+		{"/api/v1/alerts", R_ALERTS},   {"/api/v1/alerts/history", R_ALERT_HISTORY},
+		{"/api/v1/silences", R_SILENCES}, {"/api/v1/outbox", R_OUTBOX},
+		{"/api/v1/audit", R_AUDIT},     {"/healthz", R_HEALTHZ},
+		{"/metrics", R_METRICS},
+	};
 	if (strcmp(url, "/api/v1/events") == 0)
 		return post ? R_EVENTS_POST : R_EVENTS_GET;
-	if (strcmp(url, "/api/v1/goals") == 0)
-		return R_GOALS;
-	if (strcmp(url, "/api/v1/kpis") == 0)
-		return R_KPIS;
-	if (strcmp(url, "/healthz") == 0)
-		return R_HEALTHZ;
-	if (strcmp(url, "/metrics") == 0)
-		return R_METRICS;
-	if (strncmp(url, kpis, sizeof(kpis) - 1) != 0)
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (strcmp(url, fixed[i].path) == 0)
+			return fixed[i].route;
+	const char *rest;
+	if (strncmp(url, "/api/v1/alerts/", 15) == 0) {
+		rest = segment(url + 15, r->kpi, sizeof(r->kpi));
+		return rest && strcmp(rest, "/ack") == 0 ? R_ALERT_ACK : R_OTHER;
+	}
+	if (strncmp(url, "/api/v1/kpis/", 13) != 0 || !(rest = segment(url + 13, r->kpi, sizeof(r->kpi))))
 		return R_OTHER;
-	const char *id = url + sizeof(kpis) - 1, *slash = strchr(id, '/');
-	size_t n = slash ? (size_t)(slash - id) : strlen(id);
-	if (n == 0 || n >= sizeof(r->kpi))
-		return R_OTHER;
-	memcpy(r->kpi, id, n);
-	r->kpi[n] = '\0';
-	if (!slash)
+	if (!*rest)
 		return R_KPI;
-	if (strcmp(slash, "/series") == 0)
+	if (strcmp(rest, "/series") == 0)
 		return R_KPI_SERIES;
-	if (strcmp(slash, "/values") == 0)
+	if (strcmp(rest, "/values") == 0)
 		return R_KPI_VALUES;
+	if (strncmp(rest, "/targets/", 9) == 0 && (rest = segment(rest + 9, r->arg, sizeof(r->arg))) &&
+	    !*rest)
+		return R_KPI_TARGET;
 	return R_OTHER;
+}
+
+/* Whether this method on this route carries a body to read. */
+static bool has_body(const struct req *r, bool post)
+{
+	switch (r->route) {
+	case R_EVENTS_POST:
+	case R_KPI_VALUES:
+	case R_ALERT_ACK:
+		return post;
+	case R_SILENCES:
+		return post;
+	case R_KPI_TARGET:
+		return r->put;
+	default:
+		return false;
+	}
+}
+
+static enum MHD_Result with_body(struct http *h, struct MHD_Connection *c, struct req *r)
+{
+	switch (r->route) {
+	case R_EVENTS_POST:
+		return post_end(h, c, r);
+	case R_KPI_VALUES:
+		return api_value_post(h, c, r, r->kpi);
+	case R_ALERT_ACK:
+		return api_alert_ack(h, c, r, r->kpi);
+	case R_SILENCES:
+		return api_silence_post(h, c, r);
+	default:
+		return api_target_put(h, c, r, r->kpi, r->arg);
+	}
+}
+
+static enum MHD_Result without_body(struct http *h, struct MHD_Connection *c, struct req *r)
+{
+	enum MHD_Result ret;
+	switch (r->route) {
+	case R_EVENTS_GET:
+		if (!authorise(h, c, r, ROLE_VIEWER, &ret))
+			return ret;
+		return get_events(h, c, r);
+	case R_GOALS:
+		return api_goals(h, c, r);
+	case R_KPIS:
+		return api_kpis(h, c, r, NULL);
+	case R_KPI:
+		return api_kpis(h, c, r, r->kpi);
+	case R_KPI_SERIES:
+		return api_series(h, c, r, r->kpi);
+	case R_ALERTS:
+		return api_alerts(h, c, r, false);
+	case R_ALERT_HISTORY:
+		return api_alerts(h, c, r, true);
+	case R_SILENCES:
+		return api_silences(h, c, r);
+	case R_OUTBOX:
+		return api_outbox(h, c, r);
+	case R_AUDIT:
+		return api_audit(h, c, r);
+	case R_HEALTHZ:
+		return get_healthz(h, c, r);
+	case R_METRICS:
+		return get_metrics(h, c, r);
+	default:
+		return send_error(c, r, MHD_HTTP_NOT_FOUND, "no such resource");
+	}
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -413,6 +515,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	struct http *h = cls;
 	struct req *r = *con_cls;
 	bool post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+	bool put = strcmp(method, MHD_HTTP_METHOD_PUT) == 0;
 	bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 	(void)version;
 
@@ -421,9 +524,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		if (!r)
 			return MHD_NO;
 		clock_gettime(CLOCK_MONOTONIC, &r->start);
+		r->put = put;
 		r->route = route_of(url, post, r);
 		*con_cls = r;
-		if (post && (r->route == R_EVENTS_POST || r->route == R_KPI_VALUES))
+		if (has_body(r, post))
 			return post_begin(h, c, r);
 		/* Answering on the second call keeps the connection alive. */
 		return MHD_YES;
@@ -432,13 +536,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	if (post && (r->route == R_EVENTS_POST || r->route == R_KPI_VALUES)) {
+	if (has_body(r, post)) {
 		if (*upload_size) {
 			enum MHD_Result ret = post_data(h, c, r, upload, *upload_size);
 			*upload_size = 0;
 			return ret;
 		}
-		return r->route == R_EVENTS_POST ? post_end(h, c, r) : api_value_post(h, c, r, r->kpi);
+		return with_body(h, c, r);
 	}
 	if (*upload_size) { /* a body where none is wanted */
 		*upload_size = 0;
@@ -446,30 +550,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	}
 	if (r->route == R_OTHER)
 		return send_error(c, r, MHD_HTTP_NOT_FOUND, "no such resource");
-	if (!get)
+	if (!get || r->route == R_KPI_VALUES || r->route == R_ALERT_ACK || r->route == R_KPI_TARGET)
 		return send_error(c, r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed here");
-	switch (r->route) {
-	case R_EVENTS_GET: {
-		enum MHD_Result ret;
-		if (!authorise(h, c, r, ROLE_VIEWER, &ret))
-			return ret;
-		return get_events(h, c, r);
-	}
-	case R_GOALS:
-		return api_goals(h, c, r);
-	case R_KPIS:
-		return api_kpis(h, c, r, NULL);
-	case R_KPI:
-		return api_kpis(h, c, r, r->kpi);
-	case R_KPI_SERIES:
-		return api_series(h, c, r, r->kpi);
-	case R_HEALTHZ:
-		return get_healthz(h, c, r);
-	case R_METRICS:
-		return get_metrics(h, c, r);
-	default:
-		return send_error(c, r, MHD_HTTP_NOT_FOUND, "no such resource");
-	}
+	return without_body(h, c, r);
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,

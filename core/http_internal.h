@@ -32,7 +32,9 @@ struct req {
 	char *body;
 	size_t len, cap;
 	char who[AUTH_NAME_LEN]; /* the token's name, once authorised */
-	char kpi[64];            /* the KPI named in the URL */
+	char kpi[64];            /* the KPI (or alert id) named in the URL */
+	char arg[32];            /* a period named in the URL */
+	bool put;                /* the method is PUT */
 };
 
 /* Queue a response; they take ownership of buf and body. */

@@ -13,6 +13,8 @@
  *    an allow list (no dofile, loadfile, require, collectgarbage; `load`
  *    takes text only; `print` goes to the log, 100 lines at most);
  *    string.dump is removed and the string metatable is locked;
+ *    setmetatable refuses __gc and xpcall runs its handler after unwinding
+ *    (Lua runs both with hooks off, out of reach of the budget);
  *  - source only: precompiled chunks are refused, in the file and in `load`;
  *  - every call into the script (the load itself, init, step, merge, final)
  *    runs under an instruction budget and a wall-clock deadline, enforced by
@@ -39,6 +41,8 @@
 
 #include "indicator.h"
 
+/* A zero (or, for seconds, not positive) limit means the default:
+ * 64 MiB, 100000000 instructions, 5 s.  There is no "unlimited". */
 struct script_limits {
 	size_t memory_bytes;   /* per Lua state; the allocator refuses beyond it */
 	uint64_t instructions; /* per call into the script (init/step/merge/final) */

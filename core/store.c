@@ -84,10 +84,10 @@ static const char *const migrations[] = {
 	" attempts INTEGER NOT NULL DEFAULT 0, next_attempt INTEGER NOT NULL, last_error TEXT,"
 	" sent_at INTEGER);"
 	"CREATE INDEX outbox_due ON outbox(status, next_attempt);"
-	"CREATE TABLE sources (kind INTEGER NOT NULL, mission TEXT NOT NULL, last INTEGER NOT NULL,"
-	" PRIMARY KEY (kind, mission)) WITHOUT ROWID;"
-	"INSERT INTO sources SELECT kind, mission, max(ts) FROM events WHERE mission IS NOT NULL"
-	" GROUP BY kind, mission;"
+	"CREATE TABLE sources (kind INTEGER NOT NULL, mission TEXT NOT NULL, first INTEGER NOT NULL,"
+	" last INTEGER NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (kind, mission)) WITHOUT ROWID;"
+	"INSERT INTO sources SELECT kind, mission, min(ts), max(ts), count(*) FROM events"
+	" WHERE mission IS NOT NULL GROUP BY kind, mission;"
 	"ALTER TABLE kpi_status ADD COLUMN kinds INTEGER NOT NULL DEFAULT 0;",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
@@ -231,8 +231,9 @@ int store_open(struct store **out, const struct store_opts *o, char *err)
 	}
 	const char *stmts[] = {sql, "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK",
 			       "INSERT INTO dirty(kind, day) VALUES(?, ?)",
-			       "INSERT INTO sources(kind, mission, last) VALUES(?, ?, ?)"
-			       " ON CONFLICT(kind, mission) DO UPDATE SET last = max(last, excluded.last)"};
+			       "INSERT INTO sources(kind, mission, first, last, count) VALUES(?1, ?2, ?3, ?4, ?5)"
+			       " ON CONFLICT(kind, mission) DO UPDATE SET first = min(first, ?3),"
+			       " last = max(last, ?4), count = count + ?5"};
 	sqlite3_stmt **slots[] = {&s->insert, &s->begin, &s->commit, &s->rollback, &s->mark,
 				  &s->source};
 	for (int i = 0; i < 6; i++) {
@@ -351,18 +352,25 @@ static int mark_sources(struct store *s, const struct event *ev, size_t n, const
 	for (size_t i = 0; i < n && rc == SQLITE_DONE; i++) {
 		if (!stored[i] || !event_has(&ev[i], F_MISSION))
 			continue;
-		int64_t last = ev[i].v[F_TS].i;
+		int64_t first = ev[i].v[F_TS].i, last = first, count = 1;
 		const char *m = ev[i].v[F_MISSION].s;
 		size_t j = i + 1;
 		/* the run of events of the same kind and mission that follows */
 		for (; j < n && ev[j].kind == ev[i].kind && event_has(&ev[j], F_MISSION) &&
 		       strcmp(ev[j].v[F_MISSION].s, m) == 0;
-		     j++)
-			if (stored[j] && ev[j].v[F_TS].i > last)
-				last = ev[j].v[F_TS].i;
+		     j++) {
+			if (!stored[j])
+				continue;
+			int64_t ts = ev[j].v[F_TS].i;
+			first = ts < first ? ts : first;
+			last = ts > last ? ts : last;
+			count++;
+		}
 		sqlite3_bind_int(s->source, 1, (int)ev[i].kind);
 		sqlite3_bind_text(s->source, 2, m, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s->source, 3, last);
+		sqlite3_bind_int64(s->source, 3, first);
+		sqlite3_bind_int64(s->source, 4, last);
+		sqlite3_bind_int64(s->source, 5, count);
 		rc = step_done(s->source);
 		i = j - 1;
 	}
@@ -1619,7 +1627,7 @@ int store_silences_each(struct store *s, int64_t at,
 }
 
 struct source_cb {
-	int (*cb)(int kind, const char *mission, int64_t last_ms, void *ud);
+	int (*cb)(const struct store_source *src, void *ud);
 	void *ud;
 };
 
@@ -1632,15 +1640,20 @@ static void bind_nothing(sqlite3_stmt *st, const void *arg)
 static int source_row(sqlite3_stmt *st, void *ud)
 {
 	struct source_cb *c = ud;
-	return c->cb(sqlite3_column_int(st, 0), (const char *)sqlite3_column_text(st, 1),
-		     sqlite3_column_int64(st, 2), c->ud);
+	struct store_source src = {
+		.kind = sqlite3_column_int(st, 0),
+		.mission = (const char *)sqlite3_column_text(st, 1),
+		.first_ms = sqlite3_column_int64(st, 2),
+		.last_ms = sqlite3_column_int64(st, 3),
+		.count = sqlite3_column_int64(st, 4),
+	};
+	return c->cb(&src, c->ud);
 }
 
-int store_sources_each(struct store *s,
-		       int (*cb)(int kind, const char *mission, int64_t last_ms, void *ud), void *ud,
-		       char *err)
+int store_sources_each(struct store *s, int (*cb)(const struct store_source *src, void *ud),
+		       void *ud, char *err)
 {
 	struct source_cb c = {cb, ud};
-	return read_rows(s, "SELECT kind, mission, last FROM sources ORDER BY kind, mission",
+	return read_rows(s, "SELECT kind, mission, first, last, count FROM sources ORDER BY kind, mission",
 			 bind_nothing, NULL, source_row, &c, err);
 }

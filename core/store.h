@@ -200,10 +200,15 @@ int store_silence_add(struct store *s, const struct store_silence *si, int64_t *
 int store_silences_each(struct store *s, int64_t at,
 			int (*cb)(const struct store_silence *si, void *ud), void *ud, char *err);
 
-/* The newest event time of each (kind, mission). */
-int store_sources_each(struct store *s,
-		       int (*cb)(int kind, const char *mission, int64_t last_ms, void *ud), void *ud,
-		       char *err);
+/* Each (kind, mission) that sent events: the first and newest event times
+ * and how many. */
+struct store_source {
+	int kind;
+	const char *mission;
+	int64_t first_ms, last_ms, count;
+};
+int store_sources_each(struct store *s, int (*cb)(const struct store_source *src, void *ud),
+		       void *ud, char *err);
 
 /* The outbox: messages written with the alert change that caused them,
  * delivered later, retried, never dropped. */
