@@ -19,13 +19,15 @@
 #include "supervise.h"
 
 static const char usage_eval[] =
-	"usage: mizan eval [--kpi ID] [--period LABEL] [--by DIM] [--json] [--full] [--alerts]\n"
+	"usage: mizan eval [--kpi ID] [--period LABEL] [--by DIM] [--json] [--full]\n"
+	"                  [--alerts [--now TIME]] [--config PATH] [--db PATH]\n"
 	"                  [--config PATH] [--db PATH]\n"
 	"Evaluates what changed since the last evaluation (everything with --full), then\n"
 	"prints each KPI's figure for LABEL (2026-Q1, 2026-03, 2026; default: its latest\n"
 	"period), for the whole or by DIM (mission, country, service, channel, sex,\n"
 	"age_group), as a table or as JSON.  With --alerts, also evaluates the alerts\n"
-	"(queueing mail for changes of state) and delivers the mail that is due.\n";
+	"(queueing mail for changes of state) and delivers the mail that is due; --now\n"
+	"judges them as of TIME (an ISO 8601 date-time), to replay or to look ahead.\n";
 static const char usage_plugins[] =
 	"usage: mizan plugins [--config PATH]\n"
 	"Lists the C plugins and Lua scripts that load, their versions and indicators,\n"
@@ -115,10 +117,12 @@ int cmd_eval(int argc, char **argv)
 						 {"json", no_argument, NULL, OPT_JSON},
 						 {"full", no_argument, NULL, OPT_FULL},
 						 {"alerts", no_argument, NULL, OPT_ALERTS},
+						 {"now", required_argument, NULL, OPT_NOW},
 						 {0}};
 	struct common co = {0};
 	const char *kpi = NULL, *label = NULL, *by = NULL;
 	bool json = false, full = false, alerts = false;
+	const char *at = NULL;
 	int opt, code;
 
 	while ((opt = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
@@ -140,6 +144,9 @@ int cmd_eval(int argc, char **argv)
 			continue;
 		case OPT_ALERTS:
 			alerts = true;
+			continue;
+		case OPT_NOW:
+			at = optarg;
 			continue;
 		}
 		if (common_opt(&co, opt, usage_eval, &code) > 0)
@@ -213,6 +220,12 @@ int cmd_eval(int argc, char **argv)
 		struct timespec now;
 		clock_gettime(CLOCK_REALTIME, &now);
 		int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+		if (at && event_parse_time(at, false, &now_ms) < 0) {
+			fprintf(stderr, "mizan eval: --now must be an ISO 8601 date-time with a zone\n");
+			cJSON_Delete(p.json);
+			code = EXIT_USAGE;
+			goto out;
+		}
 		if (alert_evaluate(&co.cfg, s, now_ms, &as, err, sizeof(err)) < 0) {
 			fprintf(stderr, "mizan eval: alerts: %s\n", err);
 			cJSON_Delete(p.json);
