@@ -5,6 +5,7 @@
 
 server.listen = "127.0.0.1:8080"   -- ADDR:PORT, or [IPv6]:PORT; port 0 picks a free one
 server.threads = 2                 -- HTTP worker threads (each runs its own epoll loop)
+server.base_url = "http://127.0.0.1:8080" -- links in mail point here
 
 store.path = "mizan.db"            -- SQLite database file, relative to where mizan runs
 store.synchronous = "full"         -- "full": an acknowledged batch survives power loss
@@ -51,6 +52,27 @@ evaluation.stall_s = 15            -- a worker that makes no progress this long 
 evaluation.timeout_s = 1800        -- the longest one evaluation may take
 evaluation.retry_s = 3600          -- an indicator that crashed or hung is retried after this
 evaluation.min_answers = 30        -- default for survey KPIs: fewer answers are "insufficient data"
+
+-- Alerts: a KPI whose open period's forecast misses its target is at risk; a
+-- closed period below target is missed.  Only changes of state send mail.
+alerts.slices = {}                 -- also raise alerts per slice of these dimensions
+alerts.min_state_s = 0             -- a new state must hold this long before it is announced
+alerts.repeat_s = 7 * 86400        -- remind of an unacknowledged missed alert this often
+alerts.stale_s = 3 * 86400         -- a mission silent this long (and 10x its usual gap) is stale
+alerts.warn = 0.1                  -- default amber band: within 10% of the target
+
+-- Mail to KPI owners and managers.  With no smtp_url, messages wait in the
+-- outbox (GET /api/v1/outbox) until one is set.
+mail.smtp_url = ""                 -- "smtp://mail.example:587" (STARTTLS) or "smtps://...:465"
+mail.tls = "starttls"              -- none | starttls | implicit; TLS is required when set
+mail.verify_peer = true            -- verify the server's certificate
+mail.user = ""
+mail.password = ""
+mail.from = "mizan@localhost"
+mail.from_name = "Mizan"
+mail.attempts = 8                  -- then the message is kept as failed
+mail.backoff_s = 30                -- first retry delay, doubling ...
+mail.backoff_max_s = 3600          -- ... up to this
 
 -- The strategy: goals, KPIs, owners, default targets.
 include "strategy.lua"
