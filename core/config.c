@@ -140,7 +140,6 @@ static void config_defaults(struct config *c)
 	static const char *const dims[] = {"mission", "country", "service", "channel", "sex", "age_group"};
 	for (size_t i = 0; i < sizeof(dims) / sizeof(dims[0]); i++)
 		strlist_push(&c->slices, dims[i]);
-	strlist_push(&c->script_dirs, "scripts");
 	c->eval_interval_s = 300;
 	c->eval_after_ingest_s = 5;
 	c->eval_stall_s = 15;

@@ -438,7 +438,8 @@ static size_t scan_ranges(struct kpi_engine *e, int kind, struct range **out)
 			v[n++] = (struct range){per.start_ms, per.end_ms};
 		}
 	}
-	qsort(v, n, sizeof(*v), cmp_range);
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_range);
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (m && v[i].from <= v[m - 1].to) {

@@ -1202,7 +1202,8 @@ int script_load_dir(struct registry *r, const char *dir, const struct script_lim
 	closedir(d);
 	d = NULL;
 
-	qsort(names, n, sizeof(*names), cmp_names);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_names);
 	for (size_t i = 0; i < n; i++) {
 		char path[512];
 		int k = snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
