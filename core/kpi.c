@@ -350,7 +350,7 @@ static int cmp_u64(const void *a, const void *b)
 static bool is_dirty(const struct kpi_run *run, uint64_t key)
 {
 	return run->full ||
-	       bsearch(&key, run->dirty, run->ndirty, sizeof(key), cmp_u64) != NULL;
+	       (run->ndirty && bsearch(&key, run->dirty, run->ndirty, sizeof(key), cmp_u64) != NULL);
 }
 
 struct dirty_ctx {
