@@ -135,6 +135,35 @@ static int exec(sqlite3 *db, const char *sql, char *err)
 	return rc == SQLITE_OK ? 0 : db_error(db, rc, sql, err);
 }
 
+/* Reading: one statement on the reader connection, under its lock, from
+ * read_begin to read_end.  read_begin returns NULL (and unlocks) with *rc
+ * set when the statement cannot be prepared; read_step returns 1 for a row,
+ * 0 at the end, or a negative errno. */
+static sqlite3_stmt *read_begin(struct store *s, const char *sql, int *rc, const char *what,
+				char *err)
+{
+	sqlite3_stmt *st;
+	pthread_mutex_lock(&s->rlock);
+	int r = sqlite3_prepare_v2(s->r, sql, -1, &st, NULL);
+	if (r == SQLITE_OK)
+		return st;
+	*rc = db_error(s->r, r, what, err);
+	pthread_mutex_unlock(&s->rlock);
+	return NULL;
+}
+
+static int read_step(struct store *s, sqlite3_stmt *st, char *err)
+{
+	int r = sqlite3_step(st);
+	return r == SQLITE_ROW ? 1 : r == SQLITE_DONE ? 0 : db_error(s->r, r, "read", err);
+}
+
+static void read_end(struct store *s, sqlite3_stmt *st)
+{
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->rlock);
+}
+
 static int user_version(sqlite3 *db)
 {
 	sqlite3_stmt *st;
@@ -474,31 +503,21 @@ int store_get_events(struct store *s, const struct store_query *q,
 
 	sqlite3_stmt *st;
 	int rc;
-	pthread_mutex_lock(&s->rlock);
-	if ((rc = sqlite3_prepare_v2(s->r, sql, -1, &st, NULL)) != SQLITE_OK) {
-		rc = db_error(s->r, rc, "query", err);
-		goto out;
-	}
+	if (!(st = read_begin(s, sql, &rc, "query", err)))
+		return rc;
 	sqlite3_bind_int(st, 1, q->kind);
 	sqlite3_bind_int64(st, 2, q->from_ms);
 	sqlite3_bind_int64(st, 3, q->to_ms);
 	if (q->mission)
 		sqlite3_bind_text(st, 4, q->mission, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 5, q->limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = read_step(s, st, err)) > 0) {
 		struct event e;
 		row_to_event(st, &e);
-		int stop = cb(&e, ud);
-		if (stop) {
-			rc = stop;
-			goto done;
-		}
+		if ((rc = cb(&e, ud)) != 0)
+			break;
 	}
-	rc = rc == SQLITE_DONE ? 0 : db_error(s->r, rc, "query", err);
-done:
-	sqlite3_finalize(st);
-out:
-	pthread_mutex_unlock(&s->rlock);
+	read_end(s, st);
 	return rc;
 }
 
@@ -583,14 +602,10 @@ int store_token_each(struct store *s, int (*cb)(const struct store_token *t, voi
 	sqlite3_stmt *st;
 	int rc;
 
-	pthread_mutex_lock(&s->rlock);
-	rc = sqlite3_prepare_v2(s->r, "SELECT name, role, hash, created FROM tokens ORDER BY name", -1,
-				&st, NULL);
-	if (rc != SQLITE_OK) {
-		rc = db_error(s->r, rc, "tokens", err);
-		goto out;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	if (!(st = read_begin(s, "SELECT name, role, hash, created FROM tokens ORDER BY name", &rc,
+			      "tokens", err)))
+		return rc;
+	while ((rc = read_step(s, st, err)) > 0) {
 		if (sqlite3_column_bytes(st, 2) != 32)
 			continue;
 		struct store_token t = {
@@ -599,17 +614,10 @@ int store_token_each(struct store *s, int (*cb)(const struct store_token *t, voi
 			.hash = sqlite3_column_blob(st, 2),
 			.created_ms = sqlite3_column_int64(st, 3),
 		};
-		int stop = cb(&t, ud);
-		if (stop) {
-			rc = stop;
-			goto done;
-		}
+		if ((rc = cb(&t, ud)) != 0)
+			break;
 	}
-	rc = rc == SQLITE_DONE ? 0 : db_error(s->r, rc, "tokens", err);
-done:
-	sqlite3_finalize(st);
-out:
-	pthread_mutex_unlock(&s->rlock);
+	read_end(s, st);
 	return rc;
 }
 
@@ -628,28 +636,18 @@ int store_scan(struct store *s, int kind, int64_t from_ms, int64_t to_ms,
 
 	sqlite3_stmt *st;
 	int rc;
-	pthread_mutex_lock(&s->rlock);
-	if ((rc = sqlite3_prepare_v2(s->r, sql, -1, &st, NULL)) != SQLITE_OK) {
-		rc = db_error(s->r, rc, "scan", err);
-		goto out;
-	}
+	if (!(st = read_begin(s, sql, &rc, "scan", err)))
+		return rc;
 	sqlite3_bind_int(st, 1, kind);
 	sqlite3_bind_int64(st, 2, from_ms);
 	sqlite3_bind_int64(st, 3, to_ms);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = read_step(s, st, err)) > 0) {
 		struct event e;
 		row_to_event(st, &e);
-		int stop = cb(&e, ud);
-		if (stop) {
-			rc = stop;
-			goto done;
-		}
+		if ((rc = cb(&e, ud)) != 0)
+			break;
 	}
-	rc = rc == SQLITE_DONE ? 0 : db_error(s->r, rc, "scan", err);
-done:
-	sqlite3_finalize(st);
-out:
-	pthread_mutex_unlock(&s->rlock);
+	read_end(s, st);
 	return rc;
 }
 
@@ -660,20 +658,13 @@ int store_dirty_read(struct store *s, int64_t *upto,
 	int rc;
 
 	*upto = -1;
-	pthread_mutex_lock(&s->rlock);
-	rc = sqlite3_prepare_v2(s->r, "SELECT id, kind, day FROM dirty ORDER BY id", -1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		rc = db_error(s->r, rc, "dirty", err);
-		goto out;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	if (!(st = read_begin(s, "SELECT id, kind, day FROM dirty ORDER BY id", &rc, "dirty", err)))
+		return rc;
+	while ((rc = read_step(s, st, err)) > 0) {
 		*upto = sqlite3_column_int64(st, 0);
 		cb(sqlite3_column_int(st, 1), sqlite3_column_int64(st, 2), ud);
 	}
-	rc = rc == SQLITE_DONE ? 0 : db_error(s->r, rc, "dirty", err);
-	sqlite3_finalize(st);
-out:
-	pthread_mutex_unlock(&s->rlock);
+	read_end(s, st);
 	return rc;
 }
 
@@ -794,18 +785,15 @@ static int results_query(struct store *s, const char *table, const struct store_
 		 values ? "id" : "run", table, newest, latest);
 	sqlite3_stmt *st;
 	int rc;
-	pthread_mutex_lock(&s->rlock);
-	if ((rc = sqlite3_prepare_v2(s->r, sql, -1, &st, NULL)) != SQLITE_OK) {
-		rc = db_error(s->r, rc, "results", err);
-		goto out;
-	}
+	if (!(st = read_begin(s, sql, &rc, "results", err)))
+		return rc;
 	bind_text_or_null(st, 1, q->kpi);
 	sqlite3_bind_int(st, 2, q->pkind);
 	bind_text_or_null(st, 3, q->dim);
 	bind_text_or_null(st, 4, q->slice);
 	sqlite3_bind_int64(st, 5, q->from_ms);
 	sqlite3_bind_int64(st, 6, q->to_ms);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = read_step(s, st, err)) > 0) {
 		struct store_result r = {
 			.kpi = (const char *)sqlite3_column_text(st, 0),
 			.period = (const char *)sqlite3_column_text(st, 1),
@@ -822,17 +810,10 @@ static int results_query(struct store *s, const char *table, const struct store_
 			.computed_ms = sqlite3_column_int64(st, 11),
 			.run = sqlite3_column_int64(st, 12),
 		};
-		int stop = cb(&r, ud);
-		if (stop) {
-			rc = stop;
-			goto done;
-		}
+		if ((rc = cb(&r, ud)) != 0)
+			break;
 	}
-	rc = rc == SQLITE_DONE ? 0 : db_error(s->r, rc, "results", err);
-done:
-	sqlite3_finalize(st);
-out:
-	pthread_mutex_unlock(&s->rlock);
+	read_end(s, st);
 	return rc;
 }
 
@@ -913,17 +894,14 @@ int store_kpi_status_each(struct store *s,
 	sqlite3_stmt *st;
 	int rc;
 
-	pthread_mutex_lock(&s->rlock);
-	rc = sqlite3_prepare_v2(s->r, "SELECT kpi, error, at FROM kpi_status ORDER BY kpi", -1, &st,
-				NULL);
-	if (rc == SQLITE_OK) {
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-			cb((const char *)sqlite3_column_text(st, 0),
-			   (const char *)sqlite3_column_text(st, 1), sqlite3_column_int64(st, 2), ud);
-		sqlite3_finalize(st);
-	}
-	pthread_mutex_unlock(&s->rlock);
-	return rc == SQLITE_DONE ? 0 : db_error(s->r, rc, "status", err);
+	if (!(st = read_begin(s, "SELECT kpi, error, at FROM kpi_status ORDER BY kpi", &rc, "status",
+			      err)))
+		return rc;
+	while ((rc = read_step(s, st, err)) > 0)
+		cb((const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+		   sqlite3_column_int64(st, 2), ud);
+	read_end(s, st);
+	return rc;
 }
 
 /* ---- the outbox ------------------------------------------------------------------ */
@@ -934,19 +912,14 @@ int store_outbox_due(struct store *s, int64_t now, int limit,
 	sqlite3_stmt *st;
 	int rc;
 
-	pthread_mutex_lock(&s->rlock);
-	rc = sqlite3_prepare_v2(s->r,
+	if (!(st = read_begin(s,
 				"SELECT id, to_addr, subject, message, attempts, created FROM outbox"
 				" WHERE status = 'pending' AND next_attempt <= ? ORDER BY next_attempt, id"
-				" LIMIT ?",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		rc = db_error(s->r, rc, "outbox", err);
-		goto out;
-	}
+				" LIMIT ?", &rc, "outbox", err)))
+		return rc;
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int(st, 2, limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = read_step(s, st, err)) > 0) {
 		struct store_mail m = {
 			.id = sqlite3_column_int64(st, 0),
 			.to_addr = (const char *)sqlite3_column_text(st, 1),
@@ -956,17 +929,10 @@ int store_outbox_due(struct store *s, int64_t now, int limit,
 			.attempts = sqlite3_column_int(st, 4),
 			.created_ms = sqlite3_column_int64(st, 5),
 		};
-		int stop = cb(&m, ud);
-		if (stop) {
-			rc = stop;
-			goto done;
-		}
+		if ((rc = cb(&m, ud)) != 0)
+			break;
 	}
-	rc = rc == SQLITE_DONE ? 0 : db_error(s->r, rc, "outbox", err);
-done:
-	sqlite3_finalize(st);
-out:
-	pthread_mutex_unlock(&s->rlock);
+	read_end(s, st);
 	return rc;
 }
 
@@ -1030,19 +996,14 @@ int store_outbox_each(struct store *s, const char *status, int limit,
 	sqlite3_stmt *st;
 	int rc;
 
-	pthread_mutex_lock(&s->rlock);
-	rc = sqlite3_prepare_v2(s->r,
+	if (!(st = read_begin(s,
 				"SELECT id, to_addr, subject, attempts, created, status, last_error,"
 				" next_attempt, sent_at, alert FROM outbox WHERE (?1 IS NULL OR status = ?1)"
-				" ORDER BY id DESC LIMIT ?2",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		rc = db_error(s->r, rc, "outbox", err);
-		goto out;
-	}
+				" ORDER BY id DESC LIMIT ?2", &rc, "outbox", err)))
+		return rc;
 	bind_text_or_null(st, 1, status);
 	sqlite3_bind_int(st, 2, limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = read_step(s, st, err)) > 0) {
 		struct store_mail m = {
 			.id = sqlite3_column_int64(st, 0),
 			.to_addr = (const char *)sqlite3_column_text(st, 1),
@@ -1055,17 +1016,10 @@ int store_outbox_each(struct store *s, const char *status, int limit,
 			.sent_ms = sqlite3_column_int64(st, 8),
 			.alert = sqlite3_column_int64(st, 9),
 		};
-		int stop = cb(&m, ud);
-		if (stop) {
-			rc = stop;
-			goto done;
-		}
+		if ((rc = cb(&m, ud)) != 0)
+			break;
 	}
-	rc = rc == SQLITE_DONE ? 0 : db_error(s->r, rc, "outbox", err);
-done:
-	sqlite3_finalize(st);
-out:
-	pthread_mutex_unlock(&s->rlock);
+	read_end(s, st);
 	return rc;
 }
 
@@ -1182,17 +1136,12 @@ int store_audit_each(struct store *s, int limit, int (*cb)(const struct store_au
 	sqlite3_stmt *st;
 	int rc;
 
-	pthread_mutex_lock(&s->rlock);
-	rc = sqlite3_prepare_v2(s->r,
+	if (!(st = read_begin(s,
 				"SELECT id, at, who, action, object, old, new, reason FROM audit"
-				" ORDER BY id DESC LIMIT ?",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		rc = db_error(s->r, rc, "audit", err);
-		goto out;
-	}
+				" ORDER BY id DESC LIMIT ?", &rc, "audit", err)))
+		return rc;
 	sqlite3_bind_int(st, 1, limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = read_step(s, st, err)) > 0) {
 		struct store_audit a = {
 			.id = sqlite3_column_int64(st, 0),
 			.at_ms = sqlite3_column_int64(st, 1),
@@ -1203,17 +1152,10 @@ int store_audit_each(struct store *s, int limit, int (*cb)(const struct store_au
 			.new_ = (const char *)sqlite3_column_text(st, 6),
 			.reason = (const char *)sqlite3_column_text(st, 7),
 		};
-		int stop = cb(&a, ud);
-		if (stop) {
-			rc = stop;
-			goto done;
-		}
+		if ((rc = cb(&a, ud)) != 0)
+			break;
 	}
-	rc = rc == SQLITE_DONE ? 0 : db_error(s->r, rc, "audit", err);
-done:
-	sqlite3_finalize(st);
-out:
-	pthread_mutex_unlock(&s->rlock);
+	read_end(s, st);
 	return rc;
 }
 
@@ -1277,24 +1219,13 @@ static int read_rows(struct store *s, const char *sql, void (*bind)(sqlite3_stmt
 	sqlite3_stmt *st;
 	int rc;
 
-	pthread_mutex_lock(&s->rlock);
-	if ((rc = sqlite3_prepare_v2(s->r, sql, -1, &st, NULL)) != SQLITE_OK) {
-		rc = db_error(s->r, rc, "query", err);
-		goto out;
-	}
+	if (!(st = read_begin(s, sql, &rc, "query", err)))
+		return rc;
 	bind(st, arg);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int stop = row(st, ud);
-		if (stop) {
-			rc = stop;
-			goto done;
-		}
-	}
-	rc = rc == SQLITE_DONE ? 0 : db_error(s->r, rc, "query", err);
-done:
-	sqlite3_finalize(st);
-out:
-	pthread_mutex_unlock(&s->rlock);
+	while ((rc = read_step(s, st, err)) > 0)
+		if ((rc = row(st, ud)) != 0)
+			break;
+	read_end(s, st);
 	return rc;
 }
 
