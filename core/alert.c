@@ -558,9 +558,9 @@ static int step_alert(struct engine *e, struct store_alert *next, const char *de
 			e->st->changed += old != NULL;
 			e->st->messages += m.n;
 			if (old)
-				log_info("alert %s %s %s%s%s: %s -> %s%s", next->kind, next->kpi, next->period,
-					 *next->dim ? " " : "", next->slice, old, next->state,
-					 m.n ? " (mail queued)" : "");
+				log_info("alert %s %s%s%s%s%s: %s -> %s%s", next->kind, next->kpi,
+					 *next->period ? " " : "", next->period, *next->dim ? " " : "",
+					 next->slice, old, next->state, m.n ? " (mail queued)" : "");
 		}
 	}
 	mails_free(&m);
@@ -688,7 +688,7 @@ static int evaluate_period(struct engine *e, const struct cfg_kpi *k, const stru
 				continue; /* grey: no figure, nothing to judge */
 			e->st->evaluated++;
 			struct forecast fc;
-			if (forecast_of(e->s, k, p, fig->value, e->now, &fc, e->err) < 0) {
+			if (forecast_of(e->s, k, p, dim, fig->slice, fig->value, e->now, &fc, e->err) < 0) {
 				free(f.v);
 				return -1;
 			}

@@ -139,7 +139,7 @@ static enum status judge_latest(struct http *h, const struct cfg_kpi *k, cJSON *
 	enum status st = status_of(value, &t);
 	cJSON_AddItemToObject(latest, "target", t.rule == TR_NONE ? cJSON_CreateNull() : target_json(&t));
 	cJSON_AddStringToObject(latest, "status", status_name(st));
-	if (forecast_of(h->store, k, &p, value, now_ms(), &fc, err) == 0 && fc.open) {
+	if (forecast_of(h->store, k, &p, "", "", value, now_ms(), &fc, err) == 0 && fc.open) {
 		cJSON *f = cJSON_AddObjectToObject(latest, "forecast");
 		cJSON_AddStringToObject(f, "method", fc.method);
 		if (isfinite(fc.value))

@@ -231,7 +231,10 @@ int cmd_eval(int argc, char **argv)
 			cJSON_Delete(p.json);
 			goto out;
 		}
-		int sent = *co.cfg.smtp_url ? outbox_deliver_due(&co.cfg, s, now_ms) : 0;
+		/* Mail queued just now is due now: by the clock, whatever --now said. */
+		clock_gettime(CLOCK_REALTIME, &now);
+		int64_t wall = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+		int sent = *co.cfg.smtp_url ? outbox_deliver_due(&co.cfg, s, wall) : 0;
 		fprintf(stderr, "alerts: %zu figures judged, %zu changed state, %zu messages queued, %d sent, in %.2f s\n",
 			as.evaluated, as.changed, as.messages, sent < 0 ? 0 : sent, as.seconds);
 	}

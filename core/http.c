@@ -31,6 +31,14 @@ static double since(const struct timespec *t0)
 
 /* ---- responses ------------------------------------------------------------ */
 
+/* Counts the request when its answer is queued, so a client that reads
+ * /metrics right after an answer sees it counted. */
+static void answered(struct req *r, unsigned status)
+{
+	r->status = status;
+	metrics_request(r->m, r->route, status, since(&r->start));
+}
+
 static const char *allowed_methods(enum route r)
 {
 	switch (r) {
@@ -67,7 +75,7 @@ enum MHD_Result send_buf(struct MHD_Connection *c, struct req *r, unsigned statu
 					allowed_methods(r->route));
 	enum MHD_Result ok = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
-	r->status = status;
+	answered(r, status);
 	return ok;
 }
 
@@ -197,7 +205,7 @@ static enum MHD_Result refuse_mid_body(struct MHD_Connection *c, struct req *r, 
 			  status, reason, nb);
 	free(r->body);
 	r->body = NULL;
-	r->status = status;
+	answered(r, status);
 	if (ci) {
 		struct iovec iov[2] = {{head, (size_t)nh}, {body, (size_t)nb}};
 		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
@@ -524,6 +532,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		if (!r)
 			return MHD_NO;
 		clock_gettime(CLOCK_MONOTONIC, &r->start);
+		r->m = h->m;
 		r->put = put;
 		r->route = route_of(url, post, r);
 		*con_cls = r;
@@ -565,8 +574,9 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (!r)
 		return;
 	/* A request cut off before an answer (timeout, client gone) counts as 408. */
-	unsigned status = r->status ? r->status : (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? 200 : 408);
-	metrics_request(h->m, r->route, status, since(&r->start));
+	if (!r->status)
+		metrics_request(h->m, r->route,
+				toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? 200 : 408, since(&r->start));
 	free(r->body);
 	free(r);
 	*con_cls = NULL;

@@ -35,6 +35,7 @@ struct req {
 	char kpi[64];            /* the KPI (or alert id) named in the URL */
 	char arg[32];            /* a period named in the URL */
 	bool put;                /* the method is PUT */
+	struct metrics *m;
 };
 
 /* Queue a response; they take ownership of buf and body. */

@@ -96,8 +96,8 @@ static int keep_value(const struct store_result *r, void *ud)
 	return 0;
 }
 
-int forecast_of(struct store *s, const struct cfg_kpi *k, const struct period *p, double value,
-		int64_t now_ms, struct forecast *out, char *err)
+int forecast_of(struct store *s, const struct cfg_kpi *k, const struct period *p, const char *dim,
+		const char *slice, double value, int64_t now_ms, struct forecast *out, char *err)
 {
 	*out = (struct forecast){.method = "none", .value = NAN};
 	out->open = now_ms < p->end_ms;
@@ -113,7 +113,7 @@ int forecast_of(struct store *s, const struct cfg_kpi *k, const struct period *p
 	}
 	/* The slope of the last four closed periods, by least squares. */
 	struct history h = {{0}, 0};
-	struct store_result_query q = {.kpi = k->id, .pkind = (int)p->kind, .dim = "", .slice = "",
+	struct store_result_query q = {.kpi = k->id, .pkind = (int)p->kind, .dim = dim, .slice = slice,
 				       .from_ms = INT64_MIN, .to_ms = p->start_ms};
 	int rc = store_results_each(s, &q, keep_value, &h, err);
 	if (rc < 0)

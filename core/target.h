@@ -47,8 +47,9 @@ struct forecast {
 	int history;        /* trend: closed periods used */
 };
 
-/* The forecast of KPI k's figure `value` for period p at now_ms. */
-int forecast_of(struct store *s, const struct cfg_kpi *k, const struct period *p, double value,
-		int64_t now_ms, struct forecast *out, char *err);
+/* The forecast of KPI k's figure `value` for period p at now_ms, for the
+ * whole (dim "") or one slice (its own trend). */
+int forecast_of(struct store *s, const struct cfg_kpi *k, const struct period *p, const char *dim,
+		const char *slice, double value, int64_t now_ms, struct forecast *out, char *err);
 
 #endif
