@@ -71,17 +71,43 @@ static size_t nul_check(const char *s, size_t len)
 	return limit;
 }
 
-static int keep_tree(struct batch *b, cJSON *t)
+struct batch_chunk {
+	struct batch_chunk *next;
+	size_t used, cap;
+	char data[];
+};
+
+/* A copy of s in the batch's text chunks; NULL when memory runs out. */
+static const char *keep_text(struct batch *b, const char *s)
 {
-	if (b->ntrees == b->treecap) {
-		size_t cap = b->treecap ? b->treecap * 2 : 64;
-		cJSON **p = realloc(b->trees, cap * sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		b->trees = p;
-		b->treecap = cap;
+	size_t n = strlen(s) + 1;
+	struct batch_chunk *c = b->texts;
+	if (!c || c->cap - c->used < n) {
+		size_t cap = n > 65536 ? n : 65536;
+		c = malloc(sizeof(*c) + cap);
+		if (!c)
+			return NULL;
+		c->next = b->texts;
+		c->used = 0;
+		c->cap = cap;
+		b->texts = c;
 	}
-	b->trees[b->ntrees++] = t;
+	char *p = memcpy(c->data + c->used, s, n);
+	c->used += n;
+	return p;
+}
+
+/* Points the event's texts at copies of their own (enumerations point at
+ * static tables, attrs is the event's already). */
+static int own_texts(struct batch *b, struct event *e)
+{
+	for (int f = 0; f < F_NFIELDS; f++) {
+		enum field_type t = event_fields[f].type;
+		if (!event_has(e, (enum field_id)f) || (t != FT_TEXT && t != FT_CODE))
+			continue;
+		if (!(e->v[f].s = keep_text(b, e->v[f].s)))
+			return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -140,8 +166,13 @@ static int take(struct batch *b, const cJSON *obj, const char *key, size_t where
 		int k = cJSON_IsString(kind) ? event_kind_from_name(kind->valuestring) : -1;
 		b->rejected[k < 0 ? EV_NKINDS : k]++;
 		add_error(b, key, where, err.field, err.msg);
-	} else
+	} else {
+		if (own_texts(b, e) < 0) {
+			event_clear(e);
+			return -ENOMEM;
+		}
 		b->n++;
+	}
 	return 0;
 }
 
@@ -175,23 +206,23 @@ static int parse_json(struct batch *b, const char *body, size_t len,
 		parse_error(b, "index", 0, body, end, len);
 		return -EINVAL;
 	}
-	if (keep_tree(b, root) < 0) {
-		cJSON_Delete(root);
-		return -ENOMEM;
-	}
-	if (cJSON_IsObject(root))
-		return take(b, root, "index", 0, lim, max_events);
-	if (!cJSON_IsArray(root)) {
+	int rc = 0;
+	if (cJSON_IsObject(root)) {
+		rc = take(b, root, "index", 0, lim, max_events);
+	} else if (!cJSON_IsArray(root)) {
 		add_error(b, "index", 0, "", "the body must be an event object or an array of them");
-		return -EINVAL;
+		rc = -EINVAL;
+	} else {
+		/* Each element is freed as soon as it is taken. */
+		size_t i = 0;
+		for (cJSON *o = root->child, *next; o && rc == 0; o = next, i++) {
+			next = o->next;
+			rc = take(b, o, "index", i, lim, max_events);
+			cJSON_Delete(cJSON_DetachItemViaPointer(root, o));
+		}
 	}
-	size_t i = 0;
-	for (const cJSON *o = root->child; o; o = o->next, i++) {
-		int rc = take(b, o, "index", i, lim, max_events);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
+	cJSON_Delete(root);
+	return rc;
 }
 
 static int parse_ndjson(struct batch *b, const char *body, size_t len, size_t line,
@@ -210,11 +241,9 @@ static int parse_ndjson(struct batch *b, const char *body, size_t len, size_t li
 				if (count_one(b, max_events) < 0)
 					return -E2BIG;
 				parse_error(b, "line", line, p, stop, n);
-			} else if (keep_tree(b, o) < 0) {
-				cJSON_Delete(o);
-				return -ENOMEM;
 			} else {
 				int rc = take(b, o, "line", line, lim, max_events);
+				cJSON_Delete(o);
 				if (rc < 0)
 					return rc;
 			}
@@ -324,12 +353,8 @@ static void csv_record(int term, void *ud)
 		add_error(cs->b, "line", cs->record_line, err.field, err.msg);
 		goto out;
 	}
-	if (keep_tree(cs->b, o) < 0) {
-		cJSON_Delete(o);
-		cs->rc = -ENOMEM;
-		goto out;
-	}
 	int rc = take(cs->b, o, "line", cs->record_line, cs->lim, cs->max_events);
+	cJSON_Delete(o);
 	if (rc < 0)
 		cs->rc = rc;
 out:
@@ -441,9 +466,10 @@ void batch_free(struct batch *b)
 	for (size_t i = 0; i < b->n; i++)
 		event_clear(&b->ev[i]);
 	free(b->ev);
-	for (size_t i = 0; i < b->ntrees; i++)
-		cJSON_Delete(b->trees[i]);
-	free(b->trees);
+	for (struct batch_chunk *c = b->texts, *next; c; c = next) {
+		next = c->next;
+		free(c);
+	}
 	cJSON_Delete(b->errors);
 	memset(b, 0, sizeof(*b));
 }

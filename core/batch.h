@@ -17,8 +17,9 @@ enum batch_format { BATCH_JSON, BATCH_NDJSON, BATCH_CSV };
 struct batch {
 	struct event *ev; /* the valid events, in order */
 	size_t n, cap;
-	struct cJSON **trees; /* what ev[] borrows from; freed by batch_free */
-	size_t ntrees, treecap;
+	/* The events' texts, copied out of each parsed object so that the object
+	 * can be freed at once: a batch holds its events, not its parse trees. */
+	struct batch_chunk *texts;
 	/* Every problem found, as a JSON array of {index|line, field, error}:
 	 * `index` (0-based) for a JSON body, `line` (1-based) for NDJSON and
 	 * CSV.  At most BATCH_MAX_ERRORS are listed; nerrors counts them all. */

@@ -119,7 +119,7 @@ static void config_defaults(struct config *c)
 	c->threads = 2;
 	c->db_path = strdup("mizan.db");
 	c->synchronous = strdup("full");
-	c->cache_mib = 16;
+	c->cache_mib = 8;
 	c->busy_timeout_ms = 5000;
 	c->body_bytes = 16u << 20;
 	c->batch_events = 10000;

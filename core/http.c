@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "batch.h"
@@ -248,7 +249,9 @@ static void count_rejected(struct metrics *m, const struct batch *b)
 		atomic_fetch_add_explicit(&m->rejected[k], b->rejected[k], memory_order_relaxed);
 }
 
-static enum MHD_Result post_end(struct http *h, struct MHD_Connection *c, struct req *r)
+/* Parses and stores one batch; leaves the answer in r->reply_status and
+ * r->reply.  Runs on an ingest thread, never on a network thread. */
+static void ingest(struct http *h, struct req *r)
 {
 	struct event_limits lim = {
 		.attrs_bytes = h->cfg->attrs_bytes,
@@ -264,28 +267,29 @@ static enum MHD_Result post_end(struct http *h, struct MHD_Connection *c, struct
 			     (size_t)h->cfg->batch_events);
 	free(r->body);
 	r->body = NULL;
-	enum MHD_Result ret;
 	char msg[STORE_ERRLEN + 64];
+	cJSON *o = cJSON_CreateObject();
 
 	if (rc == -E2BIG) {
 		snprintf(msg, sizeof(msg), "the batch holds more than %d events; nothing was stored",
 			 h->cfg->batch_events);
-		ret = send_error(c, r, MHD_HTTP_CONTENT_TOO_LARGE, msg);
+		r->reply_status = MHD_HTTP_CONTENT_TOO_LARGE;
+		cJSON_AddStringToObject(o, "error", msg);
 	} else if (rc == -EINVAL) {
 		count_rejected(h->m, &b);
-		cJSON *o = cJSON_CreateObject();
 		if (b.total)
 			snprintf(msg, sizeof(msg), "%zu of %zu events are invalid; nothing was stored",
 				 b.nerrors, b.total);
 		else
 			snprintf(msg, sizeof(msg), "the body is invalid; nothing was stored");
+		r->reply_status = MHD_HTTP_BAD_REQUEST;
 		cJSON_AddStringToObject(o, "error", msg);
 		cJSON_AddNumberToObject(o, "rejected", (double)b.nerrors);
 		cJSON_AddItemToObject(o, "errors", b.errors);
 		b.errors = NULL;
-		ret = send_json(c, r, MHD_HTTP_BAD_REQUEST, o);
 	} else if (rc < 0) {
-		ret = send_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory; nothing was stored");
+		r->reply_status = MHD_HTTP_SERVICE_UNAVAILABLE;
+		cJSON_AddStringToObject(o, "error", "out of memory; nothing was stored");
 	} else {
 		struct store_put_result res;
 		char err[STORE_ERRLEN];
@@ -295,10 +299,9 @@ static enum MHD_Result post_end(struct http *h, struct MHD_Connection *c, struct
 			log_error("batch of %zu events not stored: %s", b.n, err);
 			snprintf(msg, sizeof(msg), "the store refused the batch (%s); nothing was stored",
 				 err);
-			ret = send_error(c, r,
-					 rc == -ENOSPC ? MHD_HTTP_INSUFFICIENT_STORAGE
-						       : MHD_HTTP_SERVICE_UNAVAILABLE,
-					 msg);
+			r->reply_status = rc == -ENOSPC ? MHD_HTTP_INSUFFICIENT_STORAGE
+							: MHD_HTTP_SERVICE_UNAVAILABLE;
+			cJSON_AddStringToObject(o, "error", msg);
 		} else {
 			for (int k = 0; k < EV_NKINDS; k++) {
 				atomic_fetch_add_explicit(&h->m->accepted[k], res.accepted_by_kind[k],
@@ -308,14 +311,71 @@ static enum MHD_Result post_end(struct http *h, struct MHD_Connection *c, struct
 			}
 			if (res.accepted)
 				supervise_poke(h->sv);
-			cJSON *o = cJSON_CreateObject();
+			r->reply_status = MHD_HTTP_OK;
 			cJSON_AddNumberToObject(o, "accepted", (double)res.accepted);
 			cJSON_AddNumberToObject(o, "duplicates", (double)res.duplicates);
-			ret = send_json(c, r, MHD_HTTP_OK, o);
 		}
 	}
 	batch_free(&b);
-	return ret;
+	r->reply = o;
+}
+
+/* ---- the ingest threads --------------------------------------------------------- */
+
+/* A whole body has arrived: its connection is suspended and the batch goes
+ * to the ingest threads, so that parsing one batch overlaps with storing
+ * another whichever network thread their connections landed on.  When it is
+ * done the connection is resumed and the handler, called again, answers. */
+static enum MHD_Result post_end(struct http *h, struct MHD_Connection *c, struct req *r)
+{
+	if (r->job == JOB_DONE) {
+		cJSON *reply = r->reply;
+		r->reply = NULL;
+		return send_json(c, r, r->reply_status, reply);
+	}
+	pthread_mutex_lock(&h->qlock);
+	if (h->stopping) {
+		pthread_mutex_unlock(&h->qlock);
+		free(r->body);
+		r->body = NULL;
+		return send_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE,
+				  "the server is stopping; nothing was stored");
+	}
+	r->conn = c;
+	r->job = JOB_QUEUED;
+	MHD_suspend_connection(c);
+	r->next = NULL;
+	if (h->tail)
+		h->tail->next = r;
+	else
+		h->head = r;
+	h->tail = r;
+	pthread_cond_signal(&h->qcond);
+	pthread_mutex_unlock(&h->qlock);
+	return MHD_YES;
+}
+
+static void *ingest_thread(void *arg)
+{
+	struct http *h = arg;
+	pthread_mutex_lock(&h->qlock);
+	for (;;) {
+		while (!h->head && !h->stopping)
+			pthread_cond_wait(&h->qcond, &h->qlock);
+		struct req *r = h->head;
+		if (!r)
+			break; /* stopping, and nothing left */
+		h->head = r->next;
+		if (!h->head)
+			h->tail = NULL;
+		pthread_mutex_unlock(&h->qlock);
+		ingest(h, r);
+		r->job = JOB_DONE;
+		MHD_resume_connection(r->conn); /* r is the library's again from here */
+		pthread_mutex_lock(&h->qlock);
+	}
+	pthread_mutex_unlock(&h->qlock);
+	return NULL;
 }
 
 /* ---- GET /api/v1/events --------------------------------------------------------- */
@@ -578,6 +638,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		metrics_request(h->m, r->route,
 				toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? 200 : 408, since(&r->start));
 	free(r->body);
+	cJSON_Delete(r->reply);
 	free(r);
 	*con_cls = NULL;
 }
@@ -632,6 +693,22 @@ bad:
 	return -1;
 }
 
+/* Lets the ingest threads finish the queue, then joins them. */
+static void stop_ingesters(struct http *h)
+{
+	pthread_mutex_lock(&h->qlock);
+	h->stopping = true;
+	pthread_cond_broadcast(&h->qcond);
+	pthread_mutex_unlock(&h->qlock);
+	for (int i = 0; i < h->ningesters; i++)
+		pthread_join(h->ingesters[i], NULL);
+	free(h->ingesters);
+	h->ingesters = NULL;
+	h->ningesters = 0;
+	pthread_mutex_destroy(&h->qlock);
+	pthread_cond_destroy(&h->qcond);
+}
+
 int http_start(struct http **out, const struct config *c, struct store *s, struct auth *a,
 	       struct metrics *m, struct supervisor *sv, char *err, size_t errlen)
 {
@@ -648,7 +725,20 @@ int http_start(struct http **out, const struct config *c, struct store *s, struc
 	h->auth = a;
 	h->m = m;
 	h->sv = sv;
+	pthread_mutex_init(&h->qlock, NULL);
+	pthread_cond_init(&h->qcond, NULL);
+	h->ingesters = calloc((size_t)c->threads, sizeof(*h->ingesters));
+	for (int i = 0; h->ingesters && i < c->threads; i++)
+		if (pthread_create(&h->ingesters[i], NULL, ingest_thread, h) == 0)
+			h->ningesters++;
+	if (h->ningesters == 0) {
+		snprintf(err, errlen, "cannot start the ingest threads");
+		free(h->ingesters);
+		free(h);
+		return -1;
+	}
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
 			 (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
 	h->d = MHD_start_daemon(
 		flags, 0, NULL, NULL, handle, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
@@ -660,6 +750,7 @@ int http_start(struct http **out, const struct config *c, struct store *s, struc
 		MHD_OPTION_NOTIFY_COMPLETED, completed, h, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
 	if (!h->d) {
 		snprintf(err, errlen, "cannot listen on %s: %s", c->listen, strerror(errno));
+		stop_ingesters(h);
 		free(h);
 		return -1;
 	}
@@ -678,6 +769,12 @@ void http_stop(struct http *h)
 {
 	if (!h)
 		return;
+	/* Batches already taken are finished and answered; later ones get 503.
+	 * Only then may the library stop: no connection is left suspended. */
+	MHD_socket listener = MHD_quiesce_daemon(h->d);
+	stop_ingesters(h);
 	MHD_stop_daemon(h->d);
+	if (listener != MHD_INVALID_SOCKET)
+		close(listener); /* quiescing handed it to us */
 	free(h);
 }

@@ -3,6 +3,7 @@
 #define MIZAN_HTTP_INTERNAL_H
 
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <time.h>
 
@@ -21,7 +22,16 @@ struct http {
 	struct metrics *m;
 	struct supervisor *sv;
 	uint16_t port;
+	/* the ingest threads and their queue of suspended requests */
+	pthread_t *ingesters;
+	int ningesters;
+	pthread_mutex_t qlock;
+	pthread_cond_t qcond;
+	struct req *head, *tail;
+	bool stopping;
 };
+
+enum job_state { JOB_NONE, JOB_QUEUED, JOB_DONE };
 
 /* What one request has gathered so far. */
 struct req {
@@ -36,6 +46,12 @@ struct req {
 	char arg[32];            /* a period named in the URL */
 	bool put;                /* the method is PUT */
 	struct metrics *m;
+	/* a batch handed to the ingest threads */
+	enum job_state job;
+	struct MHD_Connection *conn;
+	struct req *next;
+	unsigned reply_status;
+	struct cJSON *reply;
 };
 
 /* Queue a response; they take ownership of buf and body. */

@@ -4,7 +4,8 @@
 set -eu
 packages="build-essential meson ninja-build pkg-config
   libmicrohttpd-dev libsqlite3-dev libcjson-dev liblua5.4-dev libsodium-dev libcsv-dev
-  libcurl4-openssl-dev python3 python3-aiosmtpd sqlite3 curl"
+  libcurl4-openssl-dev python3 python3-aiosmtpd sqlite3 curl
+  gnuplot-nox fonts-dejavu-core fonts-noto-core"
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 export DEBIAN_FRONTEND=noninteractive
