@@ -9,7 +9,7 @@ server.base_url = "http://127.0.0.1:8080" -- links in mail point here
 
 store.path = "mizan.db"            -- SQLite database file, relative to where mizan runs
 store.synchronous = "full"         -- "full": an acknowledged batch survives power loss
-store.cache_mib = 8                -- SQLite page cache per connection
+store.cache_mib = 16               -- SQLite page cache per connection
 store.busy_timeout_ms = 5000
 
 limits.body_bytes = 16 * MiB       -- largest request body; larger gets 413 before it is read

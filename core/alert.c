@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "chart.h"
 #include "log.h"
 #include "mail.h"
 #include "period.h"
@@ -186,7 +187,7 @@ struct notice_ctx {
 };
 
 static void compose(const struct notice_ctx *n, const struct cfg_person *to, struct buf *subject,
-		    struct buf *text, struct buf *html)
+		    struct buf *text, struct buf *html, bool chart)
 {
 	bool arabic = !to->lang || strcmp(to->lang, "ar") == 0;
 	const struct words *w = arabic ? &ar : &en;
@@ -304,6 +305,8 @@ static void compose(const struct notice_ctx *n, const struct cfg_person *to, str
 		}
 		bprintf(html, "</ul>");
 	}
+	if (chart)
+		bprintf(html, "<p><img src=\"cid:kpi-chart\" alt=\"\" width=\"720\" height=\"320\"></p>");
 	bprintf(html, "<p><a href=\"");
 	bhtml(html, link);
 	bprintf(html, "\">");
@@ -357,10 +360,10 @@ static size_t recipients_of(const struct config *c, const struct cfg_kpi *k,
 }
 
 static int queue(const struct notice_ctx *n, const struct cfg_person *to, int64_t now,
-		 struct mails *out)
+		 const struct mail_part_image *image, struct mails *out)
 {
 	struct buf subject = {0}, text = {0}, html = {0};
-	compose(n, to, &subject, &text, &html);
+	compose(n, to, &subject, &text, &html, image != NULL);
 	struct mail_message m = {
 		.from_addr = n->cfg->mail_from,
 		.from_name = n->cfg->mail_from_name,
@@ -369,6 +372,7 @@ static int queue(const struct notice_ctx *n, const struct cfg_person *to, int64_
 		.subject = subject.s,
 		.text = text.s,
 		.html = html.s,
+		.image = image,
 		.message_id_domain = NULL,
 		.date_ms = now,
 	};
@@ -465,11 +469,93 @@ static int copy_alert(const struct store_alert *a, void *ud)
 struct engine {
 	const struct config *c;
 	struct store *s;
+	struct chart_pool *charts;
 	int64_t now;
 	struct silences sil;
 	struct alert_stats *st;
 	char err[STORE_ERRLEN];
 };
+
+struct figure {
+	char slice[64];
+	double value, n;
+};
+
+struct figures {
+	struct figure *v;
+	size_t n;
+};
+
+static int keep_figure(const struct store_result *r, void *ud)
+{
+	struct figures *f = ud;
+	struct figure *p = realloc(f->v, (f->n + 1) * sizeof(*p));
+	if (!p)
+		return -1;
+	f->v = p;
+	snprintf(p[f->n].slice, sizeof(p[f->n].slice), "%s", r->slice);
+	p[f->n].value = r->value;
+	p[f->n].n = r->n;
+	f->n++;
+	return 0;
+}
+
+static int figures_of(struct engine *e, const struct cfg_kpi *k, const struct period *p,
+		      const char *dim, struct figures *out)
+{
+	struct store_result_query q = {.kpi = k->id, .pkind = (int)p->kind, .dim = dim,
+				       .from_ms = p->start_ms, .to_ms = p->start_ms + 1};
+	return (k->indicator ? store_results_each : store_values_each)(e->s, &q, keep_figure, out,
+									 e->err);
+}
+
+/* The KPI's last eight periods up to the alert's, with its target and the
+ * forecast, as a PNG for the message; NULL without charts. */
+static unsigned char *kpi_chart(struct engine *e, const struct notice_ctx *n, size_t *len)
+{
+	if (!e->charts)
+		return NULL;
+	struct history {
+		struct chart_point v[8];
+		char labels[8][16];
+		int n;
+	} h = {.n = 0};
+	struct period p = *n->p;
+	for (int i = 7; i >= 0; i--) { /* oldest first */
+		struct period q = p;
+		for (int back = 0; back < i; back++)
+			period_of(q.kind, q.start_ms - 1, &q);
+		struct figures f = {0};
+		double v = NAN;
+		if (figures_of(e, n->k, &q, n->a->dim, &f) == 0)
+			for (size_t j = 0; j < f.n; j++)
+				if (strcmp(f.v[j].slice, n->a->slice) == 0)
+					v = f.v[j].value;
+		free(f.v);
+		period_label(&q, h.labels[h.n]);
+		h.v[h.n].label = h.labels[h.n];
+		h.v[h.n].value = v;
+		h.n++;
+	}
+	struct chart_spec spec = {
+		.kind = CHART_SERIES,
+		.format = CHART_PNG,
+		.title = n->k->title_en,
+		.unit = n->k->unit,
+		.lang = "en",
+		.points = h.v,
+		.n = (size_t)h.n,
+		.target_low = n->t->rule == TR_MAX ? NAN : n->t->low,
+		.target_high = n->t->rule == TR_MIN ? NAN : n->t->high,
+		.warn = n->t->warn,
+		.forecast = n->fc && n->fc->open ? n->fc->value : NAN,
+	};
+	char err[256];
+	unsigned char *png = chart_render(e->charts, &spec, len, err, sizeof(err));
+	if (!png)
+		log_warn("mail goes without its chart: %s", err);
+	return png;
+}
 
 /* Moves one alert towards `desired`; queues mail when its state changes. */
 static int step_alert(struct engine *e, struct store_alert *next, const char *desired,
@@ -539,8 +625,13 @@ static int step_alert(struct engine *e, struct store_alert *next, const char *de
 				if (store_kpi_kinds(e->s, e->c->kpis[i].id) & (unsigned)kindbit)
 					add_person(to, &nto, &e->c->kpis[i].owner);
 		}
+		/* One chart for every recipient: the figures do not change with the language. */
+		size_t png_len = 0;
+		unsigned char *png = n->k ? kpi_chart(e, n, &png_len) : NULL;
+		struct mail_part_image image = {"kpi-chart", png, png_len};
 		for (size_t i = 0; i < nto; i++)
-			queue(n, to[i], e->now, &m);
+			queue(n, to[i], e->now, png ? &image : NULL, &m);
+		free(png);
 		if (m.n)
 			next->notified_ms = e->now;
 	}
@@ -568,39 +659,6 @@ static int step_alert(struct engine *e, struct store_alert *next, const char *de
 }
 
 /* ---- KPIs ---------------------------------------------------------------------------- */
-
-struct figure {
-	char slice[64];
-	double value, n;
-};
-
-struct figures {
-	struct figure *v;
-	size_t n;
-};
-
-static int keep_figure(const struct store_result *r, void *ud)
-{
-	struct figures *f = ud;
-	struct figure *p = realloc(f->v, (f->n + 1) * sizeof(*p));
-	if (!p)
-		return -1;
-	f->v = p;
-	snprintf(p[f->n].slice, sizeof(p[f->n].slice), "%s", r->slice);
-	p[f->n].value = r->value;
-	p[f->n].n = r->n;
-	f->n++;
-	return 0;
-}
-
-static int figures_of(struct engine *e, const struct cfg_kpi *k, const struct period *p,
-		      const char *dim, struct figures *out)
-{
-	struct store_result_query q = {.kpi = k->id, .pkind = (int)p->kind, .dim = dim,
-				       .from_ms = p->start_ms, .to_ms = p->start_ms + 1};
-	return (k->indicator ? store_results_each : store_values_each)(e->s, &q, keep_figure, out,
-									 e->err);
-}
 
 static int cmp_gap(const void *a, const void *b)
 {
@@ -769,11 +827,11 @@ static int judge_source(struct engine *e, int kind, const char *mission, int64_t
 	return step_alert(e, &next, stale ? "stale" : "ok", &n) < 0 ? -1 : 0;
 }
 
-int alert_evaluate(const struct config *c, struct store *s, int64_t now_ms, struct alert_stats *st,
-		   char *err, size_t errlen)
+int alert_evaluate(const struct config *c, struct store *s, struct chart_pool *charts,
+		   int64_t now_ms, struct alert_stats *st, char *err, size_t errlen)
 {
 	double t0 = mono();
-	struct engine e = {.c = c, .s = s, .now = now_ms, .st = st};
+	struct engine e = {.c = c, .s = s, .charts = charts, .now = now_ms, .st = st};
 	int rc = -1;
 
 	memset(st, 0, sizeof(*st));

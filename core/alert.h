@@ -31,7 +31,9 @@ struct alert_stats {
 	double seconds;
 };
 
-int alert_evaluate(const struct config *c, struct store *s, int64_t now_ms, struct alert_stats *st,
-		   char *err, size_t errlen);
+struct chart_pool;
+/* charts (may be NULL) draws the chart each message carries inline. */
+int alert_evaluate(const struct config *c, struct store *s, struct chart_pool *charts,
+		   int64_t now_ms, struct alert_stats *st, char *err, size_t errlen);
 
 #endif

@@ -41,5 +41,6 @@ int cmd_worker(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_plugins(int argc, char **argv);
 int cmd_test_kpi(int argc, char **argv);
+int cmd_passwd(int argc, char **argv); /* cli_web.c */
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "alert.h"
 #include "batch.h"
+#include "chart.h"
 #include "cli.h"
 #include "kpi.h"
 #include "outbox.h"
@@ -226,7 +227,15 @@ int cmd_eval(int argc, char **argv)
 			code = EXIT_USAGE;
 			goto out;
 		}
-		if (alert_evaluate(&co.cfg, s, now_ms, &as, err, sizeof(err)) < 0) {
+		struct chart_pool *charts = NULL;
+		char cerr[256];
+		if (*co.cfg.gnuplot &&
+		    chart_pool_start(&charts, co.cfg.gnuplot, 1, co.cfg.chart_timeout_s, cerr,
+				     sizeof(cerr)) < 0)
+			charts = NULL; /* mail without charts */
+		int arc = alert_evaluate(&co.cfg, s, charts, now_ms, &as, err, sizeof(err));
+		chart_pool_stop(charts);
+		if (arc < 0) {
 			fprintf(stderr, "mizan eval: alerts: %s\n", err);
 			cJSON_Delete(p.json);
 			goto out;

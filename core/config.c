@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum opt_type { OT_INT, OT_I64, OT_SIZE, OT_NUM, OT_BOOL, OT_STRING, OT_ENUM, OT_STRLIST, OT_TOKENS };
+enum opt_type { OT_INT, OT_I64, OT_SIZE, OT_NUM, OT_BOOL, OT_STRING, OT_ENUM, OT_STRLIST, OT_TOKENS, OT_USERS };
 
 struct option {
 	const char *section, *key;
@@ -27,6 +27,10 @@ static const struct option options[] = {
 	{"server", "listen", OT_STRING, OFF(listen), 0, 0, NULL},
 	{"server", "threads", OT_INT, OFF(threads), 1, 64, NULL},
 	{"server", "base_url", OT_STRING, OFF(base_url), 0, 0, NULL},
+	{"server", "dashboards", OT_STRING, OFF(dashboards), 0, 0, NULL},
+	{"charts", "gnuplot", OT_STRING, OFF(gnuplot), 0, 0, NULL},
+	{"charts", "processes", OT_INT, OFF(charts), 1, 32, NULL},
+	{"charts", "timeout_s", OT_NUM, OFF(chart_timeout_s), 0.1, 600, NULL},
 	{"store", "path", OT_STRING, OFF(db_path), 0, 0, NULL},
 	{"store", "synchronous", OT_ENUM, OFF(synchronous), 0, 0, "full|normal"},
 	{"store", "cache_mib", OT_INT, OFF(cache_mib), 1, 4096, NULL},
@@ -42,6 +46,7 @@ static const struct option options[] = {
 	{"limits", "future_s", OT_INT, OFF(future_s), 0, 366 * 86400, NULL},
 	{"limits", "query_rows", OT_INT, OFF(query_rows), 1, 1000000, NULL},
 	{"auth", "tokens", OT_TOKENS, 0, 0, 0, NULL},
+	{"auth", "users", OT_USERS, 0, 0, 0, NULL},
 	{"demo", "when_empty", OT_I64, OFF(demo_when_empty), 0, 1e9, NULL},
 	{"demo", "seed", OT_I64, OFF(demo_seed), 0, 9007199254740992.0, NULL},
 	{"plugins", "dirs", OT_STRLIST, OFF(plugin_dirs), 0, 0, NULL},
@@ -80,7 +85,7 @@ static const struct option options[] = {
 };
 
 static const char *const sections[] = {"server",  "store",   "limits",     "auth", "demo",
-				       "plugins", "scripts", "evaluation", "mail", "alerts"};
+				       "plugins", "scripts", "evaluation", "mail", "alerts", "charts"};
 
 static void strlist_push(struct strlist *l, const char *v)
 {
@@ -119,7 +124,7 @@ static void config_defaults(struct config *c)
 	c->threads = 2;
 	c->db_path = strdup("mizan.db");
 	c->synchronous = strdup("full");
-	c->cache_mib = 8;
+	c->cache_mib = 16;
 	c->busy_timeout_ms = 5000;
 	c->body_bytes = 16u << 20;
 	c->batch_events = 10000;
@@ -160,6 +165,10 @@ static void config_defaults(struct config *c)
 	c->mail_backoff_max_s = 3600;
 	c->mail_poll_s = 5;
 	c->base_url = strdup("http://127.0.0.1:8080");
+	c->dashboards = strdup("dashboards");
+	c->gnuplot = strdup("/usr/bin/gnuplot");
+	c->charts = 2;
+	c->chart_timeout_s = 10;
 	c->alert_min_state_s = 0;
 	c->alert_repeat_s = 7 * 86400;
 	c->alert_stale_s = 3 * 86400;
@@ -248,6 +257,50 @@ static void set_tokens(lua_State *L, struct config *c, int idx)
 	}
 }
 
+static void users_free(struct config *c)
+{
+	for (size_t i = 0; i < c->nusers; i++) {
+		free(c->users[i].name);
+		free(c->users[i].hash);
+	}
+	free(c->users);
+	c->users = NULL;
+	c->nusers = 0;
+}
+
+/* auth.users = { { name = "...", role = "viewer", password = "$argon2id$..." }, ... } */
+static void set_users(lua_State *L, struct config *c, int idx)
+{
+	luaL_checktype(L, idx, LUA_TTABLE);
+	lua_Integer n = luaL_len(L, idx);
+	struct config_user *u = calloc((size_t)n + 1, sizeof(*u));
+	if (!u)
+		luaL_error(L, "out of memory");
+	users_free(c);
+	c->users = u;
+	for (lua_Integer i = 1; i <= n; i++) {
+		lua_geti(L, idx, i);
+		if (!lua_istable(L, -1))
+			luaL_error(L, "auth.users[%d] must be a table {name=, role=, password=}", (int)i);
+		lua_getfield(L, -1, "name");
+		lua_getfield(L, -2, "role");
+		lua_getfield(L, -3, "password");
+		const char *name = lua_tostring(L, -3), *role = lua_tostring(L, -2),
+			   *hash = lua_tostring(L, -1);
+		if (!name || !*name || strlen(name) >= 64)
+			luaL_error(L, "auth.users[%d].name must be a string of 1 to 63 bytes", (int)i);
+		if (!role || role_from_name(role) == ROLE_NONE)
+			luaL_error(L, "auth.users[%d].role must be viewer, editor or admin", (int)i);
+		if (!hash || strncmp(hash, "$argon2", 7) != 0 || strlen(hash) >= 128)
+			luaL_error(L, "auth.users[%d].password must be a hash from `mizan passwd`", (int)i);
+		c->users[c->nusers].name = strdup(name);
+		c->users[c->nusers].role = role_from_name(role);
+		c->users[c->nusers].hash = strdup(hash);
+		c->nusers++;
+		lua_pop(L, 4);
+	}
+}
+
 static int set_option(lua_State *L, struct config *c, const struct option *o, int idx)
 {
 	char *base = (char *)c;
@@ -325,6 +378,9 @@ static int set_option(lua_State *L, struct config *c, const struct option *o, in
 	case OT_TOKENS:
 		set_tokens(L, c, idx);
 		return 0;
+	case OT_USERS:
+		set_users(L, c, idx);
+		return 0;
 	}
 	return 0;
 }
@@ -349,7 +405,7 @@ static int section_newindex(lua_State *L)
 
 static int global_newindex(lua_State *L)
 {
-	return luaL_error(L, "unknown key '%s' (settings go in a section: server, store, limits, auth, demo, plugins, scripts, evaluation, mail, alerts)",
+	return luaL_error(L, "unknown key '%s' (settings go in a section: server, store, limits, auth, demo, plugins, scripts, evaluation, mail, alerts, charts)",
 			  lua_tostring(L, 2) ? lua_tostring(L, 2) : "?");
 }
 
@@ -801,13 +857,15 @@ void config_free(struct config *c)
 	for (size_t i = 0; i < c->ntokens; i++)
 		free(c->tokens[i].name);
 	free(c->tokens);
+	users_free(c);
 	strlist_free(&c->plugin_dirs);
 	strlist_free(&c->script_dirs);
 	strlist_free(&c->slices);
 	strlist_free(&c->alert_slices);
 	free(c->timezone);
 	char **strings[] = {&c->smtp_url,       &c->smtp_user, &c->smtp_password, &c->mail_from,
-			    &c->mail_from_name, &c->mail_tls,  &c->mail_ca_file,  &c->base_url};
+			    &c->mail_from_name, &c->mail_tls,  &c->mail_ca_file,  &c->base_url,
+			    &c->dashboards,     &c->gnuplot};
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
 		free(*strings[i]);
 	for (size_t i = 0; i < c->ngoals; i++) {

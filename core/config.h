@@ -20,6 +20,14 @@ struct config_token {
 	unsigned char hash[32]; /* SHA-256 of the secret */
 };
 
+/* A dashboard user: the password is kept as a crypto_pwhash_str hash
+ * (`mizan passwd` makes one). */
+struct config_user {
+	char *name;
+	enum role role;
+	char *hash;
+};
+
 struct strlist {
 	char **v;
 	size_t n;
@@ -86,6 +94,8 @@ struct config {
 	/* auth */
 	struct config_token *tokens;
 	size_t ntokens;
+	struct config_user *users;
+	size_t nusers;
 	/* demo */
 	int64_t demo_when_empty;
 	int64_t demo_seed;
@@ -108,6 +118,10 @@ struct config {
 	char *mail_ca_file;
 	int mail_timeout_s, mail_attempts, mail_backoff_s, mail_backoff_max_s, mail_poll_s;
 	char *base_url;     /* links in mail point here */
+	char *dashboards;   /* the folder of page templates and static files */
+	char *gnuplot;      /* the gnuplot binary; "" draws no charts */
+	int charts;         /* gnuplot processes */
+	double chart_timeout_s;
 	/* alerts */
 	struct strlist alert_slices; /* dimensions alerts are raised per slice of (besides the whole) */
 	int alert_min_state_s, alert_repeat_s, alert_stale_s;

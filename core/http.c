@@ -22,6 +22,7 @@
 #include "http_internal.h"
 #include "log.h"
 #include "supervise.h"
+#include "web.h"
 
 static double since(const struct timespec *t0)
 {
@@ -144,16 +145,26 @@ static bool media_is(const char *v, const char *type)
 	return strncasecmp(v, type, n) == 0 && (v[n] == '\0' || v[n] == ';' || v[n] == ' ');
 }
 
+static enum MHD_Result body_begin(struct http *h, struct MHD_Connection *c, struct req *r,
+				  size_t limit);
+
 /* First call: everything that can be refused before the body is read. */
 static enum MHD_Result post_begin(struct http *h, struct MHD_Connection *c, struct req *r)
 {
 	enum MHD_Result ret;
-	bool events = r->route == R_EVENTS_POST;
-
-	if (!authorise(h, c, r, events ? ROLE_INGEST : ROLE_EDITOR, &ret))
-		return ret;
+	bool events = r->route == R_EVENTS_POST, page = r->route == R_WEB;
 	const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						       MHD_HTTP_HEADER_CONTENT_TYPE);
+
+	if (page) {
+		/* A form: the page checks its session and CSRF token itself. */
+		if (!type || !media_is(type, "application/x-www-form-urlencoded"))
+			return send_error(c, r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+					  "Content-Type must be application/x-www-form-urlencoded");
+		return body_begin(h, c, r, 64 * 1024);
+	}
+	if (!authorise(h, c, r, events ? ROLE_INGEST : ROLE_EDITOR, &ret))
+		return ret;
 	if (!events && !(type && media_is(type, "application/json")))
 		return send_error(c, r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
 				  "Content-Type must be application/json");
@@ -166,18 +177,25 @@ static enum MHD_Result post_begin(struct http *h, struct MHD_Connection *c, stru
 	else
 		return send_error(c, r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
 				  "Content-Type must be application/json, application/x-ndjson or text/csv");
+	return body_begin(h, c, r, h->cfg->body_bytes);
+}
 
+/* Refuses a Content-Length over `limit` before the body is read; sizes the
+ * buffer from it otherwise. */
+static enum MHD_Result body_begin(struct http *h, struct MHD_Connection *c, struct req *r,
+				  size_t limit)
+{
 	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						     MHD_HTTP_HEADER_CONTENT_LENGTH);
 	size_t want = 64 * 1024;
+	r->limit = limit;
 	if (cl) {
 		char *end;
 		errno = 0;
 		unsigned long long n = strtoull(cl, &end, 10);
-		if (errno || *end || n > h->cfg->body_bytes) {
+		if (errno || *end || n > limit) {
 			char msg[128];
-			snprintf(msg, sizeof(msg), "the body is larger than the limit of %zu bytes",
-				 h->cfg->body_bytes);
+			snprintf(msg, sizeof(msg), "the body is larger than the limit of %zu bytes", limit);
 			return send_error(c, r, MHD_HTTP_CONTENT_TOO_LARGE, msg);
 		}
 		want = (size_t)n;
@@ -219,18 +237,17 @@ static enum MHD_Result refuse_mid_body(struct MHD_Connection *c, struct req *r, 
 static enum MHD_Result post_data(struct http *h, struct MHD_Connection *c, struct req *r,
 				 const char *data, size_t n)
 {
-	if (r->len + n > h->cfg->body_bytes) {
+	if (r->len + n > r->limit) {
 		char msg[128];
-		snprintf(msg, sizeof(msg), "the body is larger than the limit of %zu bytes",
-			 h->cfg->body_bytes);
+		snprintf(msg, sizeof(msg), "the body is larger than the limit of %zu bytes", r->limit);
 		return refuse_mid_body(c, r, MHD_HTTP_CONTENT_TOO_LARGE, "Content Too Large", msg);
 	}
 	if (r->len + n + 1 > r->cap) {
 		size_t cap = r->cap * 2;
 		while (cap < r->len + n + 1)
 			cap *= 2;
-		if (cap > h->cfg->body_bytes + 1)
-			cap = h->cfg->body_bytes + 1;
+		if (cap > r->limit + 1)
+			cap = r->limit + 1;
 		char *p = realloc(r->body, cap);
 		if (!p)
 			return refuse_mid_body(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "Service Unavailable",
@@ -489,6 +506,8 @@ static enum route route_of(const char *url, bool post, struct req *r)
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
 		if (strcmp(url, fixed[i].path) == 0)
 			return fixed[i].route;
+	if (strncmp(url, "/api/", 5) != 0)
+		return R_WEB; /* a page, a form or a static file */
 	const char *rest;
 	if (strncmp(url, "/api/v1/alerts/", 15) == 0) {
 		rest = segment(url + 15, r->kpi, sizeof(r->kpi));
@@ -517,6 +536,7 @@ static bool has_body(const struct req *r, bool post)
 	case R_ALERT_ACK:
 		return post;
 	case R_SILENCES:
+	case R_WEB:
 		return post;
 	case R_KPI_TARGET:
 		return r->put;
@@ -536,6 +556,8 @@ static enum MHD_Result with_body(struct http *h, struct MHD_Connection *c, struc
 		return api_alert_ack(h, c, r, r->kpi);
 	case R_SILENCES:
 		return api_silence_post(h, c, r);
+	case R_WEB:
+		return web_handle(h, c, r, r->url, "POST");
 	default:
 		return api_target_put(h, c, r, r->kpi, r->arg);
 	}
@@ -595,6 +617,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		r->m = h->m;
 		r->put = put;
 		r->route = route_of(url, post, r);
+		if (r->route == R_WEB && !(r->url = strdup(url))) {
+			free(r);
+			return MHD_NO;
+		}
 		*con_cls = r;
 		if (has_body(r, post))
 			return post_begin(h, c, r);
@@ -619,6 +645,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	}
 	if (r->route == R_OTHER)
 		return send_error(c, r, MHD_HTTP_NOT_FOUND, "no such resource");
+	if (r->route == R_WEB)
+		return web_handle(h, c, r, r->url, method);
 	if (!get || r->route == R_KPI_VALUES || r->route == R_ALERT_ACK || r->route == R_KPI_TARGET)
 		return send_error(c, r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed here");
 	return without_body(h, c, r);
@@ -638,6 +666,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		metrics_request(h->m, r->route,
 				toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? 200 : 408, since(&r->start));
 	free(r->body);
+	free(r->url);
 	cJSON_Delete(r->reply);
 	free(r);
 	*con_cls = NULL;
@@ -710,7 +739,8 @@ static void stop_ingesters(struct http *h)
 }
 
 int http_start(struct http **out, const struct config *c, struct store *s, struct auth *a,
-	       struct metrics *m, struct supervisor *sv, char *err, size_t errlen)
+	       struct metrics *m, struct supervisor *sv, struct chart_pool *charts, char *err,
+	       size_t errlen)
 {
 	struct sockaddr_storage ss;
 	if (parse_listen(c->listen, &ss, err, errlen) < 0)
@@ -725,6 +755,12 @@ int http_start(struct http **out, const struct config *c, struct store *s, struc
 	h->auth = a;
 	h->m = m;
 	h->sv = sv;
+	h->charts = charts;
+	if (web_init(h, c->dashboards, charts) < 0) {
+		snprintf(err, errlen, "cannot read the dashboard templates in %s", c->dashboards);
+		free(h);
+		return -1;
+	}
 	pthread_mutex_init(&h->qlock, NULL);
 	pthread_cond_init(&h->qcond, NULL);
 	h->ingesters = calloc((size_t)c->threads, sizeof(*h->ingesters));
@@ -734,6 +770,7 @@ int http_start(struct http **out, const struct config *c, struct store *s, struc
 	if (h->ningesters == 0) {
 		snprintf(err, errlen, "cannot start the ingest threads");
 		free(h->ingesters);
+		web_free();
 		free(h);
 		return -1;
 	}
@@ -751,6 +788,7 @@ int http_start(struct http **out, const struct config *c, struct store *s, struc
 	if (!h->d) {
 		snprintf(err, errlen, "cannot listen on %s: %s", c->listen, strerror(errno));
 		stop_ingesters(h);
+		web_free();
 		free(h);
 		return -1;
 	}
@@ -776,5 +814,6 @@ void http_stop(struct http *h)
 	MHD_stop_daemon(h->d);
 	if (listener != MHD_INVALID_SOCKET)
 		close(listener); /* quiescing handed it to us */
+	web_free();
 	free(h);
 }

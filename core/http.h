@@ -19,9 +19,12 @@ struct http;
 
 /* Starts serving on c->listen.  Returns 0, or -1 with a sentence in err. */
 struct supervisor;
-/* sv (may be NULL) hears of every batch that stored something. */
+struct chart_pool;
+/* sv (may be NULL) hears of every batch that stored something; charts (may
+ * be NULL: pages without charts) draws the pages' charts. */
 int http_start(struct http **out, const struct config *c, struct store *s, struct auth *a,
-	       struct metrics *m, struct supervisor *sv, char *err, size_t errlen);
+	       struct metrics *m, struct supervisor *sv, struct chart_pool *charts, char *err,
+	       size_t errlen);
 /* The port actually bound (useful with port 0). */
 uint16_t http_port(const struct http *h);
 void http_stop(struct http *h);

@@ -13,6 +13,7 @@
 
 struct cJSON;
 struct supervisor;
+struct chart_pool;
 
 struct http {
 	struct MHD_Daemon *d;
@@ -29,6 +30,7 @@ struct http {
 	pthread_cond_t qcond;
 	struct req *head, *tail;
 	bool stopping;
+	struct chart_pool *charts;
 };
 
 enum job_state { JOB_NONE, JOB_QUEUED, JOB_DONE };
@@ -40,7 +42,7 @@ struct req {
 	unsigned status;   /* set when a response is queued */
 	enum batch_format fmt;
 	char *body;
-	size_t len, cap;
+	size_t len, cap, limit;
 	char who[AUTH_NAME_LEN]; /* the token's name, once authorised */
 	char kpi[64];            /* the KPI (or alert id) named in the URL */
 	char arg[32];            /* a period named in the URL */
@@ -52,6 +54,7 @@ struct req {
 	struct req *next;
 	unsigned reply_status;
 	struct cJSON *reply;
+	char *url; /* pages only (R_WEB) */
 };
 
 /* Queue a response; they take ownership of buf and body. */

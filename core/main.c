@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "chart.h"
 #include "cli.h"
 #include "config.h"
 #include "demo.h"
@@ -181,6 +182,7 @@ static int cmd_serve(int argc, char **argv)
 	struct http *h = NULL;
 	struct supervisor *sv = NULL;
 	struct outbox *ob = NULL;
+	struct chart_pool *charts = NULL;
 	struct metrics m;
 	char err[512];
 	code = EXIT_RUNTIME;
@@ -212,15 +214,21 @@ static int cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	self[n] = '\0';
+	if (*co.cfg.gnuplot &&
+	    chart_pool_start(&charts, co.cfg.gnuplot, co.cfg.charts, co.cfg.chart_timeout_s, err,
+			     sizeof(err)) < 0) {
+		log_warn("no charts: %s", err); /* pages and mail go without */
+		charts = NULL;
+	}
 	if (outbox_start(&ob, &co.cfg, s) < 0) {
 		log_error("cannot start mail delivery");
 		goto out;
 	}
-	if (supervise_start(&sv, &co.cfg, self, co.cfg.path, s, &m, ob, err, sizeof(err)) < 0) {
+	if (supervise_start(&sv, &co.cfg, self, co.cfg.path, s, &m, ob, charts, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		goto out;
 	}
-	if (http_start(&h, &co.cfg, s, a, &m, sv, err, sizeof(err)) < 0) {
+	if (http_start(&h, &co.cfg, s, a, &m, sv, charts, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		goto out;
 	}
@@ -237,6 +245,7 @@ out:
 	http_stop(h);
 	supervise_stop(sv);
 	outbox_stop(ob);
+	chart_pool_stop(charts);
 	auth_free(a);
 	store_close(s);
 	config_free(&co.cfg);
@@ -498,7 +507,8 @@ int main(int argc, char **argv)
 		int (*run)(int, char **);
 	} cmds[] = {{"serve", cmd_serve}, {"import", cmd_import}, {"check", cmd_check},
 		    {"demo", cmd_demo},   {"token", cmd_token},   {"eval", cmd_eval},
-		    {"plugins", cmd_plugins}, {"test-kpi", cmd_test_kpi}, {"worker", cmd_worker}};
+		    {"plugins", cmd_plugins}, {"test-kpi", cmd_test_kpi}, {"worker", cmd_worker},
+		    {"passwd", cmd_passwd}};
 
 	if (auth_init() < 0 || mail_init() < 0) {
 		fprintf(stderr, "mizan: libsodium or libcurl failed to start\n");

@@ -10,7 +10,7 @@
 static const char *const route_names[R_NROUTES] = {
 	"events_post", "events_get", "goals",    "kpis",   "kpi",   "kpi_series",
 	"kpi_values",  "kpi_target", "alerts",   "alert_history", "alert_ack", "silences",
-	"outbox",      "audit",      "healthz",  "metrics", "other"};
+	"outbox",      "audit",      "healthz",  "metrics", "web",  "other"};
 /* The status codes Mizan answers with; anything else counts as the last. */
 static const unsigned codes[METRICS_NCODES] = {200, 201, 400, 401, 403, 404, 405,
 					       408, 409, 413, 415, 503, 507, 0};

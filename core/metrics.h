@@ -29,6 +29,7 @@ enum route {
 	R_AUDIT,
 	R_HEALTHZ,
 	R_METRICS,
+	R_WEB,
 	R_OTHER,
 	R_NROUTES
 };

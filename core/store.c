@@ -89,6 +89,15 @@ static const char *const migrations[] = {
 	"INSERT INTO sources SELECT kind, mission, min(ts), max(ts), count(*) FROM events"
 	" WHERE mission IS NOT NULL GROUP BY kind, mission;"
 	"ALTER TABLE kpi_status ADD COLUMN kinds INTEGER NOT NULL DEFAULT 0;",
+	/* 3 -> 4: the dashboard's sessions (only the SHA-256 of an id) and the
+	 * quarterly notes per goal (every save kept, the newest shown) */
+	"CREATE TABLE sessions ("
+	" hash BLOB PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, csrf TEXT NOT NULL,"
+	" created INTEGER NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE notes ("
+	" id INTEGER PRIMARY KEY, goal TEXT NOT NULL, period TEXT NOT NULL,"
+	" difficulties TEXT NOT NULL, solutions TEXT NOT NULL, who TEXT NOT NULL, at INTEGER NOT NULL);"
+	"CREATE INDEX notes_key ON notes(goal, period, id);",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
 	       "one migration per schema version");
@@ -1587,4 +1596,138 @@ int store_sources_each(struct store *s, int (*cb)(const struct store_source *src
 	struct source_cb c = {cb, ud};
 	return read_rows(s, "SELECT kind, mission, first, last, count FROM sources ORDER BY kind, mission",
 			 bind_nothing, NULL, source_row, &c, err);
+}
+
+/* ---- the dashboard: sessions and notes ---- */
+
+int store_session_add(struct store *s, const unsigned char hash[32], const char *name, enum role role,
+		      const char *csrf, int64_t expires_ms, char *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+	int64_t now = now_ms();
+
+	pthread_mutex_lock(&s->wlock);
+	/* Expired sessions go as new ones come. */
+	rc = sqlite3_prepare_v2(s->w, "DELETE FROM sessions WHERE expires <= ?", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	rc = sqlite3_prepare_v2(s->w,
+				"INSERT INTO sessions(hash, name, role, csrf, created, expires)"
+				" VALUES(?,?,?,?,?,?)",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, role_name(role), -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, csrf, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, now);
+		sqlite3_bind_int64(st, 6, expires_ms);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->wlock);
+	return rc == SQLITE_DONE ? 0 : db_error(s->w, rc, "session", err);
+}
+
+int store_session_get(struct store *s, const unsigned char hash[32], int64_t now,
+		      struct store_session *out, char *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!(st = read_begin(s, "SELECT name, role, csrf, expires FROM sessions"
+				 " WHERE hash = ? AND expires > ?", &rc, "session", err)))
+		return rc;
+	sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	rc = read_step(s, st, err);
+	if (rc > 0) {
+		snprintf(out->name, sizeof(out->name), "%s", (const char *)sqlite3_column_text(st, 0));
+		out->role = role_from_name((const char *)sqlite3_column_text(st, 1));
+		snprintf(out->csrf, sizeof(out->csrf), "%s", (const char *)sqlite3_column_text(st, 2));
+		out->expires_ms = sqlite3_column_int64(st, 3);
+	}
+	read_end(s, st);
+	return rc;
+}
+
+int store_session_delete(struct store *s, const unsigned char hash[32], char *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&s->wlock);
+	rc = sqlite3_prepare_v2(s->w, "DELETE FROM sessions WHERE hash = ?", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->wlock);
+	return rc == SQLITE_DONE ? 0 : db_error(s->w, rc, "session", err);
+}
+
+int store_note_add(struct store *s, const struct store_note *n, char *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&s->wlock);
+	rc = sqlite3_prepare_v2(s->w,
+				"INSERT INTO notes(goal, period, difficulties, solutions, who, at)"
+				" VALUES(?,?,?,?,?,?)",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, n->goal, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, n->period, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, n->difficulties ? n->difficulties : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, n->solutions ? n->solutions : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, n->who, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, now_ms());
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->wlock);
+	return rc == SQLITE_DONE ? 0 : db_error(s->w, rc, "note", err);
+}
+
+int store_note_get(struct store *s, const char *goal, const char *period,
+		   int (*cb)(const struct store_note *n, void *ud), void *ud, char *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!(st = read_begin(s, "SELECT id, goal, period, difficulties, solutions, who, at FROM notes"
+				 " WHERE goal = ? AND period = ? ORDER BY id DESC LIMIT 1", &rc, "note", err)))
+		return rc;
+	sqlite3_bind_text(st, 1, goal, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, period, -1, SQLITE_STATIC);
+	rc = read_step(s, st, err);
+	if (rc > 0) {
+		struct store_note n = {
+			.id = sqlite3_column_int64(st, 0),
+			.goal = (const char *)sqlite3_column_text(st, 1),
+			.period = (const char *)sqlite3_column_text(st, 2),
+			.difficulties = (const char *)sqlite3_column_text(st, 3),
+			.solutions = (const char *)sqlite3_column_text(st, 4),
+			.who = (const char *)sqlite3_column_text(st, 5),
+			.at_ms = sqlite3_column_int64(st, 6),
+		};
+		rc = cb(&n, ud);
+	}
+	read_end(s, st);
+	return rc;
+}
+
+int64_t store_data_version(struct store *s)
+{
+	/* Every part grows monotonically; their sum changes when any does. */
+	return read_int(s, "SELECT (SELECT coalesce(max(run), 0) FROM kpi_results)"
+			   " + (SELECT coalesce(max(id), 0) FROM kpi_values)"
+			   " + (SELECT coalesce(max(id), 0) FROM audit)"
+			   " + (SELECT coalesce(max(id), 0) FROM notes)");
 }

@@ -36,7 +36,7 @@ void store_close(struct store *s);
 
 /* The schema version this build writes, and the one found on disk. */
 int store_schema_version(struct store *s);
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 /* Stores the batch whole or not at all, in one transaction.  An event whose
  * id is already stored (or appears earlier in the same batch) is counted in
@@ -251,5 +251,37 @@ int store_token_add(struct store *s, const char *name, enum role role, const uns
 int store_token_revoke(struct store *s, const char *name, char *err);
 int store_token_each(struct store *s, int (*cb)(const struct store_token *t, void *ud), void *ud,
 		     char *err);
+
+/* ---- the dashboard: sessions and notes ---- */
+
+/* A signed-in session: the store keeps only the SHA-256 of its id. */
+struct store_session {
+	char name[64];
+	enum role role;
+	char csrf[64];
+	int64_t expires_ms;
+};
+/* Adds a session (and drops expired ones). */
+int store_session_add(struct store *s, const unsigned char hash[32], const char *name, enum role role,
+		      const char *csrf, int64_t expires_ms, char *err);
+/* 1 found and unexpired at `now` (into *out), 0 none, or a negative errno. */
+int store_session_get(struct store *s, const unsigned char hash[32], int64_t now,
+		      struct store_session *out, char *err);
+int store_session_delete(struct store *s, const unsigned char hash[32], char *err);
+
+/* The notes editors record per goal and quarter (or year): every save is
+ * kept with who and when; the newest is the goal's note. */
+struct store_note {
+	int64_t id;
+	const char *goal, *period, *difficulties, *solutions, *who;
+	int64_t at_ms;
+};
+int store_note_add(struct store *s, const struct store_note *n, char *err);
+/* Calls cb with the newest note of (goal, period), if there is one. */
+int store_note_get(struct store *s, const char *goal, const char *period,
+		   int (*cb)(const struct store_note *n, void *ud), void *ud, char *err);
+/* A number that changes whenever figures, reported values, targets (the
+ * audit log) or notes change: what cached pages are keyed by. */
+int64_t store_data_version(struct store *s);
 
 #endif

@@ -34,6 +34,7 @@ struct supervisor {
 	struct store *store;
 	struct metrics *m;
 	struct outbox *ob;
+	struct chart_pool *charts;
 	char *self, *config_path;
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -266,7 +267,7 @@ static void check_alerts(struct supervisor *sv)
 	char err[STORE_ERRLEN];
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
-	if (alert_evaluate(sv->cfg, sv->store, (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, &st,
+	if (alert_evaluate(sv->cfg, sv->store, sv->charts, (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, &st,
 			   err, sizeof(err)) < 0) {
 		log_error("alert evaluation failed: %s", err);
 		return;
@@ -324,7 +325,7 @@ static void *supervise_thread(void *arg)
 
 int supervise_start(struct supervisor **out, const struct config *c, const char *self,
 		    const char *config_path, struct store *s, struct metrics *m, struct outbox *ob,
-		    char *err, size_t errlen)
+		    struct chart_pool *charts, char *err, size_t errlen)
 {
 	struct supervisor *sv = calloc(1, sizeof(*sv));
 	if (!sv) {
@@ -335,6 +336,7 @@ int supervise_start(struct supervisor **out, const struct config *c, const char 
 	sv->store = s;
 	sv->m = m;
 	sv->ob = ob;
+	sv->charts = charts;
 	sv->self = strdup(self);
 	sv->config_path = config_path ? strdup(config_path) : NULL;
 	sv->prog_fd = memfd_create("mizan-progress", MFD_CLOEXEC);

@@ -23,13 +23,14 @@
 struct supervisor;
 
 struct outbox;
+struct chart_pool;
 
 /* `self` is the path of the mizan binary; config_path may be NULL.  After
  * each evaluation the supervisor evaluates the alerts (alert.h) and pokes
  * the outbox `ob` (may be NULL) when they queued mail. */
 int supervise_start(struct supervisor **out, const struct config *c, const char *self,
 		    const char *config_path, struct store *s, struct metrics *m, struct outbox *ob,
-		    char *err, size_t errlen);
+		    struct chart_pool *charts, char *err, size_t errlen);
 /* New events arrived: evaluate within evaluation.after_ingest_s. */
 void supervise_poke(struct supervisor *sv);
 void supervise_stop(struct supervisor *sv);

@@ -263,8 +263,8 @@ def test_limits_and_types():
         got = stored(s)
         check(len(got) == 500 and not any(k.startswith(('lim-', 't415', 'csv-')) for k in got),
               'only the accepted batch of 500 is stored (got %d)' % len(got))
-        st, b = s.json('GET', '/nope', token=None)
-        check(st == 404, 'unknown path: 404 (got %d)' % st)
+        st, b = s.json('GET', '/api/v1/nope', token=None)
+        check(st == 404, 'unknown API path: 404 (got %d)' % st)
         st, h, _ = s.request('DELETE', '/api/v1/events', token='admin')
         check(st == 405 and 'POST' in h.get('allow', ''), 'DELETE events: 405 with Allow (got %d)' % st)
 
