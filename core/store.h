@@ -36,7 +36,7 @@ void store_close(struct store *s);
 
 /* The schema version this build writes, and the one found on disk. */
 int store_schema_version(struct store *s);
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 /* Stores the batch whole or not at all, in one transaction.  An event whose
  * id is already stored (or appears earlier in the same batch) is counted in

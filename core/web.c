@@ -12,6 +12,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -966,6 +967,22 @@ static char *scorecard_content(struct page *pg, const struct period *p, bool *fa
 	return html;
 }
 
+/* The store's data version, read at most every half second: the scorecard
+ * may be that late, and a busy page does not query the store per request. */
+static int64_t data_version(struct store *s)
+{
+	static _Atomic int64_t version = -1, read_at = 0;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (now - atomic_load(&read_at) < 500 && atomic_load(&version) >= 0)
+		return atomic_load(&version);
+	int64_t v = store_data_version(s);
+	atomic_store(&version, v);
+	atomic_store(&read_at, now);
+	return v;
+}
+
 static enum MHD_Result scorecard(struct page *pg)
 {
 	struct period p;
@@ -974,7 +991,7 @@ static enum MHD_Result scorecard(struct page *pg)
 	char label[16], key[48];
 	period_label(&p, label);
 	snprintf(key, sizeof(key), "%s|%s|%d", pg->lang == AR ? "ar" : "en", label, W.charts != NULL);
-	int64_t version = store_data_version(pg->h->store);
+	int64_t version = data_version(pg->h->store);
 	char *content = NULL;
 	pthread_mutex_lock(&W.lock);
 	for (int i = 0; i < CACHE_SLOTS; i++)
