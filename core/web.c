@@ -576,16 +576,71 @@ static void choose_lang(struct page *pg)
 			   : EN;
 }
 
+/* Sessions just read from the store, kept for SESSION_MEMO_MS so that a
+ * page does not query the store for every request of one browser; a
+ * sign-out forgets its session here first. */
+#define SESSION_MEMO_MS 2000
+#define SESSION_MEMO 64
+static struct {
+	pthread_mutex_t lock;
+	struct {
+		unsigned char hash[32];
+		struct store_session s;
+		int64_t read_ms;
+	} v[SESSION_MEMO];
+	unsigned next;
+} memo = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static bool memo_get(const unsigned char hash[32], int64_t now, struct store_session *out)
+{
+	bool found = false;
+	pthread_mutex_lock(&memo.lock);
+	for (int i = 0; i < SESSION_MEMO && !found; i++)
+		if (memo.v[i].read_ms && now - memo.v[i].read_ms < SESSION_MEMO_MS &&
+		    now < memo.v[i].s.expires_ms && sodium_memcmp(memo.v[i].hash, hash, 32) == 0) {
+			*out = memo.v[i].s;
+			found = true;
+		}
+	pthread_mutex_unlock(&memo.lock);
+	return found;
+}
+
+static void memo_put(const unsigned char hash[32], int64_t now, const struct store_session *s)
+{
+	pthread_mutex_lock(&memo.lock);
+	unsigned i = memo.next++ % SESSION_MEMO;
+	memcpy(memo.v[i].hash, hash, 32);
+	memo.v[i].s = *s;
+	memo.v[i].read_ms = now;
+	pthread_mutex_unlock(&memo.lock);
+}
+
+static void memo_forget(const unsigned char hash[32])
+{
+	pthread_mutex_lock(&memo.lock);
+	for (int i = 0; i < SESSION_MEMO; i++)
+		if (sodium_memcmp(memo.v[i].hash, hash, 32) == 0)
+			memo.v[i].read_ms = 0;
+	pthread_mutex_unlock(&memo.lock);
+}
+
 static void load_session(struct page *pg)
 {
 	const char *sid = MHD_lookup_connection_value(pg->c, MHD_COOKIE_KIND, SESSION_COOKIE);
 	if (!sid || strlen(sid) < 16 || strlen(sid) > 128)
 		return;
 	crypto_hash_sha256(pg->sid_hash, (const unsigned char *)sid, strlen(sid));
+	int64_t now = now_ms();
+	if (memo_get(pg->sid_hash, now, &pg->s)) {
+		pg->signed_in = role_allows(pg->s.role, ROLE_VIEWER);
+		return;
+	}
 	char err[STORE_ERRLEN];
-	int rc = store_session_get(pg->h->store, pg->sid_hash, now_ms(), &pg->s, err);
+	int rc = store_session_get(pg->h->store, pg->sid_hash, now, &pg->s, err);
 	if (rc < 0)
 		log_error("session: %s", err);
+	if (rc > 0)
+		memo_put(pg->sid_hash, now, &pg->s);
 	pg->signed_in = rc > 0 && role_allows(pg->s.role, ROLE_VIEWER);
 }
 
@@ -1928,6 +1983,7 @@ static enum MHD_Result dispatch(struct page *pg, const char *url, bool get, bool
 			return error_page(pg, MHD_HTTP_FORBIDDEN, "e_forged", NULL);
 		if (strcmp(url, "/logout") == 0) {
 			char err[STORE_ERRLEN];
+			memo_forget(pg->sid_hash);
 			store_session_delete(pg->h->store, pg->sid_hash, err);
 			return redirect(pg, "/login",
 					SESSION_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
