@@ -730,10 +730,13 @@ async function testInteractions() {
   soft(opts.length >= 2, `form#period offers ${opts.length} periods`);
   if (opts.length >= 2) {
     const pick = opts.includes(QUARTER) ? QUARTER : opts[1];
-    await sel.selectOption(pick);
+    // As for the breakdown below: the page's script submits on change.
+    const picked = (u) => new URL(u).searchParams.get('period') === pick;
+    await Promise.all([page.waitForURL(picked, { timeout: 5000 }).catch(() => {}), sel.selectOption(pick)]);
     const form = page.locator('form#period');
-    if (new URL(page.url()).searchParams.get('period') !== pick)
+    if (!picked(page.url()))
       await Promise.all([page.waitForNavigation(), submit(form)]).catch(() => {});
+    await page.waitForLoadState('load');
     soft(new URL(page.url()).searchParams.get('period') === pick, `after choosing ${pick}: ${page.url()}`);
     soft(await page.locator('section.goal .kpi').count() === KPIS.length, `scorecard for ${pick} lost its KPIs`);
     soft(await page.locator('form#period select[name=period]').inputValue() === pick, `the selector does not show ${pick}`);
@@ -744,9 +747,13 @@ async function testInteractions() {
   const bys = await bySel.locator('option').evaluateAll((os_) => os_.map((o) => o.value).filter(Boolean));
   soft(bys.includes('mission'), `form#breakdown offers ${JSON.stringify(bys)}`);
   if (bys.includes('mission')) {
-    await bySel.selectOption('mission');
-    if (new URL(page.url()).searchParams.get('by') !== 'mission')
+    // The page's script submits the form on change: wait for that navigation
+    // (or submit it ourselves) before reading the new page.
+    const byMission = (u) => new URL(u).searchParams.get('by') === 'mission';
+    await Promise.all([page.waitForURL(byMission, { timeout: 5000 }).catch(() => {}), bySel.selectOption('mission')]);
+    if (!byMission(page.url()))
       await Promise.all([page.waitForNavigation(), submit(page.locator('form#breakdown'))]).catch(() => {});
+    await page.waitForLoadState('load');
     soft(new URL(page.url()).searchParams.get('by') === 'mission', `after by=mission: ${page.url()}`);
     const svg = await svgInfo(page.locator('#breakdown-chart svg'));
     soft(svg.length >= 1 && svg[0].shapes > 0, `#breakdown-chart by mission: ${JSON.stringify(svg)}`);
