@@ -57,7 +57,39 @@ static cJSON *result_json(const struct store_result *r, bool with_slice)
 	return o;
 }
 
-static cJSON *kpi_json(struct http *h, const struct cfg_kpi *k, const cJSON *errors);
+struct latest {
+	bool found;
+	char period[16];
+	double value;
+};
+
+static int keep_latest(const struct store_result *r, void *ud)
+{
+	struct latest *l = ud;
+	if (!l->found) {
+		l->found = true;
+		snprintf(l->period, sizeof(l->period), "%s", r->period);
+		l->value = r->value;
+	}
+	return 0;
+}
+
+/* The status of a KPI's latest figure against that period's target: what
+ * GET /api/v1/kpis reports as its status. */
+static enum status latest_status(struct http *h, const struct cfg_kpi *k)
+{
+	struct latest l = {0};
+	struct period p;
+	struct target t;
+	char err[STORE_ERRLEN];
+	struct store_result_query q = {.kpi = k->id, .pkind = (int)k->period, .dim = "", .slice = "",
+				       .from_ms = INT64_MIN, .to_ms = INT64_MAX, .latest = true};
+	if ((k->indicator ? store_results_each : store_values_each)(h->store, &q, keep_latest, &l,
+								    err) < 0 ||
+	    !l.found || period_parse(l.period, &p) < 0 || target_for(h->store, k, &p, &t, err) < 0)
+		return ST_GREY;
+	return status_of(l.value, &t);
+}
 
 enum MHD_Result api_goals(struct http *h, struct MHD_Connection *c, struct req *r)
 {
@@ -78,12 +110,9 @@ enum MHD_Result api_goals(struct http *h, struct MHD_Connection *c, struct req *
 			if (strcmp(kc->goal, goal->id) != 0)
 				continue;
 			cJSON_AddItemToArray(kpis, cJSON_CreateString(kc->id));
-			cJSON *one = kpi_json(h, kc, NULL);
-			const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(one, "status"));
-			for (int i = ST_RED; st && i > (int)worst; i--)
-				if (strcmp(st, status_name((enum status)i)) == 0)
-					worst = (enum status)i;
-			cJSON_Delete(one);
+			enum status st = latest_status(h, kc);
+			if (st > worst)
+				worst = st;
 		}
 		/* A goal is as good as its worst KPI that has a status. */
 		cJSON_AddStringToObject(o, "status", status_name(worst));

@@ -5,6 +5,7 @@
 #include <lua.h>
 #include <lualib.h>
 #include <math.h>
+#include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,17 +205,6 @@ static const struct option *find_option(const char *section, const char *key)
 	return NULL;
 }
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* auth.tokens = { { name = "...", role = "ingest", sha256 = "<64 hex>" }, ... } */
 static void set_tokens(lua_State *L, struct config *c, int idx)
 {
@@ -244,12 +234,9 @@ static void set_tokens(lua_State *L, struct config *c, int idx)
 		if (!hex || strlen(hex) != 64)
 			luaL_error(L, "auth.tokens[%d].sha256 must be 64 hex digits", (int)i);
 		struct config_token *tok = &c->tokens[c->ntokens];
-		for (int b = 0; b < 32; b++) {
-			int hi = hexval(hex[2 * b]), lo = hexval(hex[2 * b + 1]);
-			if (hi < 0 || lo < 0)
-				luaL_error(L, "auth.tokens[%d].sha256 must be 64 hex digits", (int)i);
-			tok->hash[b] = (unsigned char)(hi << 4 | lo);
-		}
+		size_t got = 0;
+		if (sodium_hex2bin(tok->hash, 32, hex, 64, NULL, &got, NULL) != 0 || got != 32)
+			luaL_error(L, "auth.tokens[%d].sha256 must be 64 hex digits", (int)i);
 		tok->name = strdup(name);
 		tok->role = role_from_name(role);
 		c->ntokens++;

@@ -254,6 +254,14 @@ out:
 
 /* ---- import ------------------------------------------------------------------- */
 
+/* The one line `import` and `demo --load` end with. */
+static void print_summary(const char *what, const struct import_stats *st)
+{
+	printf("%s: %zu events, %zu accepted, %zu duplicates in %.2f s (%.0f events/s)\n", what,
+	       st->events, st->accepted, st->duplicates, st->seconds,
+	       st->seconds > 0 ? (double)st->events / st->seconds : 0.0);
+}
+
 static int cmd_import(int argc, char **argv)
 {
 	static const struct option longopts[] = {COMMON_LONGOPTS, {0}};
@@ -286,9 +294,7 @@ static int cmd_import(int argc, char **argv)
 			code = EXIT_RUNTIME;
 			continue;
 		}
-		printf("%s: %zu events, %zu accepted, %zu duplicates in %.2f s (%.0f events/s)\n",
-		       argv[i], st.events, st.accepted, st.duplicates, st.seconds,
-		       st.seconds > 0 ? (double)st.events / st.seconds : 0.0);
+		print_summary(argv[i], &st);
 	}
 	store_close(s);
 	config_free(&co.cfg);
@@ -418,9 +424,7 @@ static int cmd_demo(int argc, char **argv)
 		struct import_stats st;
 		int rc = import_demo(s, &co.cfg, &d, isatty(STDERR_FILENO), &st, stderr);
 		if (rc == 0) {
-			printf("demo: %zu events, %zu accepted, %zu duplicates in %.2f s (%.0f events/s)\n",
-			       st.events, st.accepted, st.duplicates, st.seconds,
-			       st.seconds > 0 ? (double)st.events / st.seconds : 0.0);
+			print_summary("demo", &st);
 			code = EXIT_OK;
 		}
 		store_close(s);

@@ -944,6 +944,15 @@ static void figure_of(struct http *h, const struct cfg_kpi *k, const struct peri
 	f->st = status_of(f->value, &f->t);
 }
 
+/* status (green, amber, ...) and its words in the page's language */
+static void add_status(cJSON *o, enum status st, enum lang l)
+{
+	char key[32];
+	cJSON_AddStringToObject(o, "status", status_name(st));
+	snprintf(key, sizeof(key), "status_%s", status_name(st));
+	cJSON_AddStringToObject(o, "status_text", S(l, key));
+}
+
 static void add_figure(cJSON *o, const struct figure *f, enum lang l)
 {
 	char buf[96];
@@ -955,9 +964,23 @@ static void add_figure(cJSON *o, const struct figure *f, enum lang l)
 	cJSON_AddStringToObject(o, "target", buf);
 	fmt_num(f->n, l, buf, sizeof(buf));
 	cJSON_AddStringToObject(o, "n", f->has ? buf : "—");
-	cJSON_AddStringToObject(o, "status", status_name(f->st));
-	snprintf(buf, sizeof(buf), "status_%s", status_name(f->st));
-	cJSON_AddStringToObject(o, "status_text", S(l, buf));
+	add_status(o, f->st, l);
+}
+
+/* A KPI's entry on the scorecard and in the report: its figure for p; the
+ * worst status of its goal so far is updated. */
+static cJSON *kpi_entry(struct http *h, const struct cfg_kpi *k, const struct period *p,
+			enum lang l, struct figure *f, enum status *worst)
+{
+	figure_of(h, k, p, f);
+	if (f->st > *worst)
+		*worst = f->st;
+	cJSON *ko = cJSON_CreateObject();
+	cJSON_AddStringToObject(ko, "id", k->id);
+	add_str(ko, "title", kpi_title(k, l));
+	add_str(ko, "unit", k->unit);
+	add_figure(ko, f, l);
+	return ko;
 }
 
 /* ---- the scorecard ---------------------------------------------------------------------- */
@@ -988,14 +1011,7 @@ static char *scorecard_content(struct page *pg, const struct period *p, bool *fa
 			if (strcmp(k->goal, goal->id) != 0)
 				continue;
 			struct figure f;
-			figure_of(h, k, p, &f);
-			if (f.st > worst)
-				worst = f.st;
-			cJSON *ko = cJSON_CreateObject();
-			cJSON_AddStringToObject(ko, "id", k->id);
-			add_str(ko, "title", kpi_title(k, l));
-			add_str(ko, "unit", k->unit);
-			add_figure(ko, &f, l);
+			cJSON *ko = kpi_entry(h, k, p, l, &f, &worst);
 			char href[128];
 			snprintf(href, sizeof(href), "/kpis/%s?period=%s", k->id, label);
 			cJSON_AddStringToObject(ko, "href", href);
@@ -1011,10 +1027,7 @@ static char *scorecard_content(struct page *pg, const struct period *p, bool *fa
 			free(s.v);
 			cJSON_AddItemToArray(kpis, ko);
 		}
-		cJSON_AddStringToObject(go, "status", status_name(worst));
-		char key[32];
-		snprintf(key, sizeof(key), "status_%s", status_name(worst));
-		cJSON_AddStringToObject(go, "status_text", S(l, key));
+		add_status(go, worst, l);
 		cJSON_AddItemToArray(goals, go);
 	}
 	char *html = tmpl_render(W.t[T_SCORECARD], d, NULL);
@@ -1200,9 +1213,7 @@ static enum MHD_Result kpi_page(struct page *pg, const char *id)
 		cJSON_AddStringToObject(o, "target", buf);
 		fmt_num(s.v[i].n, l, buf, sizeof(buf));
 		cJSON_AddStringToObject(o, "n", buf);
-		cJSON_AddStringToObject(o, "status", status_name(st));
-		snprintf(buf, sizeof(buf), "status_%s", status_name(st));
-		cJSON_AddStringToObject(o, "status_text", S(l, buf));
+		add_status(o, st, l);
 		cJSON_AddItemToArray(rows, o);
 	}
 	if (csv) {
@@ -1465,7 +1476,7 @@ static cJSON *report_goal(struct page *pg, const struct cfg_goal *goal, const st
 {
 	struct http *h = pg->h;
 	enum lang l = pg->lang;
-	char label[16], buf[64];
+	char label[16];
 	period_label(p, label);
 	cJSON *go = cJSON_CreateObject();
 	cJSON_AddStringToObject(go, "id", goal->id);
@@ -1477,14 +1488,7 @@ static cJSON *report_goal(struct page *pg, const struct cfg_goal *goal, const st
 		if (strcmp(k->goal, goal->id) != 0)
 			continue;
 		struct figure f;
-		figure_of(h, k, p, &f);
-		if (f.st > worst)
-			worst = f.st;
-		cJSON *ko = cJSON_CreateObject();
-		cJSON_AddStringToObject(ko, "id", k->id);
-		add_str(ko, "title", kpi_title(k, l));
-		add_str(ko, "unit", k->unit);
-		add_figure(ko, &f, l);
+		cJSON *ko = kpi_entry(h, k, p, l, &f, &worst);
 		struct series s = {0};
 		load_series(h, k, (int)p->kind, "", INT64_MIN, p->start_ms + 1, &s);
 		size_t from = s.n > 8 ? s.n - 8 : 0;
@@ -1496,9 +1500,7 @@ static cJSON *report_goal(struct page *pg, const struct cfg_goal *goal, const st
 		free(s.v);
 		cJSON_AddItemToArray(kpis, ko);
 	}
-	cJSON_AddStringToObject(go, "status", status_name(worst));
-	snprintf(buf, sizeof(buf), "status_%s", status_name(worst));
-	cJSON_AddStringToObject(go, "status_text", S(l, buf));
+	add_status(go, worst, l);
 	struct note_copy nc = {cJSON_AddObjectToObject(go, "notes"), l};
 	char err[STORE_ERRLEN];
 	if (store_note_get(h->store, goal->id, label, note_row, &nc, err) < 0)
