@@ -4,7 +4,7 @@
  *
  *     bench-chart [--gnuplot PATH] [--n N] [--spawn-n N]
  */
-#include "chart.h"
+#include "render/chart.h"
 
 #include <errno.h>
 #include <fcntl.h>

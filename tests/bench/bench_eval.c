@@ -25,13 +25,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "demo.h"
-#include "import.h"
-#include "indicator.h"
-#include "kpi.h"
-#include "period.h"
-#include "store.h"
+#include "model/config.h"
+#include "ingest/demo.h"
+#include "ingest/import.h"
+#include "eval/indicator.h"
+#include "eval/kpi.h"
+#include "model/period.h"
+#include "store/store.h"
 
 #define FROM_MS 1672531200000LL /* 2023-01-01T00:00:00Z */
 #define TO_MS 1793491200000LL   /* 2026-11-01T00:00:00Z */

@@ -42,11 +42,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "batch.h"
-#include "config.h"
-#include "demo.h"
-#include "event.h"
-#include "store.h"
+#include "ingest/batch.h"
+#include "model/config.h"
+#include "ingest/demo.h"
+#include "model/event.h"
+#include "store/store.h"
 
 #define FROM_MS 1672531200000LL /* 2023-01-01T00:00:00Z */
 #define TO_MS 1793491200000LL   /* 2026-11-01T00:00:00Z */

@@ -16,10 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "mail.h"
-#include "outbox.h"
-#include "store.h"
+#include "model/config.h"
+#include "notify/mail.h"
+#include "notify/outbox.h"
+#include "store/store.h"
 
 static int64_t wall_ms(void)
 {

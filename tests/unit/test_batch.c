@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "batch.h"
+#include "ingest/batch.h"
 #include "harness.h"
 
 static const struct event_limits lim = {

@@ -2,7 +2,7 @@
  * cache, PNG output.  Needs /usr/bin/gnuplot (skipped with a note without it).
  * Runs in the build's tests/unit directory: leaves chart-arabic.png there for a
  * person to look at. */
-#include "chart.h"
+#include "render/chart.h"
 #include "harness.h"
 
 #include <errno.h>

@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "config.h"
+#include "model/config.h"
 #include "harness.h"
 
 static const char *write_file(const char *name, const char *text)

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "event.h"
+#include "model/event.h"
 #include "harness.h"
 
 static const char *const base[EV_NKINDS] = {

@@ -7,11 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "model/config.h"
 #include "harness.h"
-#include "mail.h"
-#include "outbox.h"
-#include "store.h"
+#include "notify/mail.h"
+#include "notify/outbox.h"
+#include "store/store.h"
 
 static const char *const arabic_subject = "تنبيه: مستوى رضا المغتربين";
 static const char *const arabic_text = "انخفض مستوى رضا المغتربين إلى ٦٢٪ (الهدف ٨٠٪).\nالتفاصيل: https://mizan.example/kpi/sat";

@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "indicator.h"
-#include "plugin.h"
+#include "eval/indicator.h"
+#include "eval/plugin.h"
 
 #ifndef PLUGIN_DIR
 #error "PLUGIN_DIR: the build directory of the shipped plugins"

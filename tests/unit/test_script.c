@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "script.h"
+#include "eval/script.h"
 
 #define SCRIPTS MIZAN_SOURCE_ROOT "/scripts"
 #define TSCRIPTS MIZAN_SOURCE_ROOT "/tests/scripts"

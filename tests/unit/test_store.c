@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "batch.h"
+#include "ingest/batch.h"
 #include "harness.h"
-#include "store.h"
+#include "store/store.h"
 
 static const struct event_limits lim = {
 	.attrs_bytes = 4096, .attrs_depth = 8, .future_ms = 86400000, .now_ms = 1780272000000LL};

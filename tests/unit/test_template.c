@@ -1,7 +1,7 @@
 /* test_template.c - the page template engine: escaping, raw values, sections
  * over arrays, objects and booleans, inverted sections, dotted names, missing
  * keys, syntax errors. */
-#include "template.h"
+#include "render/template.h"
 #include "harness.h"
 
 #include <cjson/cJSON.h>

@@ -1,0 +1,46 @@
+/* cli.h - what the commands of `mizan` share. */
+#ifndef MIZAN_CLI_H
+#define MIZAN_CLI_H
+
+#include <getopt.h>
+
+#include "model/config.h"
+#include "store/store.h"
+
+/* Exit codes, as the README documents them. */
+enum {
+	EXIT_OK = 0,
+	EXIT_RUNTIME = 1, /* the store, the network or the disk failed */
+	EXIT_USAGE = 2,   /* the command line is wrong */
+	EXIT_CONFIG = 3,  /* the configuration is invalid */
+	EXIT_DATA = 4,    /* events were rejected */
+};
+
+struct common {
+	const char *config, *db, *listen;
+	struct config cfg;
+};
+
+enum { OPT_CONFIG = 256, OPT_DB, OPT_LISTEN, OPT_EVENTS, OPT_SEED, OPT_FROM, OPT_TO, OPT_RANDOM,
+       OPT_LOAD, OPT_ROLE, OPT_NAME, OPT_KPI, OPT_PERIOD, OPT_BY, OPT_JSON, OPT_FULL, OPT_ALERTS, OPT_NOW };
+
+#define COMMON_LONGOPTS                                                                            \
+	{"config", required_argument, NULL, OPT_CONFIG}, {"db", required_argument, NULL, OPT_DB},   \
+		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}
+
+int print_usage(const char *text, int code);
+/* Handles the options every command shares: 0 handled, 1 stop with
+ * *exit_code, -1 not one of them. */
+int common_opt(struct common *co, int opt, const char *usage, int *exit_code);
+/* Reads the configuration (and sets the time zone); -1 after printing why. */
+int load_config(struct common *co);
+/* mmap_mib: see struct store_opts (evaluation maps the file). */
+int open_store(struct common *co, struct store **s, int mmap_mib);
+
+int cmd_worker(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_plugins(int argc, char **argv);
+int cmd_test_kpi(int argc, char **argv);
+int cmd_passwd(int argc, char **argv); /* cli_web.c */
+
+#endif

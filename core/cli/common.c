@@ -1,0 +1,89 @@
+/* common.c - what every command shares: options, the configuration, the store. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "model/period.h"
+
+#ifndef MIZAN_VERSION
+#define MIZAN_VERSION "0"
+#endif
+
+int print_usage(const char *text, int code)
+{
+	fputs(text, code == EXIT_OK ? stdout : stderr);
+	return code;
+}
+
+/* Handles the options every command shares; returns -1 when the option was
+ * not one of them. */
+int common_opt(struct common *co, int opt, const char *usage, int *exit_code)
+{
+	switch (opt) {
+	case OPT_CONFIG:
+		co->config = optarg;
+		return 0;
+	case OPT_DB:
+		co->db = optarg;
+		return 0;
+	case OPT_LISTEN:
+		co->listen = optarg;
+		return 0;
+	case 'h':
+		*exit_code = print_usage(usage, EXIT_OK);
+		return 1;
+	case 'V':
+		printf("mizan %s\n", MIZAN_VERSION);
+		*exit_code = EXIT_OK;
+		return 1;
+	case '?':
+		*exit_code = print_usage(usage, EXIT_USAGE);
+		return 1;
+	}
+	return -1;
+}
+
+int load_config(struct common *co)
+{
+	char err[512];
+	const char *path = co->config ? co->config : getenv("MIZAN_CONFIG");
+	if (!path && access("config/mizan.lua", R_OK) == 0)
+		path = "config/mizan.lua";
+	if (config_load(&co->cfg, path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		config_free(&co->cfg);
+		return -1;
+	}
+	if (co->db)
+		config_set_string(&co->cfg.db_path, co->db);
+	if (co->listen)
+		config_set_string(&co->cfg.listen, co->listen);
+	if (period_set_zone(co->cfg.timezone) < 0) {
+		fprintf(stderr, "%s: evaluation.timezone '%s' is not a known time zone\n",
+			co->cfg.path ? co->cfg.path : "configuration", co->cfg.timezone);
+		config_free(&co->cfg);
+		return -1;
+	}
+	return 0;
+}
+
+int open_store(struct common *co, struct store **s, int mmap_mib)
+{
+	char err[STORE_ERRLEN];
+	struct store_opts o = {
+		.path = co->cfg.db_path,
+		.sync_full = strcmp(co->cfg.synchronous, "full") == 0,
+		.cache_mib = co->cfg.cache_mib,
+		.busy_timeout_ms = co->cfg.busy_timeout_ms,
+		.mmap_mib = mmap_mib,
+	};
+	if (store_open(s, &o, err) < 0) {
+		fprintf(stderr, "mizan: %s: %s\n", co->cfg.db_path, err);
+		return -1;
+	}
+	return 0;
+}
+

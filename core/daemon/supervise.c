@@ -1,0 +1,462 @@
+/* supervise.c - see supervise.h. */
+#include "daemon/supervise.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "judge/alert.h"
+#include "eval/kpi.h"
+#include "notify/outbox.h"
+#include "util/log.h"
+#include "model/period.h"
+
+extern char **environ;
+
+struct skip {
+	char kpi[64];
+	double until; /* monotonic seconds */
+};
+
+struct supervisor {
+	const struct config *cfg;
+	struct store *store;
+	struct metrics *m;
+	struct outbox *ob;
+	struct chart_pool *charts;
+	char *self, *config_path;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool stop, poked;
+	double poked_at;
+	/* the worker */
+	pid_t pid;
+	int to_worker, from_worker;
+	struct kpi_progress *prog; /* shared with the worker */
+	int prog_fd;
+	double backoff;
+	struct skip *skips;
+	size_t nskips;
+};
+
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- the worker process ---------------------------------------------------------- */
+
+static int spawn_worker(struct supervisor *sv)
+{
+	int req[2], rep[2];
+	if (pipe2(req, O_CLOEXEC) < 0)
+		return -errno;
+	if (pipe2(rep, O_CLOEXEC) < 0) {
+		close(req[0]);
+		close(req[1]);
+		return -errno;
+	}
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, req[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, rep[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, sv->prog_fd, 3);
+	char *argv[8];
+	int argc = 0;
+	argv[argc++] = sv->self;
+	argv[argc++] = "worker";
+	argv[argc++] = "--db";
+	argv[argc++] = sv->cfg->db_path;
+	if (sv->config_path) {
+		argv[argc++] = "--config";
+		argv[argc++] = sv->config_path;
+	}
+	argv[argc] = NULL;
+	/* The worker starts with default signal handling (the daemon blocks
+	 * SIGINT and SIGTERM for sigwait). */
+	posix_spawnattr_t attr;
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	int rc = posix_spawn(&sv->pid, sv->self, &fa, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	close(req[0]);
+	close(rep[1]);
+	if (rc != 0) {
+		close(req[1]);
+		close(rep[0]);
+		sv->pid = 0;
+		return -rc;
+	}
+	sv->to_worker = req[1];
+	sv->from_worker = rep[0];
+	log_info("evaluation worker started (pid %d)", (int)sv->pid);
+	return 0;
+}
+
+/* Ends the worker (if it still runs) and returns how it ended. */
+static int reap_worker(struct supervisor *sv, bool kill_it)
+{
+	int status = 0;
+	if (!sv->pid)
+		return 0;
+	if (kill_it)
+		kill(sv->pid, SIGKILL);
+	close(sv->to_worker);
+	close(sv->from_worker);
+	while (waitpid(sv->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	sv->pid = 0;
+	return status;
+}
+
+static void skip_kpi(struct supervisor *sv, const char *kpi)
+{
+	struct skip *p = realloc(sv->skips, (sv->nskips + 1) * sizeof(*p));
+	if (!p)
+		return;
+	sv->skips = p;
+	snprintf(p[sv->nskips].kpi, sizeof(p[sv->nskips].kpi), "%s", kpi);
+	p[sv->nskips].until = mono() + sv->cfg->eval_retry_s;
+	sv->nskips++;
+}
+
+/* "eval skip=a,b\n": KPIs whose skip has not expired. */
+static void request_line(struct supervisor *sv, char *buf, size_t len)
+{
+	double now = mono();
+	size_t n = (size_t)snprintf(buf, len, "eval");
+	size_t kept = 0;
+	for (size_t i = 0; i < sv->nskips; i++) {
+		if (sv->skips[i].until <= now)
+			continue;
+		sv->skips[kept++] = sv->skips[i];
+		if (n < len)
+			n += (size_t)snprintf(buf + n, len - n, "%s%s", kept == 1 ? " skip=" : ",",
+					      sv->skips[i].kpi);
+	}
+	sv->nskips = kept;
+	if (n < len)
+		snprintf(buf + n, len - n, "\n");
+}
+
+/* Blames the KPI the worker was in for its end, and leaves it out. */
+static void blame(struct supervisor *sv, const char *why)
+{
+	int k = sv->prog->kpi;
+	char err[STORE_ERRLEN], msg[320];
+	if (k >= 0 && (size_t)k < sv->cfg->nkpis) {
+		const struct cfg_kpi *kc = &sv->cfg->kpis[k];
+		snprintf(msg, sizeof(msg), "indicator %s %s; left out for %d s", kc->indicator, why,
+			 sv->cfg->eval_retry_s);
+		log_error("kpi %s: %s", kc->id, msg);
+		store_kpi_status_set(sv->store, kc->id, msg, 0, err);
+		skip_kpi(sv, kc->id);
+	} else {
+		log_error("evaluation worker %s outside any indicator", why);
+	}
+}
+
+static const char *describe(int status, char *buf, size_t len)
+{
+	if (WIFSIGNALED(status))
+		snprintf(buf, len, "crashed the worker (signal %d, %s)", WTERMSIG(status),
+			 strsignal(WTERMSIG(status)));
+	else
+		snprintf(buf, len, "ended the worker (exit %d)", WEXITSTATUS(status));
+	return buf;
+}
+
+/* Sends one request and waits for its answer, watching the heartbeat. */
+static void evaluate_once(struct supervisor *sv)
+{
+	char line[1024];
+	if (!sv->pid && spawn_worker(sv) < 0) {
+		log_error("cannot start the evaluation worker: %s", strerror(errno));
+		return;
+	}
+	request_line(sv, line, sizeof(line));
+	if (write(sv->to_worker, line, strlen(line)) < 0) {
+		char why[128];
+		blame(sv, describe(reap_worker(sv, true), why, sizeof(why)));
+		return;
+	}
+	double start = mono(), last_move = start;
+	uint64_t last_beat = sv->prog->beat;
+	size_t got = 0;
+	for (;;) {
+		struct pollfd pfd = {sv->from_worker, POLLIN, 0};
+		int pr = poll(&pfd, 1, 250);
+		double now = mono();
+		if (pr > 0) {
+			ssize_t r = read(sv->from_worker, line + got, sizeof(line) - 1 - got);
+			if (r <= 0) { /* the worker died */
+				char why[128];
+				int status = reap_worker(sv, false);
+				blame(sv, describe(status, why, sizeof(why)));
+				atomic_fetch_add(&sv->m->eval_failures, 1);
+				return;
+			}
+			got += (size_t)r;
+			line[got] = '\0';
+			if (strchr(line, '\n'))
+				break;
+			if (got == sizeof(line) - 1)
+				break;
+		}
+		uint64_t beat = sv->prog->beat;
+		if (beat != last_beat) {
+			last_beat = beat;
+			last_move = now;
+		}
+		bool stalled = now - last_move > sv->cfg->eval_stall_s;
+		if (stalled || now - start > sv->cfg->eval_timeout_s) {
+			char why[160];
+			snprintf(why, sizeof(why), "%s %d s (evaluation.%s)",
+				 stalled ? "made no progress for" : "ran past",
+				 stalled ? sv->cfg->eval_stall_s : sv->cfg->eval_timeout_s,
+				 stalled ? "stall_s" : "timeout_s");
+			blame(sv, why);
+			reap_worker(sv, true);
+			atomic_fetch_add(&sv->m->eval_failures, 1);
+			return;
+		}
+	}
+	unsigned long long run = 0, periods = 0, results = 0, events = 0, failed = 0;
+	double seconds = 0;
+	if (sscanf(line, "ok run=%llu periods=%llu results=%llu events=%llu failed=%llu seconds=%lf",
+		   &run, &periods, &results, &events, &failed, &seconds) == 6) {
+		atomic_fetch_add(&sv->m->eval_runs, 1);
+		atomic_fetch_add(&sv->m->eval_periods, periods);
+		atomic_store(&sv->m->eval_last_us, (uint_fast64_t)(seconds * 1e6));
+		if (periods)
+			log_info("evaluation %llu: %llu periods, %llu results from %llu events in %.2f s%s",
+				 run, periods, results, events, seconds, failed ? " (some KPIs failed)" : "");
+		sv->backoff = 0;
+	} else {
+		atomic_fetch_add(&sv->m->eval_failures, 1);
+		line[strcspn(line, "\n")] = '\0';
+		log_error("evaluation failed: %s", line);
+	}
+}
+
+/* Alerts follow every evaluation, whatever it managed: they read what is
+ * stored. */
+static void check_alerts(struct supervisor *sv)
+{
+	struct alert_stats st;
+	char err[STORE_ERRLEN];
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (alert_evaluate(sv->cfg, sv->store, sv->charts, (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, &st,
+			   err, sizeof(err)) < 0) {
+		log_error("alert evaluation failed: %s", err);
+		return;
+	}
+	atomic_fetch_add(&sv->m->alert_changes, st.changed);
+	atomic_fetch_add(&sv->m->alert_messages, st.messages);
+	if (st.messages)
+		outbox_poke(sv->ob);
+}
+
+static void *supervise_thread(void *arg)
+{
+	struct supervisor *sv = arg;
+	double next = mono(); /* evaluate once at start */
+
+	pthread_mutex_lock(&sv->lock);
+	while (!sv->stop) {
+		double now = mono();
+		double due = next;
+		if (sv->poked && sv->poked_at + sv->cfg->eval_after_ingest_s < due)
+			due = sv->poked_at + sv->cfg->eval_after_ingest_s;
+		if (now < due) {
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			double wait = due - now;
+			ts.tv_sec += (time_t)wait;
+			ts.tv_nsec += (long)((wait - (double)(time_t)wait) * 1e9);
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&sv->wake, &sv->lock, &ts);
+			continue;
+		}
+		sv->poked = false;
+		pthread_mutex_unlock(&sv->lock);
+		bool had_worker = sv->pid != 0;
+		evaluate_once(sv);
+		check_alerts(sv);
+		if (had_worker && !sv->pid) /* it died: wait before the next one */
+			sv->backoff = sv->backoff ? (sv->backoff * 2 > 60 ? 60 : sv->backoff * 2) : 1;
+		if (!sv->pid && sv->backoff) {
+			atomic_fetch_add(&sv->m->eval_restarts, 1);
+			log_warn("restarting the evaluation worker in %.0f s", sv->backoff);
+		}
+		pthread_mutex_lock(&sv->lock);
+		next = mono() + (sv->pid ? sv->cfg->eval_interval_s : sv->backoff);
+		if (!sv->pid && sv->backoff)
+			sv->poked = false;
+	}
+	pthread_mutex_unlock(&sv->lock);
+	reap_worker(sv, true);
+	return NULL;
+}
+
+int supervise_start(struct supervisor **out, const struct config *c, const char *self,
+		    const char *config_path, struct store *s, struct metrics *m, struct outbox *ob,
+		    struct chart_pool *charts, char *err, size_t errlen)
+{
+	struct supervisor *sv = calloc(1, sizeof(*sv));
+	if (!sv) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	sv->cfg = c;
+	sv->store = s;
+	sv->m = m;
+	sv->ob = ob;
+	sv->charts = charts;
+	sv->self = strdup(self);
+	sv->config_path = config_path ? strdup(config_path) : NULL;
+	sv->prog_fd = memfd_create("mizan-progress", MFD_CLOEXEC);
+	if (sv->prog_fd < 0 || ftruncate(sv->prog_fd, 4096) < 0 ||
+	    (sv->prog = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, sv->prog_fd, 0)) ==
+		    MAP_FAILED) {
+		snprintf(err, errlen, "shared memory for the worker: %s", strerror(errno));
+		if (sv->prog_fd >= 0)
+			close(sv->prog_fd);
+		free(sv->self);
+		free(sv->config_path);
+		free(sv);
+		return -1;
+	}
+	sv->prog->kpi = -1;
+	pthread_mutex_init(&sv->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&sv->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&sv->thread, NULL, supervise_thread, sv) != 0) {
+		snprintf(err, errlen, "cannot start the supervisor thread");
+		munmap(sv->prog, 4096);
+		close(sv->prog_fd);
+		free(sv->self);
+		free(sv->config_path);
+		free(sv);
+		return -1;
+	}
+	*out = sv;
+	return 0;
+}
+
+void supervise_poke(struct supervisor *sv)
+{
+	if (!sv)
+		return;
+	pthread_mutex_lock(&sv->lock);
+	if (!sv->poked) {
+		sv->poked = true;
+		sv->poked_at = mono();
+		pthread_cond_signal(&sv->wake);
+	}
+	pthread_mutex_unlock(&sv->lock);
+}
+
+void supervise_stop(struct supervisor *sv)
+{
+	if (!sv)
+		return;
+	pthread_mutex_lock(&sv->lock);
+	sv->stop = true;
+	pthread_cond_signal(&sv->wake);
+	pthread_mutex_unlock(&sv->lock);
+	pthread_join(sv->thread, NULL);
+	pthread_mutex_destroy(&sv->lock);
+	pthread_cond_destroy(&sv->wake);
+	munmap(sv->prog, 4096);
+	close(sv->prog_fd);
+	free(sv->skips);
+	free(sv->self);
+	free(sv->config_path);
+	free(sv);
+}
+
+/* ---- the worker's side ------------------------------------------------------------ */
+
+int supervise_worker_main(const struct config *c, int progress_fd)
+{
+	struct kpi_progress *prog = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, progress_fd, 0);
+	if (prog == MAP_FAILED) {
+		fprintf(stderr, "mizan worker: no progress page: %s\n", strerror(errno));
+		return 1;
+	}
+	struct store *s = NULL;
+	struct registry reg = {0};
+	struct kpi_engine *e = NULL;
+	char err[512];
+	struct store_opts so = {.path = c->db_path, .sync_full = strcmp(c->synchronous, "full") == 0,
+				.cache_mib = c->cache_mib, .busy_timeout_ms = c->busy_timeout_ms,
+				.mmap_mib = 4096}; /* evaluation reads everything: map it */
+	if (store_open(&s, &so, err) < 0) {
+		printf("error %s\n", err);
+		fflush(stdout);
+		return 1;
+	}
+	kpi_registry_load(&reg, c);
+	char line[1024];
+	int code = 0;
+	while (fgets(line, sizeof(line), stdin)) {
+		if (strncmp(line, "eval", 4) != 0) {
+			printf("error unknown request\n");
+			fflush(stdout);
+			continue;
+		}
+		kpi_engine_free(e);
+		e = NULL;
+		if (kpi_engine_new(&e, c, s, &reg) < 0) {
+			code = 1;
+			break;
+		}
+		char *skip = strstr(line, "skip=");
+		if (skip) {
+			skip += 5;
+			skip[strcspn(skip, " \n")] = '\0';
+			for (char *save, *id = strtok_r(skip, ",", &save); id; id = strtok_r(NULL, ",", &save))
+				kpi_engine_skip(e, id);
+		}
+		struct eval_stats st;
+		if (kpi_eval(e, strstr(line, " full") != NULL, prog, &st, err, sizeof(err)) < 0)
+			printf("error %s\n", err);
+		else
+			printf("ok run=%lld periods=%zu results=%zu events=%zu failed=%zu seconds=%.3f\n",
+			       (long long)st.run, st.periods, st.results, st.events, st.failed, st.seconds);
+		fflush(stdout);
+	}
+	kpi_engine_free(e);
+	registry_free(&reg);
+	store_close(s);
+	munmap(prog, 4096);
+	return code;
+}

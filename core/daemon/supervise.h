@@ -1,0 +1,42 @@
+/* supervise.h - evaluation in a worker process the daemon can kill.
+ *
+ * Indicators are other people's code: a C plugin may crash or hang, a Lua
+ * script may sit inside a C function (a backtracking pattern) where no hook
+ * reaches it.  So the daemon never runs them itself.  It starts `mizan
+ * worker`, which loads the plugins and scripts and evaluates into the store,
+ * and it watches the worker through a page of shared memory: a heartbeat that
+ * grows with every event and the KPI being stepped.  A worker that dies, or
+ * whose heartbeat stops for evaluation.stall_s, is killed and restarted with
+ * a doubling backoff; the KPI it was in gets an error with the reason and is
+ * left out until evaluation.retry_s has passed.  Ingest and pages never wait
+ * for any of this.
+ */
+#ifndef MIZAN_SUPERVISE_H
+#define MIZAN_SUPERVISE_H
+
+#include <stddef.h>
+
+#include "model/config.h"
+#include "util/metrics.h"
+#include "store/store.h"
+
+struct supervisor;
+
+struct outbox;
+struct chart_pool;
+
+/* `self` is the path of the mizan binary; config_path may be NULL.  After
+ * each evaluation the supervisor evaluates the alerts (alert.h) and pokes
+ * the outbox `ob` (may be NULL) when they queued mail. */
+int supervise_start(struct supervisor **out, const struct config *c, const char *self,
+		    const char *config_path, struct store *s, struct metrics *m, struct outbox *ob,
+		    struct chart_pool *charts, char *err, size_t errlen);
+/* New events arrived: evaluate within evaluation.after_ingest_s. */
+void supervise_poke(struct supervisor *sv);
+void supervise_stop(struct supervisor *sv);
+
+/* The worker's side: serves evaluation requests on standard input until it
+ * closes.  Returns the process's exit code. */
+int supervise_worker_main(const struct config *c, int progress_fd);
+
+#endif

@@ -1,0 +1,115 @@
+/* indicator.c - the registry of indicators and the services plugins get. */
+#include "eval/indicator.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+
+const char *params_get(const struct mizan_params *p, const char *key)
+{
+	for (size_t i = 0; p && i < p->n; i++)
+		if (strcmp(p->keys[i], key) == 0)
+			return p->values[i];
+	return NULL;
+}
+
+double params_number(const struct mizan_params *p, const char *key, double otherwise)
+{
+	const char *v = params_get(p, key);
+	char *end;
+	if (!v || !*v)
+		return otherwise;
+	double d = strtod(v, &end);
+	return *end ? otherwise : d;
+}
+
+__attribute__((format(printf, 2, 3))) static void host_log(int level, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	log_msg(level <= 0 ? "error" : level == 1 ? "warn" : "info", "plugin: %s", line);
+}
+
+const struct mizan_host indicator_host = {
+	.abi = MIZAN_PLUGIN_ABI,
+	.size = sizeof(struct mizan_host),
+	.log = host_log,
+	.alloc = malloc,
+	.free = free,
+	.param = params_get,
+	.param_number = params_number,
+};
+
+void registry_error(struct registry *r, const char *file, const char *fmt, ...)
+{
+	if (r->nerrors == r->errcap) {
+		size_t cap = r->errcap ? r->errcap * 2 : 8;
+		struct load_error *p = realloc(r->errors, cap * sizeof(*p));
+		if (!p)
+			return;
+		r->errors = p;
+		r->errcap = cap;
+	}
+	struct load_error *e = &r->errors[r->nerrors++];
+	va_list ap;
+	snprintf(e->file, sizeof(e->file), "%s", file);
+	va_start(ap, fmt);
+	vsnprintf(e->reason, sizeof(e->reason), fmt, ap);
+	va_end(ap);
+	log_warn("%s: refused: %s", e->file, e->reason);
+}
+
+struct indicator *registry_find(const struct registry *r, const char *name)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (strcmp(r->v[i]->name, name) == 0)
+			return r->v[i];
+	return NULL;
+}
+
+int registry_add(struct registry *r, struct indicator *ind, const char *file)
+{
+	struct indicator *other = registry_find(r, ind->name);
+	if (other) {
+		registry_error(r, file, "indicator '%s' is already provided by %s", ind->name,
+			       other->origin);
+		goto refuse;
+	}
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 16;
+		struct indicator **p = realloc(r->v, cap * sizeof(*p));
+		if (!p) {
+			registry_error(r, file, "out of memory");
+			goto refuse;
+		}
+		r->v = p;
+		r->cap = cap;
+	}
+	ind->index = (int)r->n;
+	r->v[r->n++] = ind;
+	return 0;
+refuse:
+	if (ind->ops && ind->ops->unload)
+		ind->ops->unload(ind);
+	free(ind);
+	return -EEXIST;
+}
+
+void registry_free(struct registry *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		if (r->v[i]->ops && r->v[i]->ops->unload)
+			r->v[i]->ops->unload(r->v[i]);
+		free(r->v[i]);
+	}
+	free(r->v);
+	free(r->errors);
+	memset(r, 0, sizeof(*r));
+}

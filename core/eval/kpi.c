@@ -1,0 +1,899 @@
+/* kpi.c - see kpi.h. */
+#include "eval/kpi.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/log.h"
+#include "model/period.h"
+#include "eval/plugin.h"
+#include "eval/script.h"
+
+#define MAX_DIMS 6
+
+/* One state per slice value of one dimension: open addressing on the text. */
+struct slot {
+	char *key;
+	void *state;
+};
+
+struct slice_map {
+	struct slot *v;
+	size_t cap, n;
+};
+
+/* The folds of one KPI over one period: the whole and every slice. */
+struct fold {
+	uint64_t key;
+	int kpi;
+	struct period p;
+	char label[16];
+	void *total;
+	struct slice_map dims[MAX_DIMS];
+};
+
+struct kpi_run {
+	const struct cfg_kpi *cfg;
+	struct indicator *ind;
+	struct mizan_params params;
+	const char **keys, **values;
+	enum period_kind pkinds[2];
+	int npk;
+	bool full, failed, skipped;
+	char error[IND_ERRLEN];
+	uint64_t *dirty; /* period keys to recompute, sorted */
+	size_t ndirty;
+	struct fold *cur[2]; /* the fold the last event went to, per period kind */
+};
+
+struct kpi_engine {
+	const struct config *cfg;
+	struct store *store;
+	struct registry *reg;
+	char **skip;
+	size_t nskip;
+	int dim_field[MAX_DIMS];
+	const char *dim_name[MAX_DIMS];
+	int ndims;
+	/* per evaluation */
+	struct kpi_run *runs;
+	struct fold **folds; /* hash table on fold->key */
+	size_t fcap, nfolds;
+	struct kpi_progress *prog;
+	size_t events;
+};
+
+static const struct {
+	const char *name;
+	enum field_id field;
+} dims[] = {{"mission", F_MISSION}, {"country", F_COUNTRY}, {"service", F_SERVICE},
+	    {"channel", F_CHANNEL}, {"sex", F_SEX},         {"age_group", F_AGE_GROUP}};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int kpi_engine_new(struct kpi_engine **out, const struct config *c, struct store *s,
+		   struct registry *r)
+{
+	struct kpi_engine *e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->cfg = c;
+	e->store = s;
+	e->reg = r;
+	for (size_t i = 0; i < c->slices.n && e->ndims < MAX_DIMS; i++)
+		for (size_t d = 0; d < sizeof(dims) / sizeof(dims[0]); d++)
+			if (strcmp(c->slices.v[i], dims[d].name) == 0) {
+				e->dim_name[e->ndims] = dims[d].name;
+				e->dim_field[e->ndims++] = (int)dims[d].field;
+			}
+	*out = e;
+	return 0;
+}
+
+void kpi_engine_free(struct kpi_engine *e)
+{
+	if (!e)
+		return;
+	for (size_t i = 0; i < e->nskip; i++)
+		free(e->skip[i]);
+	free(e->skip);
+	free(e);
+}
+
+void kpi_engine_skip(struct kpi_engine *e, const char *kpi)
+{
+	char **p = realloc(e->skip, (e->nskip + 1) * sizeof(*p));
+	if (!p)
+		return;
+	e->skip = p;
+	e->skip[e->nskip] = strdup(kpi);
+	if (e->skip[e->nskip])
+		e->nskip++;
+}
+
+void kpi_provenance(const struct indicator *ind, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s %s %s", ind->source, ind->origin, ind->version);
+}
+
+void kpi_event_view(const struct event *e, struct mizan_event *m)
+{
+	const union field_value *v = e->v;
+#define TXT(f) (event_has(e, f) ? v[f].s : NULL)
+#define NUM(f) (event_has(e, f) ? v[f].d : NAN)
+#define INT(f) (event_has(e, f) ? v[f].i : -1)
+	*m = (struct mizan_event){
+		.size = sizeof(*m),
+		.kind = (int)e->kind,
+		.ts_ms = v[F_TS].i,
+		.id = TXT(F_ID),
+		.mission = TXT(F_MISSION),
+		.country = TXT(F_COUNTRY),
+		.sex = TXT(F_SEX),
+		.age_group = TXT(F_AGE_GROUP),
+		.service = TXT(F_SERVICE),
+		.channel = TXT(F_CHANNEL),
+		.outcome = TXT(F_OUTCOME),
+		.title = TXT(F_TITLE),
+		.programme = TXT(F_PROGRAMME),
+		.sector = TXT(F_SECTOR),
+		.contribution = TXT(F_CONTRIBUTION),
+		.currency = TXT(F_CURRENCY),
+		.subject = TXT(F_SUBJECT),
+		.automated = (int)INT(F_AUTOMATED),
+		.duration_min = NUM(F_DURATION),
+		.hours = NUM(F_HOURS),
+		.cost = NUM(F_COST),
+		.benefit = NUM(F_BENEFIT),
+		.amount = NUM(F_AMOUNT),
+		.score = NUM(F_SCORE),
+		.participants = INT(F_PARTICIPANTS),
+		.contributors = INT(F_CONTRIBUTORS),
+		.scale = INT(F_SCALE),
+	};
+#undef TXT
+#undef NUM
+#undef INT
+}
+
+#ifndef MIZAN_PLUGINDIR
+#define MIZAN_PLUGINDIR "/usr/local/lib/mizan/plugins"
+#endif
+
+void kpi_registry_load(struct registry *r, const struct config *c)
+{
+	struct stat sb;
+	if (c->plugin_dirs.n) {
+		for (size_t i = 0; i < c->plugin_dirs.n; i++)
+			plugin_load_dir(r, c->plugin_dirs.v[i]);
+	} else {
+		/* The defaults are quietly skipped when they are not there. */
+		char exe[4096], dir[4200];
+		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		if (n > 0) {
+			exe[n] = '\0';
+			char *slash = strrchr(exe, '/');
+			if (slash)
+				*slash = '\0';
+			snprintf(dir, sizeof(dir), "%s/plugins", exe);
+			if (stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode))
+				plugin_load_dir(r, dir);
+		}
+		if (stat(MIZAN_PLUGINDIR, &sb) == 0 && S_ISDIR(sb.st_mode))
+			plugin_load_dir(r, MIZAN_PLUGINDIR);
+	}
+	struct script_limits lim = {
+		.memory_bytes = (size_t)c->script_memory_mib << 20,
+		.instructions = (uint64_t)c->script_instructions,
+		.seconds = c->script_seconds,
+	};
+	for (size_t i = 0; i < c->script_dirs.n; i++)
+		script_load_dir(r, c->script_dirs.v[i], &lim);
+}
+
+/* ---- keys and tables ------------------------------------------------------------ */
+
+static uint64_t period_key(int kpi, const struct period *p)
+{
+	return (uint64_t)(kpi & 0xff) << 32 | (uint64_t)p->kind << 28 | (uint64_t)(p->year & 0xffff) << 8 |
+	       (uint64_t)(p->index & 0xff);
+}
+
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static uint64_t hash_text(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static int folds_grow(struct kpi_engine *e)
+{
+	size_t cap = e->fcap ? e->fcap * 2 : 256;
+	struct fold **v = calloc(cap, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < e->fcap; i++) {
+		struct fold *f = e->folds[i];
+		if (!f)
+			continue;
+		size_t j = mix(f->key) & (cap - 1);
+		while (v[j])
+			j = (j + 1) & (cap - 1);
+		v[j] = f;
+	}
+	free(e->folds);
+	e->folds = v;
+	e->fcap = cap;
+	return 0;
+}
+
+/* The state of one slice value, made on first use.  NULL on failure. */
+static void *slice_state(struct kpi_run *run, struct slice_map *m, const char *key)
+{
+	if (m->n * 2 >= m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 16;
+		struct slot *v = calloc(cap, sizeof(*v));
+		if (!v)
+			return NULL;
+		for (size_t i = 0; i < m->cap; i++) {
+			if (!m->v[i].key)
+				continue;
+			size_t j = hash_text(m->v[i].key) & (cap - 1);
+			while (v[j].key)
+				j = (j + 1) & (cap - 1);
+			v[j] = m->v[i];
+		}
+		free(m->v);
+		m->v = v;
+		m->cap = cap;
+	}
+	size_t j = hash_text(key) & (m->cap - 1);
+	while (m->v[j].key) {
+		if (strcmp(m->v[j].key, key) == 0)
+			return m->v[j].state;
+		j = (j + 1) & (m->cap - 1);
+	}
+	void *st = run->ind->ops->state_new(run->ind, &run->params, run->error);
+	if (!st)
+		return NULL;
+	m->v[j].key = strdup(key);
+	if (!m->v[j].key) {
+		run->ind->ops->state_free(run->ind, st);
+		return NULL;
+	}
+	m->v[j].state = st;
+	m->n++;
+	return st;
+}
+
+static void fold_free(struct kpi_engine *e, struct fold *f)
+{
+	struct indicator *ind = e->runs[f->kpi].ind;
+	if (f->total)
+		ind->ops->state_free(ind, f->total);
+	for (int d = 0; d < MAX_DIMS; d++) {
+		for (size_t i = 0; i < f->dims[d].cap; i++)
+			if (f->dims[d].v[i].key) {
+				free(f->dims[d].v[i].key);
+				ind->ops->state_free(ind, f->dims[d].v[i].state);
+			}
+		free(f->dims[d].v);
+	}
+	free(f);
+}
+
+/* The fold of (kpi, period), made on first use.  NULL on failure. */
+static struct fold *fold_get(struct kpi_engine *e, int kpi, const struct period *p)
+{
+	uint64_t key = period_key(kpi, p);
+	if (e->nfolds * 2 >= e->fcap && folds_grow(e) < 0)
+		return NULL;
+	size_t j = mix(key) & (e->fcap - 1);
+	while (e->folds[j]) {
+		if (e->folds[j]->key == key)
+			return e->folds[j];
+		j = (j + 1) & (e->fcap - 1);
+	}
+	struct kpi_run *run = &e->runs[kpi];
+	struct fold *f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->key = key;
+	f->kpi = kpi;
+	f->p = *p;
+	period_label(p, f->label);
+	f->total = run->ind->ops->state_new(run->ind, &run->params, run->error);
+	if (!f->total) {
+		free(f);
+		return NULL;
+	}
+	e->folds[j] = f;
+	e->nfolds++;
+	return f;
+}
+
+/* ---- what to recompute ----------------------------------------------------------- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static bool is_dirty(const struct kpi_run *run, uint64_t key)
+{
+	return run->full ||
+	       (run->ndirty && bsearch(&key, run->dirty, run->ndirty, sizeof(key), cmp_u64) != NULL);
+}
+
+struct dirty_ctx {
+	struct kpi_engine *e;
+	size_t nkpis;
+	int rc;
+};
+
+static int add_dirty(struct kpi_run *run, uint64_t key)
+{
+	uint64_t *p = realloc(run->dirty, (run->ndirty + 1) * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	run->dirty = p;
+	run->dirty[run->ndirty++] = key;
+	return 0;
+}
+
+/* A dirty (kind, UTC day) dirties, for each KPI reading that kind, the
+ * periods the day overlaps (a UTC day can straddle two local periods). */
+static void on_dirty(int kind, int64_t day, void *ud)
+{
+	struct dirty_ctx *d = ud;
+	for (size_t k = 0; k < d->nkpis; k++) {
+		struct kpi_run *run = &d->e->runs[k];
+		if (!run->ind || run->full || !(run->ind->kinds & MIZAN_KIND_BIT(kind)))
+			continue;
+		for (int i = 0; i < run->npk; i++) {
+			struct period a, b;
+			period_of(run->pkinds[i], day * 86400000, &a);
+			period_of(run->pkinds[i], day * 86400000 + 86399999, &b);
+			if (add_dirty(run, period_key((int)k, &a)) < 0 ||
+			    (b.start_ms != a.start_ms && add_dirty(run, period_key((int)k, &b)) < 0))
+				d->rc = -ENOMEM;
+		}
+	}
+}
+
+static void dedupe(struct kpi_run *run)
+{
+	if (!run->ndirty)
+		return;
+	qsort(run->dirty, run->ndirty, sizeof(uint64_t), cmp_u64);
+	size_t n = 0;
+	for (size_t i = 0; i < run->ndirty; i++)
+		if (n == 0 || run->dirty[i] != run->dirty[n - 1])
+			run->dirty[n++] = run->dirty[i];
+	run->ndirty = n;
+}
+
+/* The time ranges a kind must be read over: the union of its KPIs' dirty
+ * periods, or everything when one of them is evaluated whole. */
+struct range {
+	int64_t from, to;
+};
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct range *x = a, *y = b;
+	return x->from < y->from ? -1 : x->from > y->from;
+}
+
+static size_t scan_ranges(struct kpi_engine *e, int kind, struct range **out)
+{
+	struct range *v = NULL;
+	size_t n = 0;
+	for (size_t k = 0; k < e->cfg->nkpis; k++) {
+		struct kpi_run *run = &e->runs[k];
+		if (!run->ind || run->failed || !(run->ind->kinds & MIZAN_KIND_BIT(kind)))
+			continue;
+		size_t need = run->full ? 1 : run->ndirty;
+		struct range *p = realloc(v, (n + need + 1) * sizeof(*p));
+		if (!p)
+			break;
+		v = p;
+		if (run->full) {
+			v[n++] = (struct range){INT64_MIN, INT64_MAX};
+			continue;
+		}
+		for (size_t i = 0; i < run->ndirty; i++) {
+			struct period per;
+			uint64_t key = run->dirty[i];
+			period_make((enum period_kind)(key >> 28 & 0xf), (int)(key >> 8 & 0xffff),
+				    (int)(key & 0xff), &per);
+			v[n++] = (struct range){per.start_ms, per.end_ms};
+		}
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_range);
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (m && v[i].from <= v[m - 1].to) {
+			if (v[i].to > v[m - 1].to)
+				v[m - 1].to = v[i].to;
+		} else {
+			v[m++] = v[i];
+		}
+	}
+	*out = v;
+	return m;
+}
+
+/* ---- folding ------------------------------------------------------------------------ */
+
+static void fail_run(struct kpi_engine *e, int k, const char *why)
+{
+	struct kpi_run *run = &e->runs[k];
+	if (run->failed)
+		return;
+	run->failed = true;
+	if (why != run->error)
+		snprintf(run->error, sizeof(run->error), "%s", why);
+	log_warn("kpi %s: %s", run->cfg->id, run->error);
+}
+
+static int step_one(struct kpi_engine *e, int k, void *state, const struct mizan_event *m)
+{
+	struct kpi_run *run = &e->runs[k];
+	if (!state) {
+		fail_run(e, k, run->error[0] ? run->error : "out of memory");
+		return -1;
+	}
+	if (run->ind->ops->step(run->ind, state, m, run->error) < 0) {
+		fail_run(e, k, run->error);
+		return -1;
+	}
+	return 0;
+}
+
+struct scan_ctx {
+	struct kpi_engine *e;
+	int kind;
+};
+
+static int on_event(const struct event *ev, void *ud)
+{
+	struct scan_ctx *sc = ud;
+	struct kpi_engine *e = sc->e;
+	struct mizan_event m;
+	int64_t ts = ev->v[F_TS].i;
+
+	kpi_event_view(ev, &m);
+	e->events++;
+	e->prog->beat++;
+	for (size_t k = 0; k < e->cfg->nkpis; k++) {
+		struct kpi_run *run = &e->runs[k];
+		if (!run->ind || run->failed || !(run->ind->kinds & MIZAN_KIND_BIT(sc->kind)))
+			continue;
+		e->prog->kpi = (int)k;
+		for (int i = 0; i < run->npk && !run->failed; i++) {
+			struct fold *f = run->cur[i];
+			if (!f || ts < f->p.start_ms || ts >= f->p.end_ms) {
+				struct period p;
+				period_of(run->pkinds[i], ts, &p);
+				if (!is_dirty(run, period_key((int)k, &p))) {
+					run->cur[i] = NULL;
+					continue;
+				}
+				f = run->cur[i] = fold_get(e, (int)k, &p);
+				if (!f) {
+					fail_run(e, (int)k, run->error[0] ? run->error : "out of memory");
+					break;
+				}
+			}
+			if (step_one(e, (int)k, f->total, &m) < 0)
+				break;
+			for (int d = 0; d < e->ndims; d++) {
+				int field = e->dim_field[d];
+				if (!event_has(ev, (enum field_id)field))
+					continue;
+				void *st = slice_state(run, &f->dims[d], ev->v[field].s);
+				if (step_one(e, (int)k, st, &m) < 0)
+					break;
+			}
+		}
+	}
+	e->prog->kpi = -1;
+	return 0;
+}
+
+/* ---- results --------------------------------------------------------------------------- */
+
+struct rows {
+	struct store_result *v;
+	size_t n, cap;
+	char **owned; /* texts the rows point to */
+	size_t nowned, ocap;
+};
+
+static char *own(struct rows *r, char *s)
+{
+	if (!s)
+		return NULL;
+	if (r->nowned == r->ocap) {
+		size_t cap = r->ocap ? r->ocap * 2 : 256;
+		char **p = realloc(r->owned, cap * sizeof(*p));
+		if (!p) {
+			free(s);
+			return NULL;
+		}
+		r->owned = p;
+		r->ocap = cap;
+	}
+	return r->owned[r->nowned++] = s;
+}
+
+static char *extra_json(const struct mizan_result *res)
+{
+	if (res->nextra <= 0)
+		return NULL;
+	size_t cap = 64 + (size_t)res->nextra * 64, n = 0;
+	char *s = malloc(cap);
+	if (!s)
+		return NULL;
+	n += (size_t)snprintf(s + n, cap - n, "{");
+	for (int i = 0; i < res->nextra && i < MIZAN_MAX_EXTRA; i++) {
+		const char *name = res->extra[i].name ? res->extra[i].name : "?";
+		double v = res->extra[i].value;
+		/* Names are the plugin's literals; keep them to safe characters. */
+		char safe[48];
+		size_t k = 0;
+		for (const char *p = name; *p && k < sizeof(safe) - 1; p++)
+			safe[k++] = (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20) ? '_' : *p;
+		safe[k] = '\0';
+		if (isfinite(v))
+			n += (size_t)snprintf(s + n, cap - n, "%s\"%s\":%.17g", i ? "," : "", safe, v);
+		else
+			n += (size_t)snprintf(s + n, cap - n, "%s\"%s\":null", i ? "," : "", safe);
+		if (n >= cap)
+			break;
+	}
+	if (n + 2 <= cap)
+		snprintf(s + n, cap - n, "}");
+	return s;
+}
+
+static int add_row(struct kpi_engine *e, struct rows *r, const struct fold *f, const char *dim,
+		   const char *slice, void *state, const char *prov, int64_t run_no)
+{
+	struct kpi_run *run = &e->runs[f->kpi];
+	struct mizan_result res;
+	memset(&res, 0, sizeof(res));
+	res.value = NAN;
+	if (run->ind->ops->final(run->ind, state, &res, run->error) < 0) {
+		fail_run(e, f->kpi, run->error);
+		return -1;
+	}
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 1024;
+		struct store_result *p = realloc(r->v, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		r->v = p;
+		r->cap = cap;
+	}
+	r->v[r->n++] = (struct store_result){
+		.kpi = run->cfg->id,
+		.period = f->label,
+		.dim = dim,
+		.slice = own(r, strdup(slice)),
+		.pkind = (int)f->p.kind,
+		.start_ms = f->p.start_ms,
+		.value = isfinite(res.value) ? res.value : NAN,
+		.n = isfinite(res.n) ? res.n : 0,
+		.extra = own(r, extra_json(&res)),
+		.note = own(r, res.note ? strdup(res.note) : NULL),
+		.provenance = prov,
+		.computed_ms = now_ms(),
+		.run = run_no,
+	};
+	return 0;
+}
+
+static int collect(struct kpi_engine *e, struct rows *r, struct store_result_key **cleared,
+		   size_t *ncleared, char (*prov)[300], int64_t run_no)
+{
+	struct store_result_key *keys = calloc(e->nfolds + 1, sizeof(*keys));
+	size_t nk = 0;
+	if (!keys)
+		return -ENOMEM;
+	for (size_t i = 0; i < e->fcap; i++) {
+		struct fold *f = e->folds[i];
+		if (!f || e->runs[f->kpi].failed)
+			continue;
+		e->prog->kpi = f->kpi;
+		e->prog->beat++;
+		keys[nk++] = (struct store_result_key){e->runs[f->kpi].cfg->id, f->label};
+		if (add_row(e, r, f, "", "", f->total, prov[f->kpi], run_no) < 0)
+			continue;
+		for (int d = 0; d < e->ndims; d++)
+			for (size_t j = 0; j < f->dims[d].cap; j++)
+				if (f->dims[d].v[j].key)
+					add_row(e, r, f, e->dim_name[d], f->dims[d].v[j].key,
+						f->dims[d].v[j].state, prov[f->kpi], run_no);
+	}
+	e->prog->kpi = -1;
+	*cleared = keys;
+	*ncleared = nk;
+	return 0;
+}
+
+/* ---- one evaluation ------------------------------------------------------------------ */
+
+static bool skipped(const struct kpi_engine *e, const char *id)
+{
+	for (size_t i = 0; i < e->nskip; i++)
+		if (strcmp(e->skip[i], id) == 0)
+			return true;
+	return false;
+}
+
+struct prior {
+	struct kpi_engine *e;
+	bool *has_results, *had_error;
+};
+
+static int seen_result(const struct store_result *r, void *ud)
+{
+	struct prior *p = ud;
+	for (size_t k = 0; k < p->e->cfg->nkpis; k++)
+		if (strcmp(p->e->cfg->kpis[k].id, r->kpi) == 0)
+			p->has_results[k] = true;
+	return 0;
+}
+
+static void seen_status(const char *kpi, const char *error, int64_t at, void *ud)
+{
+	struct prior *p = ud;
+	(void)at;
+	for (size_t k = 0; error && k < p->e->cfg->nkpis; k++)
+		if (strcmp(p->e->cfg->kpis[k].id, kpi) == 0)
+			p->had_error[k] = true;
+}
+
+/* Sets up one run per KPI: its indicator, parameters, periods, and whether
+ * it is evaluated whole. */
+static int prepare(struct kpi_engine *e, bool full, char *err, size_t errlen)
+{
+	const struct config *c = e->cfg;
+	char serr[STORE_ERRLEN];
+	bool *flags = calloc(2 * (c->nkpis + 1), sizeof(bool));
+	e->runs = calloc(c->nkpis + 1, sizeof(*e->runs));
+	if (!flags || !e->runs) {
+		free(flags);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	struct prior prior = {e, flags, flags + c->nkpis + 1};
+	struct store_result_query q = {.pkind = -1, .dim = "", .slice = "", .from_ms = INT64_MIN,
+				       .to_ms = INT64_MAX, .latest = true};
+	if (store_results_each(e->store, &q, seen_result, &prior, serr) < 0 ||
+	    store_kpi_status_each(e->store, seen_status, &prior, serr) < 0) {
+		free(flags);
+		snprintf(err, errlen, "%s", serr);
+		return -1;
+	}
+	for (size_t k = 0; k < c->nkpis; k++) {
+		const struct cfg_kpi *kc = &c->kpis[k];
+		struct kpi_run *run = &e->runs[k];
+		run->cfg = kc;
+		if (!kc->indicator)
+			continue; /* reported by people */
+		if (skipped(e, kc->id)) {
+			run->skipped = true;
+			continue;
+		}
+		run->ind = registry_find(e->reg, kc->indicator);
+		if (!run->ind) {
+			snprintf(run->error, sizeof(run->error),
+				 "no indicator named '%s' is loaded (see `mizan plugins`)", kc->indicator);
+			run->failed = true;
+			continue;
+		}
+		/* Parameters: the KPI's own, and min_answers from the evaluation's default. */
+		size_t n = kc->nparams;
+		run->keys = calloc(n + 1, sizeof(char *));
+		run->values = calloc(n + 1, sizeof(char *));
+		if (!run->keys || !run->values) {
+			free(flags);
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		for (size_t i = 0; i < n; i++) {
+			run->keys[i] = kc->param_keys[i];
+			run->values[i] = kc->param_values[i];
+		}
+		static char min_answers[24];
+		snprintf(min_answers, sizeof(min_answers), "%d", c->min_answers);
+		bool has_min = false;
+		for (size_t i = 0; i < n; i++)
+			has_min |= strcmp(kc->param_keys[i], "min_answers") == 0;
+		if (!has_min) {
+			run->keys[n] = "min_answers";
+			run->values[n++] = min_answers;
+		}
+		run->params = (struct mizan_params){n, run->keys, run->values};
+		run->pkinds[run->npk++] = kc->period;
+		if (kc->period != PK_YEAR)
+			run->pkinds[run->npk++] = PK_YEAR;
+		run->full = full || !prior.has_results[k] || prior.had_error[k];
+	}
+	free(flags);
+	return 0;
+}
+
+static void finish(struct kpi_engine *e)
+{
+	for (size_t i = 0; i < e->fcap; i++)
+		if (e->folds[i])
+			fold_free(e, e->folds[i]);
+	free(e->folds);
+	e->folds = NULL;
+	e->fcap = e->nfolds = 0;
+	for (size_t k = 0; k < e->cfg->nkpis && e->runs; k++) {
+		free(e->runs[k].dirty);
+		free(e->runs[k].keys);
+		free(e->runs[k].values);
+	}
+	free(e->runs);
+	e->runs = NULL;
+}
+
+static void free_rows(struct rows *r)
+{
+	for (size_t i = 0; i < r->nowned; i++)
+		free(r->owned[i]);
+	free(r->owned);
+	free(r->v);
+}
+
+/* Drops rows and keys of KPIs that failed while being finalised. */
+static void drop_failed(struct kpi_engine *e, struct rows *r, struct store_result_key *keys,
+			size_t *nkeys)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		bool failed = false;
+		for (size_t k = 0; k < e->cfg->nkpis; k++)
+			if (r->v[i].kpi == e->cfg->kpis[k].id)
+				failed = e->runs[k].failed;
+		if (!failed)
+			r->v[n++] = r->v[i];
+	}
+	r->n = n;
+	n = 0;
+	for (size_t i = 0; i < *nkeys; i++) {
+		bool failed = false;
+		for (size_t k = 0; k < e->cfg->nkpis; k++)
+			if (keys[i].kpi == e->cfg->kpis[k].id)
+				failed = e->runs[k].failed;
+		if (!failed)
+			keys[n++] = keys[i];
+	}
+	*nkeys = n;
+}
+
+int kpi_eval(struct kpi_engine *e, bool full, struct kpi_progress *prog, struct eval_stats *st,
+	     char *err, size_t errlen)
+{
+	struct kpi_progress local = {0};
+	char serr[STORE_ERRLEN];
+	double t0 = mono();
+	int rc = -1;
+	struct rows rows = {0};
+	struct store_result_key *keys = NULL;
+	size_t nkeys = 0;
+	char(*prov)[300] = NULL;
+
+	memset(st, 0, sizeof(*st));
+	e->prog = prog ? prog : &local;
+	e->prog->kpi = -1;
+	e->prog->busy = 1;
+	e->events = 0;
+	if (prepare(e, full, err, errlen) < 0)
+		goto out;
+
+	/* What changed since the last evaluation. */
+	int64_t upto = -1;
+	struct dirty_ctx dc = {e, e->cfg->nkpis, 0};
+	if (store_dirty_read(e->store, &upto, on_dirty, &dc, serr) < 0 || dc.rc < 0) {
+		snprintf(err, errlen, "%s", dc.rc < 0 ? "out of memory" : serr);
+		goto out;
+	}
+	for (size_t k = 0; k < e->cfg->nkpis; k++)
+		dedupe(&e->runs[k]);
+
+	/* One pass per kind over the ranges that need it. */
+	for (int kind = 0; kind < EV_NKINDS; kind++) {
+		struct range *ranges = NULL;
+		size_t nr = scan_ranges(e, kind, &ranges);
+		struct scan_ctx sc = {e, kind};
+		for (size_t i = 0; i < nr; i++) {
+			for (size_t k = 0; k < e->cfg->nkpis; k++)
+				e->runs[k].cur[0] = e->runs[k].cur[1] = NULL;
+			if (store_scan(e->store, kind, ranges[i].from, ranges[i].to, on_event, &sc,
+				       serr) < 0) {
+				free(ranges);
+				snprintf(err, errlen, "%s", serr);
+				goto out;
+			}
+		}
+		free(ranges);
+	}
+
+	/* Final values, written with the dirty marks they consumed. */
+	st->run = store_results_max_run(e->store) + 1;
+	prov = calloc(e->cfg->nkpis + 1, sizeof(*prov));
+	if (!prov) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	for (size_t k = 0; k < e->cfg->nkpis; k++)
+		if (e->runs[k].ind)
+			kpi_provenance(e->runs[k].ind, prov[k], sizeof(prov[k]));
+	if (collect(e, &rows, &keys, &nkeys, prov, st->run) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	drop_failed(e, &rows, keys, &nkeys);
+	if (store_results_write(e->store, keys, nkeys, rows.v, rows.n, upto, serr) < 0) {
+		snprintf(err, errlen, "%s", serr);
+		goto out;
+	}
+	for (size_t k = 0; k < e->cfg->nkpis; k++) {
+		struct kpi_run *run = &e->runs[k];
+		if (!run->cfg->indicator || run->skipped)
+			continue;
+		store_kpi_status_set(e->store, run->cfg->id, run->failed ? run->error : NULL,
+				     run->ind ? run->ind->kinds : 0, serr);
+		st->failed += run->failed;
+		st->kpis += !run->failed;
+	}
+	st->periods = nkeys;
+	st->results = rows.n;
+	st->events = e->events;
+	rc = 0;
+out:
+	free(prov);
+	free(keys);
+	free_rows(&rows);
+	finish(e);
+	st->seconds = mono() - t0;
+	e->prog->busy = 0;
+	e->prog->kpi = -1;
+	return rc;
+}

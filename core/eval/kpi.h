@@ -1,0 +1,67 @@
+/* kpi.h - evaluation: the strategy's KPIs folded over their events, per
+ * period and per slice, cached in the store.
+ *
+ * One pass per event kind reads the events of the periods that need it, in
+ * time order, and steps every KPI that reads that kind, for the whole and
+ * for each configured slice dimension at once.  What needs recomputing
+ * follows from the dirty marks ingest leaves: a KPI is recomputed only for
+ * the periods (of its own kind, and the year) that received events since the
+ * last evaluation.  A KPI never evaluated, or whose last evaluation failed,
+ * is recomputed whole.
+ */
+#ifndef MIZAN_KPI_H
+#define MIZAN_KPI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model/config.h"
+#include "eval/indicator.h"
+#include "store/store.h"
+
+/* Where an evaluation is, for whoever watches it (the daemon watches its
+ * worker through shared memory; see supervise.h). */
+struct kpi_progress {
+	volatile uint64_t beat; /* grows while work goes on */
+	volatile int kpi;       /* index in config->kpis being stepped, or -1 */
+	volatile int busy;      /* 1 during an evaluation */
+};
+
+struct eval_stats {
+	int64_t run;          /* this evaluation's number */
+	size_t kpis;          /* KPIs evaluated */
+	size_t periods;       /* (KPI, period) pairs recomputed */
+	size_t results;       /* rows written (whole and slices) */
+	size_t events;        /* events read */
+	size_t failed;        /* KPIs whose indicator failed */
+	double seconds;
+};
+
+struct kpi_engine;
+
+int kpi_engine_new(struct kpi_engine **out, const struct config *c, struct store *s,
+		   struct registry *r);
+void kpi_engine_free(struct kpi_engine *e);
+
+/* Leaves a KPI out of evaluations (it crashed or hung the worker). */
+void kpi_engine_skip(struct kpi_engine *e, const char *kpi);
+
+/* Recomputes what is dirty; with `full`, everything.  Failures of single
+ * KPIs are recorded in the store (kpi status) and counted in st->failed;
+ * -1 with err filled only when the store fails. */
+int kpi_eval(struct kpi_engine *e, bool full, struct kpi_progress *prog, struct eval_stats *st,
+	     char *err, size_t errlen);
+
+/* Loads the C plugins of c->plugin_dirs (default: the `plugins` folder
+ * beside the binary, and the installed one) and the Lua scripts of
+ * c->script_dirs into r; what is refused is recorded in r->errors. */
+void kpi_registry_load(struct registry *r, const struct config *c);
+
+/* The mizan_event view of a stored event. */
+void kpi_event_view(const struct event *e, struct mizan_event *out);
+
+/* "plugin <file> <version>" or "script <file> sha256:..." */
+void kpi_provenance(const struct indicator *ind, char *buf, size_t len);
+
+#endif

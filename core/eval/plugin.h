@@ -1,0 +1,65 @@
+/* plugin.h - loads C indicator plugins (shared objects) into a registry.
+ *
+ * A plugin is a shared object exporting mizan_plugin_entry (see
+ * include/mizan/plugin.h).  Each of its indicators becomes a struct
+ * indicator in the registry, with source "plugin", origin the file and
+ * version "<plugin name> <plugin version>".  The indicators of one plugin
+ * share its dl handle: the plugin's fini is called and the handle closed when
+ * the last of them is unloaded (registry_free).
+ *
+ * A plugin is refused whole: when any check fails, its refusal is recorded
+ * with registry_error (the file and the reason), it is dlclosed, and nothing
+ * of it stays registered.  Reasons:
+ *   - dlopen fails                     "<dlerror()>"
+ *   - no entry symbol                  "no mizan_plugin_entry symbol: not a Mizan plugin"
+ *   - another ABI                      "built for plugin ABI 2; this host speaks 1"
+ *   - a description that is too small  "plugin description is 24 bytes; this host needs at least 56"
+ *   - no name or version               "the plugin has no name" / "... no version"
+ *   - no indicators                    "provides no indicators"
+ *   - a bad indicator                  "indicator 1: name 'Bad-Name' is not [a-z0-9_], 1 to 63 characters" (from 0)
+ *                                      "indicator 'x' has no step function" / "... no final function"
+ *                                      "indicator 'x' reads no event kinds" / "... unknown event kinds 0x10"
+ *   - a name already registered        "indicator 'x' is already provided by <file>"
+ *   - the plugin's init fails          "plugin init failed: <its message>"
+ */
+#ifndef MIZAN_PLUGIN_LOADER_H
+#define MIZAN_PLUGIN_LOADER_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "eval/indicator.h"
+
+/* Loads every regular file named *.so directly in `dir` (not below it), in
+ * byte order of their names, each with plugin_load_file.  Returns the number
+ * of plugins loaded, or a negative errno when the directory cannot be read
+ * (also recorded against `dir`).  Refused plugins do not stop the others. */
+int plugin_load_dir(struct registry *r, const char *dir);
+
+/* Loads one plugin with dlopen(RTLD_NOW | RTLD_LOCAL) and adds its
+ * indicators to r.  0, or a negative errno with the refusal recorded in r. */
+int plugin_load_file(struct registry *r, const char *path);
+
+/* One loaded plugin, for `mizan plugins`.  Everything is borrowed from the
+ * registry and valid during the callback only. */
+struct plugin_info {
+	const char *name;    /* the plugin's own name, e.g. "strategy" */
+	const char *version; /* the plugin's version, e.g. "1.0.0" */
+	const char *file;    /* the path it was loaded from */
+	size_t nindicators;
+	const char *const *indicators; /* the names of its registered indicators */
+};
+
+/* Calls fn once per plugin that has indicators in r, in the order the
+ * plugins were loaded.  0, or -ENOMEM. */
+int plugin_foreach(const struct registry *r,
+		   void (*fn)(const struct plugin_info *info, void *ud), void *ud);
+
+/* Writes one line per plugin:  name version file: ind1, ind2, ...
+ * 0, or -ENOMEM. */
+int plugin_print(const struct registry *r, FILE *out);
+
+/* True when ind was loaded by this loader. */
+int plugin_is_plugin(const struct indicator *ind);
+
+#endif

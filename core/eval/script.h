@@ -1,0 +1,65 @@
+/* script.h - indicators written in Lua 5.4, each in its own sandbox.
+ *
+ * A script is a file that returns a table describing one indicator (name,
+ * unit, description, kinds, fields) and the fold as Lua functions (init,
+ * step, optional merge, final); see the files in scripts/ for examples.  The loader
+ * checks the table and adds a struct indicator whose ops (indicator.h) run
+ * the functions.
+ *
+ * The sandbox, one per script:
+ *  - one lua_State per script, from an allocator that refuses to go beyond
+ *    memory_bytes (all states of the script's folds live in it);
+ *  - only the base, string, table, math and utf8 libraries, and of base only
+ *    an allow list (no dofile, loadfile, require, collectgarbage; `load`
+ *    takes text only; `print` goes to the log, 100 lines at most);
+ *    string.dump is removed and the string metatable is locked;
+ *    setmetatable refuses __gc and xpcall runs its handler after unwinding
+ *    (Lua runs both with hooks off, out of reach of the budget);
+ *  - source only: precompiled chunks are refused, in the file and in `load`;
+ *  - every call into the script (the load itself, init, step, merge, final)
+ *    runs under an instruction budget and a wall-clock deadline, enforced by
+ *    a count hook.  Once a limit is hit the hook raises at every
+ *    instruction, so a script cannot catch its way out with pcall; the call
+ *    fails and its fold state is dead (it may only be freed).
+ *  The count hook does not run inside C functions: a backtracking pattern
+ *  (string.find and friends) can run for long inside one call.  Only the
+ *  process running the evaluation can be stopped from outside then.
+ *
+ * Errors name the script: "scripts/x.lua:12: attempt to ...",
+ * "scripts/x.lua: instruction budget of 1000000 exceeded in step",
+ * "scripts/x.lua: wall-clock deadline of 2 s exceeded in step",
+ * "scripts/x.lua: memory limit of 64 MiB reached in init".
+ *
+ * Threads: like a plugin, one script indicator must not be called from two
+ * threads at once (its states share one lua_State).  Different scripts may.
+ */
+#ifndef MIZAN_SCRIPT_H
+#define MIZAN_SCRIPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eval/indicator.h"
+
+/* A zero (or, for seconds, not positive) limit means the default:
+ * 64 MiB, 100000000 instructions, 5 s.  There is no "unlimited". */
+struct script_limits {
+	size_t memory_bytes;   /* per Lua state; the allocator refuses beyond it */
+	uint64_t instructions; /* per call into the script (init/step/merge/final) */
+	double seconds;        /* wall-clock deadline per call (checked in the count hook) */
+};
+
+/* Loads every *.lua file directly in `dir` (not hidden, not in
+ * subdirectories), in name order, adding one indicator per script to r;
+ * refusals (syntax error, bad metadata, error at load) go to registry_error
+ * with the reason.  Returns the number of indicators added, or a negative
+ * errno when the directory cannot be read (also recorded against `dir`). */
+int script_load_dir(struct registry *r, const char *dir, const struct script_limits *lim);
+
+/* Loads one file (used by the above and by `mizan test-kpi`).  0 when the
+ * indicator was added; a negative errno when it was refused, the reason
+ * recorded with registry_error against `path`.  `path` is kept as the
+ * indicator's origin and names the script in its error messages. */
+int script_load_file(struct registry *r, const char *path, const struct script_limits *lim);
+
+#endif

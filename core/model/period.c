@@ -1,0 +1,111 @@
+/* period.c - see period.h. */
+#include "model/period.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+int period_set_zone(const char *zone)
+{
+	char path[512];
+	/* glibc quietly falls back to UTC for an unknown zone: check first. */
+	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", zone);
+	if (strstr(zone, "..") || (strcmp(zone, "UTC") != 0 && access(path, R_OK) != 0))
+		return -1;
+	setenv("TZ", zone, 1);
+	tzset();
+	return 0;
+}
+
+/* Local midnight of year-month-01, as ms since the epoch. */
+static int64_t month_start(int year, int month)
+{
+	struct tm tm = {0};
+	year += (month - 1) / 12;
+	month = (month - 1) % 12 + 1;
+	tm.tm_year = year - 1900;
+	tm.tm_mon = month - 1;
+	tm.tm_mday = 1;
+	tm.tm_isdst = -1;
+	return (int64_t)mktime(&tm) * 1000;
+}
+
+static int months_in(enum period_kind k)
+{
+	return k == PK_MONTH ? 1 : k == PK_QUARTER ? 3 : 12;
+}
+
+static int first_month(const struct period *p)
+{
+	return p->kind == PK_MONTH ? p->index : p->kind == PK_QUARTER ? (p->index - 1) * 3 + 1 : 1;
+}
+
+static void set_bounds(struct period *p)
+{
+	int m = first_month(p);
+	p->start_ms = month_start(p->year, m);
+	p->end_ms = month_start(p->year, m + months_in(p->kind));
+}
+
+void period_of(enum period_kind k, int64_t ms, struct period *p)
+{
+	time_t t = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+	struct tm tm;
+	localtime_r(&t, &tm);
+	p->kind = k;
+	p->year = tm.tm_year + 1900;
+	p->index = k == PK_MONTH ? tm.tm_mon + 1 : k == PK_QUARTER ? tm.tm_mon / 3 + 1 : 1;
+	set_bounds(p);
+}
+
+void period_make(enum period_kind k, int year, int index, struct period *p)
+{
+	*p = (struct period){.kind = k, .year = year, .index = index};
+	set_bounds(p);
+}
+
+void period_next(struct period *p)
+{
+	int per_year = 12 / months_in(p->kind);
+	if (++p->index > per_year) {
+		p->index = 1;
+		p->year++;
+	}
+	set_bounds(p);
+}
+
+int period_parse(const char *label, struct period *p)
+{
+	int y, i;
+	char c;
+	if (sscanf(label, "%4d-Q%1d%c", &y, &i, &c) == 2 && strlen(label) == 7) {
+		*p = (struct period){.kind = PK_QUARTER, .year = y, .index = i};
+		if (i < 1 || i > 4)
+			return -1;
+	} else if (sscanf(label, "%4d-%2d%c", &y, &i, &c) == 2 && strlen(label) == 7) {
+		*p = (struct period){.kind = PK_MONTH, .year = y, .index = i};
+		if (i < 1 || i > 12)
+			return -1;
+	} else if (sscanf(label, "%4d%c", &y, &c) == 1 && strlen(label) == 4) {
+		*p = (struct period){.kind = PK_YEAR, .year = y, .index = 1};
+	} else {
+		return -1;
+	}
+	if (y < 1970 || y > 9999)
+		return -1;
+	set_bounds(p);
+	return 0;
+}
+
+void period_label(const struct period *p, char buf[16])
+{
+	int y = p->year % 10000;
+	if (p->kind == PK_MONTH)
+		snprintf(buf, 16, "%04d-%02d", y, p->index % 100);
+	else if (p->kind == PK_QUARTER)
+		snprintf(buf, 16, "%04d-Q%d", y, p->index % 10);
+	else
+		snprintf(buf, 16, "%04d", y);
+}

@@ -1,0 +1,55 @@
+/* target.h - targets, the status of a figure against its target, and the
+ * forecast of an open period.
+ *
+ * Status: green when the figure meets its target; amber when it misses by
+ * no more than the warning band (a fraction of the target: at least 90 of a
+ * target of 100 with warn = 0.1); red beyond; grey when there is no figure
+ * (no data, too few answers) or no target.  A goal is as good as its worst
+ * KPI that has a status (grey only when all are grey).
+ *
+ * Forecast, for a period still open: a cumulative KPI (a count or a sum) by
+ * its run rate, value / elapsed × length; any other by its current value
+ * moved along its trend, the least-squares slope of its last four closed
+ * periods, for the part of the period still to come.
+ */
+#ifndef MIZAN_TARGET_H
+#define MIZAN_TARGET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "model/config.h"
+#include "model/period.h"
+#include "store/store.h"
+
+enum status { ST_GREY, ST_GREEN, ST_AMBER, ST_RED };
+
+const char *status_name(enum status s);
+enum status status_of(double value, const struct target *t);
+/* Whether value meets t (green). */
+bool target_met(double value, const struct target *t);
+
+/* The target of a KPI for one period: an editor's (store) first, else the
+ * configuration's for that kind of period, else (split) a quarter of the
+ * year's.  TR_NONE when there is none. */
+int target_for(struct store *s, const struct cfg_kpi *k, const struct period *p, struct target *out,
+	       char *err);
+/* Sets an editor's target, and audits the change, in one transaction. */
+int target_set(struct store *s, const struct cfg_kpi *k, const struct period *p,
+	       const struct target *t, const char *who, const char *reason, char *err);
+
+struct forecast {
+	bool open;          /* the period has not ended */
+	const char *method; /* "run_rate", "trend", or "none" */
+	double value;       /* the projected end-of-period figure (NaN: none) */
+	double elapsed;     /* the fraction of the period gone, 0..1 */
+	double slope;       /* trend: change per period */
+	int history;        /* trend: closed periods used */
+};
+
+/* The forecast of KPI k's figure `value` for period p at now_ms, for the
+ * whole (dim "") or one slice (its own trend). */
+int forecast_of(struct store *s, const struct cfg_kpi *k, const struct period *p, const char *dim,
+		const char *slice, double value, int64_t now_ms, struct forecast *out, char *err);
+
+#endif

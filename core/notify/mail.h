@@ -1,0 +1,73 @@
+/* mail.h - composing and sending one mail message; no state of its own.
+ *
+ * mail_format writes a whole RFC 5322 / MIME message (multipart/alternative:
+ * text/plain and text/html in UTF-8, base64; optionally the HTML inside
+ * multipart/related with one inline PNG).  Every header value that comes
+ * from configuration or data is cleaned first: CR, LF and other control
+ * characters become a space, invalid UTF-8 becomes U+FFFD, and anything not
+ * plain printable ASCII is written as RFC 2047 encoded-words, so no value
+ * can ever start a header of its own.
+ *
+ * mail_deliver hands one formatted message to the configured SMTP server
+ * with libcurl.  mail_init() must be called once at program start, before
+ * any thread is started (it initialises libcurl and libsodium);
+ * mail_cleanup() at exit, after every thread has stopped.
+ */
+#ifndef MIZAN_MAIL_H
+#define MIZAN_MAIL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model/config.h"
+
+struct mail_part_image {
+	const char *cid; /* referenced as "cid:CID" in the HTML; no spaces, <, > or quotes */
+	const unsigned char *png;
+	size_t len;
+};
+
+struct mail_message {
+	const char *from_addr, *from_name; /* from_name may be NULL or "" */
+	const char *to_addr, *to_name;     /* to_name may be NULL or "" */
+	const char *subject;               /* UTF-8, any text */
+	const char *text;                  /* the text/plain part, UTF-8 */
+	const char *html;                  /* the text/html part, UTF-8 */
+	const struct mail_part_image *image; /* NULL, or one inline PNG */
+	const char *message_id_domain;     /* e.g. "mizan.localhost"; NULL: the sender's domain */
+	int64_t date_ms;                   /* the Date header (Unix milliseconds) */
+};
+
+int mail_init(void);   /* 0, or -1 when libcurl or libsodium cannot start */
+void mail_cleanup(void);
+
+/* Whether `a` is an address mail_format and mail_deliver accept: printable
+ * ASCII, no spaces, quotes, angle brackets or other specials around one
+ * '@' with a non-empty local part and domain, at most 254 bytes. */
+int mail_address_valid(const char *a);
+
+/* The whole message, CRLF line ends, malloc'd (*len set, a NUL follows the
+ * last byte).  NULL when memory runs out or an address or the image's cid
+ * is invalid. */
+char *mail_format(const struct mail_message *m, size_t *len);
+
+/* Whether the mail settings can deliver at all: 0, or -1 with a sentence in
+ * err (no smtp_url, an smtp_url that is neither smtp:// nor smtps://, or a
+ * tls setting that contradicts the URL's scheme, an invalid mail.from). */
+int mail_check_config(const struct config *c, char *err, size_t errlen);
+
+/* Delivers one formatted message to one recipient.  0 once the server has
+ * accepted it; otherwise -1 with a sentence in err and *permanent set to 1
+ * when the server answered 5xx (retrying will not help; a refused login is
+ * not counted as permanent, since fixing the settings cures it). */
+int mail_deliver(const struct config *c, const char *to_addr, const char *message, size_t len,
+		 char *err, size_t errlen, int *permanent);
+
+/* As mail_deliver; a transfer in progress is abandoned soon after *cancel
+ * becomes nonzero (then -1, not permanent, and err says "cancelled"). */
+int mail_deliver_cancellable(const struct config *c, const char *to_addr, const char *message,
+			     size_t len, const atomic_int *cancel, char *err, size_t errlen,
+			     int *permanent);
+
+#endif

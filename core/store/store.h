@@ -1,0 +1,287 @@
+/* store.h - where events, tokens and (later) results live.
+ *
+ * Nothing above this interface knows that the store is SQLite.  Every
+ * function is safe to call from any thread: writes are serialised on one
+ * connection, reads go through another, so readers never wait on a writer.
+ *
+ * Errors: functions return 0 or a negative errno value and, where they take
+ * `err`, write one sentence into it (the caller's buffer, STORE_ERRLEN).
+ * -ENOSPC means the disk is full, -EROFS that the database cannot be
+ * written, -EIO anything else the database refused.
+ */
+#ifndef MIZAN_STORE_H
+#define MIZAN_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model/config.h"
+#include "model/event.h"
+
+#define STORE_ERRLEN 256
+
+struct store;
+
+struct store_opts {
+	const char *path;
+	bool sync_full; /* fsync every commit (power-loss safe) or only the WAL checkpoints */
+	int cache_mib;
+	int busy_timeout_ms;
+	int mmap_mib; /* read through a memory map of up to this size (0: read()) */
+};
+
+int store_open(struct store **out, const struct store_opts *o, char *err);
+void store_close(struct store *s);
+
+/* The schema version this build writes, and the one found on disk. */
+int store_schema_version(struct store *s);
+#define STORE_SCHEMA_VERSION 5
+
+/* Stores the batch whole or not at all, in one transaction.  An event whose
+ * id is already stored (or appears earlier in the same batch) is counted in
+ * *dups and not stored again.  On success the batch is durable as the
+ * store's sync setting promises. */
+struct store_put_result {
+	size_t accepted, duplicates;
+	size_t accepted_by_kind[EV_NKINDS], duplicates_by_kind[EV_NKINDS];
+};
+int store_put_events(struct store *s, const struct event *ev, size_t n,
+		     struct store_put_result *res, char *err);
+
+struct store_query {
+	int kind;            /* -1: any */
+	int64_t from_ms;     /* inclusive; INT64_MIN: unbounded */
+	int64_t to_ms;       /* exclusive; INT64_MAX: unbounded */
+	const char *mission; /* NULL: any */
+	int limit;
+};
+
+/* Calls cb for each matching event in time order.  The event and its
+ * strings are valid only during the call.  A nonzero return from cb stops
+ * the walk and is returned. */
+int store_get_events(struct store *s, const struct store_query *q,
+		     int (*cb)(const struct event *e, void *ud), void *ud, char *err);
+
+/* Every event of one kind with from_ms <= ts < to_ms, in time order, for
+ * evaluation (attrs left out).  As store_get_events otherwise. */
+int store_scan(struct store *s, int kind, int64_t from_ms, int64_t to_ms,
+	       int (*cb)(const struct event *e, void *ud), void *ud, char *err);
+
+/* Ingest marks the (kind, UTC day) pairs it touched as dirty; evaluation
+ * reads them, recomputes, and clears up to the last mark it read, so marks
+ * made meanwhile survive.  cb gets each mark; *upto the last one's id. */
+int store_dirty_read(struct store *s, int64_t *upto,
+		     void (*cb)(int kind, int64_t day, void *ud), void *ud, char *err);
+
+/* One computed figure of a KPI for a period and a slice.  dim and slice are
+ * "" for the whole; extra is a JSON object or NULL. */
+struct store_result {
+	const char *kpi, *period, *dim, *slice;
+	int pkind;        /* enum period_kind */
+	int64_t start_ms; /* the period's start */
+	double value;     /* NaN: no figure */
+	double n;
+	const char *extra, *note, *provenance;
+	int64_t computed_ms, run;
+};
+
+struct store_result_key {
+	const char *kpi, *period;
+};
+
+/* In one transaction: drops the results of every (kpi, period) in cleared,
+ * stores rows, and clears dirty marks up to dirty_upto (-1: none). */
+int store_results_write(struct store *s, const struct store_result_key *cleared, size_t ncleared,
+			const struct store_result *rows, size_t n, int64_t dirty_upto, char *err);
+
+struct store_result_query {
+	const char *kpi;          /* NULL: every KPI */
+	int pkind;                /* -1: any */
+	const char *dim;          /* NULL: any; "" the whole */
+	const char *slice;        /* NULL: any */
+	int64_t from_ms, to_ms;   /* on the period's start */
+	bool latest;              /* only the latest period per KPI (of the whole) */
+};
+int store_results_each(struct store *s, const struct store_result_query *q,
+		       int (*cb)(const struct store_result *r, void *ud), void *ud, char *err);
+/* How many result rows carry this run number (and the highest run). */
+int64_t store_results_max_run(struct store *s);
+
+/* A value people report for a KPI (kept with who and when; the newest wins). */
+int store_value_add(struct store *s, const struct store_result *v, const char *who, char *err);
+/* The newest reported value per (kpi, period, dim, slice), as results whose
+ * provenance is "reported by WHO". */
+int store_values_each(struct store *s, const struct store_result_query *q,
+		      int (*cb)(const struct store_result *r, void *ud), void *ud, char *err);
+
+/* Whether a KPI's last evaluation failed, and why; and the event kinds its
+ * indicator reads (a MIZAN_KIND_BIT mask; 0 leaves it as it was). */
+int store_kpi_status_set(struct store *s, const char *kpi, const char *error, unsigned kinds,
+			 char *err);
+/* The kinds recorded for a KPI (0 when unknown). */
+unsigned store_kpi_kinds(struct store *s, const char *kpi);
+int store_kpi_status_each(struct store *s, void (*cb)(const char *kpi, const char *error,
+						       int64_t at_ms, void *ud),
+			  void *ud, char *err);
+
+/* Targets set by editors (the configuration holds the defaults).
+ * store_target_get: 1 found, 0 none, or a negative errno. */
+int store_target_get(struct store *s, const char *kpi, const char *period, struct target *t,
+		     char *err);
+/* Sets a target and writes its audit entry (old and new as JSON) in one
+ * transaction. */
+int store_target_put(struct store *s, const char *kpi, const char *period, const struct target *t,
+		     const char *who, const char *old_json, const char *new_json, const char *reason,
+		     char *err);
+
+/* The audit log: who changed what, when, from what to what, and why. */
+struct store_audit {
+	int64_t id, at_ms;
+	const char *who, *action, *object, *old, *new_, *reason;
+};
+int store_audit_add(struct store *s, const struct store_audit *a, char *err);
+int store_audit_each(struct store *s, int limit, int (*cb)(const struct store_audit *a, void *ud),
+		     void *ud, char *err);
+
+struct store_mail;
+
+/* Alerts: one row per (kpi, period, dim, slice, kind) with its state. */
+struct store_alert {
+	int64_t id;
+	const char *kpi, *period, *dim, *slice;
+	const char *kind;  /* "target" or "stale" */
+	const char *state; /* "ok", "at_risk", "missed", "stale" */
+	int64_t since_ms;
+	const char *pending; /* a state waiting out alerts.min_state_s, or NULL */
+	int64_t pending_since_ms;
+	double value, target, forecast;
+	const char *detail; /* JSON: status, forecast method and inputs, ... */
+	int64_t notified_ms; /* 0: never */
+	const char *acked_by;
+	int64_t acked_ms;
+	const char *ack_comment;
+};
+
+/* Calls cb with the alert of that key, if there is one. */
+int store_alert_get(struct store *s, const char *kpi, const char *period, const char *dim,
+		    const char *slice, const char *kind,
+		    int (*cb)(const struct store_alert *a, void *ud), void *ud, char *err);
+/* Writes the alert (by its key), a history entry when old_state is not NULL
+ * (the state changed from it), and its messages, in one transaction: a state
+ * change and the mail announcing it are stored together or not at all.
+ * *id gets the alert's id. */
+int store_alert_put(struct store *s, const struct store_alert *a, const char *old_state,
+		    const struct store_mail *mails, size_t nmails, int64_t *id, char *err);
+
+struct store_alert_query {
+	const char *kpi;   /* NULL: any */
+	const char *state; /* NULL: any; "active": any but ok */
+	int64_t id;        /* 0: any */
+	int limit;
+};
+int store_alerts_each(struct store *s, const struct store_alert_query *q,
+		      int (*cb)(const struct store_alert *a, void *ud), void *ud, char *err);
+/* State changes, newest first: a->state is the new state, a->pending the old. */
+int store_alert_history_each(struct store *s, const char *kpi, int limit,
+			     int (*cb)(const struct store_alert *a, void *ud), void *ud, char *err);
+/* Acknowledges an alert (stops repeats) and audits it.  -ENOENT: no such alert. */
+int store_alert_ack(struct store *s, int64_t id, const char *who, const char *comment, char *err);
+
+struct store_silence {
+	int64_t id;
+	const char *kpi, *dim, *slice; /* NULL: any */
+	int64_t until_ms, created_ms;
+	const char *who, *comment;
+};
+/* Adds a silence and audits it; *id gets its id. */
+int store_silence_add(struct store *s, const struct store_silence *si, int64_t *id, char *err);
+/* Silences in force at `at` (INT64_MIN: all). */
+int store_silences_each(struct store *s, int64_t at,
+			int (*cb)(const struct store_silence *si, void *ud), void *ud, char *err);
+
+/* Each (kind, mission) that sent events: the first and newest event times
+ * and how many. */
+struct store_source {
+	int kind;
+	const char *mission;
+	int64_t first_ms, last_ms, count;
+};
+int store_sources_each(struct store *s, int (*cb)(const struct store_source *src, void *ud),
+		       void *ud, char *err);
+
+/* The outbox: messages written with the alert change that caused them,
+ * delivered later, retried, never dropped. */
+struct store_mail {
+	int64_t id, alert;
+	const char *to_addr, *subject;
+	const char *message; /* the whole RFC 5322 message */
+	size_t len;
+	int attempts;
+	int64_t created_ms, next_ms, sent_ms;
+	const char *status, *last_error; /* store_outbox_each only */
+};
+enum store_mail_status { MAIL_PENDING, MAIL_SENT, MAIL_FAILED };
+
+/* Adds a pending message (alert: the alert it is about, or 0). */
+int store_outbox_add(struct store *s, const struct store_mail *m, int64_t alert, char *err);
+/* Pending messages whose next attempt is due, oldest first. */
+int store_outbox_due(struct store *s, int64_t now_ms, int limit,
+		     int (*cb)(const struct store_mail *m, void *ud), void *ud, char *err);
+/* Records an attempt: sent, failed for good, or pending again at next_attempt. */
+int store_outbox_mark(struct store *s, int64_t id, enum store_mail_status status,
+		      const char *error, int64_t next_attempt, char *err);
+/* Messages, newest first (status NULL: all). */
+int store_outbox_each(struct store *s, const char *status, int limit,
+		      int (*cb)(const struct store_mail *m, void *ud), void *ud, char *err);
+
+int64_t store_count_events(struct store *s);
+int64_t store_size_bytes(struct store *s);
+
+/* Tokens: only the SHA-256 of a secret is stored. */
+struct store_token {
+	const char *name;
+	enum role role;
+	const unsigned char *hash; /* 32 bytes */
+	int64_t created_ms;
+};
+int store_token_add(struct store *s, const char *name, enum role role, const unsigned char hash[32],
+		    char *err);
+/* -ENOENT when no token has that name. */
+int store_token_revoke(struct store *s, const char *name, char *err);
+int store_token_each(struct store *s, int (*cb)(const struct store_token *t, void *ud), void *ud,
+		     char *err);
+
+/* ---- the dashboard: sessions and notes ---- */
+
+/* A signed-in session: the store keeps only the SHA-256 of its id. */
+struct store_session {
+	char name[64];
+	enum role role;
+	char csrf[64];
+	int64_t expires_ms;
+};
+/* Adds a session (and drops expired ones). */
+int store_session_add(struct store *s, const unsigned char hash[32], const char *name, enum role role,
+		      const char *csrf, int64_t expires_ms, char *err);
+/* 1 found and unexpired at `now` (into *out), 0 none, or a negative errno. */
+int store_session_get(struct store *s, const unsigned char hash[32], int64_t now,
+		      struct store_session *out, char *err);
+int store_session_delete(struct store *s, const unsigned char hash[32], char *err);
+
+/* The notes editors record per goal and quarter (or year): every save is
+ * kept with who and when; the newest is the goal's note. */
+struct store_note {
+	int64_t id;
+	const char *goal, *period, *difficulties, *solutions, *who;
+	int64_t at_ms;
+};
+int store_note_add(struct store *s, const struct store_note *n, char *err);
+/* Calls cb with the newest note of (goal, period), if there is one. */
+int store_note_get(struct store *s, const char *goal, const char *period,
+		   int (*cb)(const struct store_note *n, void *ud), void *ud, char *err);
+/* A number that changes whenever figures, reported values, targets (the
+ * audit log) or notes change: what cached pages are keyed by. */
+int64_t store_data_version(struct store *s);
+
+#endif
