@@ -11,7 +11,7 @@
 
 #include "util/log.h"
 #include "model/period.h"
-#include "model/target.h"
+#include "judge/target.h"
 
 static int64_t now_ms(void)
 {

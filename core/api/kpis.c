@@ -11,7 +11,7 @@
 
 #include "util/log.h"
 #include "model/period.h"
-#include "model/target.h"
+#include "judge/target.h"
 
 static cJSON *number_or_null(double v)
 {

@@ -12,7 +12,7 @@
 #include "util/log.h"
 #include "notify/mail.h"
 #include "model/period.h"
-#include "model/target.h"
+#include "judge/target.h"
 
 static double mono(void)
 {

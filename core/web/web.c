@@ -24,7 +24,7 @@
 #include "render/chart.h"
 #include "util/log.h"
 #include "model/period.h"
-#include "model/target.h"
+#include "judge/target.h"
 #include "render/template.h"
 
 #define SESSION_COOKIE "mizan_session"

@@ -12,8 +12,8 @@
  * moved along its trend, the least-squares slope of its last four closed
  * periods, for the part of the period still to come.
  */
-#ifndef MIZAN_TARGET_H
-#define MIZAN_TARGET_H
+#ifndef MIZAN_JUDGE_TARGET_H
+#define MIZAN_JUDGE_TARGET_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -34,6 +34,9 @@ bool target_met(double value, const struct target *t);
  * year's.  TR_NONE when there is none. */
 int target_for(struct store *s, const struct cfg_kpi *k, const struct period *p, struct target *out,
 	       char *err);
+/* The configuration's target of KPI k for a kind of period: its own, else
+ * (split) a quarter of the year's.  TR_NONE when there is none. */
+void target_default(const struct cfg_kpi *k, enum period_kind pk, struct target *out);
 /* Sets an editor's target, and audits the change, in one transaction. */
 int target_set(struct store *s, const struct cfg_kpi *k, const struct period *p,
 	       const struct target *t, const char *who, const char *reason, char *err);
@@ -51,5 +54,11 @@ struct forecast {
  * whole (dim "") or one slice (its own trend). */
 int forecast_of(struct store *s, const struct cfg_kpi *k, const struct period *p, const char *dim,
 		const char *slice, double value, int64_t now_ms, struct forecast *out, char *err);
+/* The arithmetic of forecast_of, with the figures of the closed periods
+ * before p given (closed[0..n), oldest first; forecast_of passes the last
+ * four).  A cumulative figure is projected at its run rate, any other along
+ * its least-squares trend. */
+void forecast_from(bool cumulative, const struct period *p, double value, int64_t now_ms,
+		   const double *closed, int n, struct forecast *out);
 
 #endif

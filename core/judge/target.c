@@ -1,5 +1,5 @@
 /* target.c - see target.h. */
-#include "model/target.h"
+#include "judge/target.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -46,16 +46,20 @@ int target_for(struct store *s, const struct cfg_kpi *k, const struct period *p,
 	int found = store_target_get(s, k->id, label, out, err);
 	if (found != 0)
 		return found < 0 ? found : 0;
-	*out = k->target[p->kind];
-	if (out->rule == TR_NONE && k->split && p->kind == PK_QUARTER &&
-	    k->target[PK_YEAR].rule != TR_NONE) {
+	target_default(k, p->kind, out);
+	return 0;
+}
+
+void target_default(const struct cfg_kpi *k, enum period_kind pk, struct target *out)
+{
+	*out = k->target[pk];
+	if (out->rule == TR_NONE && k->split && pk == PK_QUARTER && k->target[PK_YEAR].rule != TR_NONE) {
 		/* A quarter's share of the year's target: the cumulative
 		 * milestones Y/4, Y/2, 3Y/4, Y of the year to date. */
 		*out = k->target[PK_YEAR];
 		out->low /= 4;
 		out->high /= 4;
 	}
-	return 0;
 }
 
 int target_set(struct store *s, const struct cfg_kpi *k, const struct period *p,
@@ -99,40 +103,47 @@ static int keep_value(const struct store_result *r, void *ud)
 int forecast_of(struct store *s, const struct cfg_kpi *k, const struct period *p, const char *dim,
 		const char *slice, double value, int64_t now_ms, struct forecast *out, char *err)
 {
+	struct history h = {{0}, 0};
+	if (!k->cumulative && now_ms >= p->start_ms && now_ms < p->end_ms && isfinite(value)) {
+		struct store_result_query q = {.kpi = k->id, .pkind = (int)p->kind, .dim = dim,
+					       .slice = slice, .from_ms = INT64_MIN, .to_ms = p->start_ms};
+		int rc = store_results_each(s, &q, keep_value, &h, err);
+		if (rc < 0)
+			return rc;
+	}
+	int n = h.n < 4 ? h.n : 4;
+	forecast_from(k->cumulative, p, value, now_ms, h.v + h.n - n, n, out);
+	return 0;
+}
+
+void forecast_from(bool cumulative, const struct period *p, double value, int64_t now_ms,
+		   const double *closed, int n, struct forecast *out)
+{
 	*out = (struct forecast){.method = "none", .value = NAN};
 	out->open = now_ms < p->end_ms;
 	if (!out->open || now_ms < p->start_ms || !isfinite(value))
-		return 0;
+		return;
 	out->elapsed = (double)(now_ms - p->start_ms) / (double)(p->end_ms - p->start_ms);
-	if (k->cumulative) {
+	if (cumulative) {
 		out->method = "run_rate";
 		/* Too early for a rate to mean much: a day into a quarter. */
 		if (out->elapsed > 0.01)
 			out->value = value / out->elapsed;
-		return 0;
+		return;
 	}
-	/* The slope of the last four closed periods, by least squares. */
-	struct history h = {{0}, 0};
-	struct store_result_query q = {.kpi = k->id, .pkind = (int)p->kind, .dim = dim, .slice = slice,
-				       .from_ms = INT64_MIN, .to_ms = p->start_ms};
-	int rc = store_results_each(s, &q, keep_value, &h, err);
-	if (rc < 0)
-		return rc;
-	int n = h.n < 4 ? h.n : 4;
-	double *v = h.v + h.n - n;
+	/* The least-squares slope of the closed periods given (the last four). */
 	out->method = "trend";
 	out->history = n;
 	out->slope = 0;
 	if (n >= 2) {
 		double mx = (n - 1) / 2.0, my = 0, sxy = 0, sxx = 0;
 		for (int i = 0; i < n; i++)
-			my += v[i] / n;
+			my += closed[i] / n;
 		for (int i = 0; i < n; i++) {
-			sxy += (i - mx) * (v[i] - my);
+			sxy += (i - mx) * (closed[i] - my);
 			sxx += (i - mx) * (i - mx);
 		}
 		out->slope = sxy / sxx;
 	}
 	out->value = value + out->slope * (1 - out->elapsed);
-	return 0;
 }
