@@ -18,6 +18,7 @@
 #include "eval/plugin.h"
 #include "eval/script.h"
 #include "daemon/supervise.h"
+#include "eval/worker.h"
 
 static const char usage_eval[] =
 	"usage: mizan eval [--kpi ID] [--period LABEL] [--by DIM] [--json] [--full]\n"
@@ -54,7 +55,7 @@ int cmd_worker(int argc, char **argv)
 			return code;
 	if (load_config(&co) < 0)
 		return EXIT_CONFIG;
-	code = supervise_worker_main(&co.cfg, 3);
+	code = eval_worker_main(&co.cfg, 3);
 	config_free(&co.cfg);
 	return code;
 }

@@ -35,8 +35,4 @@ int supervise_start(struct supervisor **out, const struct config *c, const char 
 void supervise_poke(struct supervisor *sv);
 void supervise_stop(struct supervisor *sv);
 
-/* The worker's side: serves evaluation requests on standard input until it
- * closes.  Returns the process's exit code. */
-int supervise_worker_main(const struct config *c, int progress_fd);
-
 #endif
