@@ -1,4 +1,4 @@
-/* api_alert.c - alerts, silences, targets, the outbox and the audit log, as JSON. */
+/* alerts.c - alerts, silences, targets, the outbox and the audit log, as JSON. */
 #include "api/api.h"
 
 #include <cjson/cJSON.h>
@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "util/log.h"
+#include "util/utf8.h"
 #include "model/period.h"
 #include "judge/target.h"
 
@@ -59,16 +60,16 @@ static int int_arg(struct MHD_Connection *c, const char *name, int dflt, int max
 }
 
 /* The body, parsed as a JSON object; NULL after answering 400. */
-static cJSON *json_body(struct MHD_Connection *c, struct req *r, enum MHD_Result *ret)
+static cJSON *json_body(struct MHD_Connection *c, struct http_req *r, enum MHD_Result *ret)
 {
 	if (utf8_check(r->body ? r->body : "", r->len) < r->len) {
-		*ret = send_error(c, r, MHD_HTTP_BAD_REQUEST, "the body is not valid UTF-8");
+		*ret = http_send_error(c, r, MHD_HTTP_BAD_REQUEST, "the body is not valid UTF-8");
 		return NULL;
 	}
 	cJSON *o = cJSON_ParseWithLength(r->body ? r->body : "", r->len);
 	if (!cJSON_IsObject(o)) {
 		cJSON_Delete(o);
-		*ret = send_error(c, r, MHD_HTTP_BAD_REQUEST, "the body must be a JSON object");
+		*ret = http_send_error(c, r, MHD_HTTP_BAD_REQUEST, "the body must be a JSON object");
 		return NULL;
 	}
 	return o;
@@ -121,16 +122,13 @@ static int add_change(const struct store_alert *a, void *ud)
 	return 0;
 }
 
-enum MHD_Result api_alerts(struct http *h, struct MHD_Connection *c, struct req *r, bool history)
+enum MHD_Result api_alerts(struct api *h, struct MHD_Connection *c, struct http_req *r, bool history)
 {
-	enum MHD_Result ret;
-	if (!authorise(h, c, r, ROLE_VIEWER, &ret))
-		return ret;
 	const char *kpi = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "kpi");
 	const char *state = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "state");
 	int limit = int_arg(c, "limit", 100, 10000);
 	if (limit < 0)
-		return send_error(c, r, MHD_HTTP_BAD_REQUEST, "limit must be a whole number from 1 to 10000");
+		return http_send_error(c, r, MHD_HTTP_BAD_REQUEST, "limit must be a whole number from 1 to 10000");
 	if (kpi && !*kpi)
 		kpi = NULL;
 	if (!state || !*state)
@@ -139,7 +137,7 @@ enum MHD_Result api_alerts(struct http *h, struct MHD_Connection *c, struct req 
 		state = NULL;
 	else if (strcmp(state, "active") && strcmp(state, "ok") && strcmp(state, "at_risk") &&
 		 strcmp(state, "missed") && strcmp(state, "stale"))
-		return send_error(c, r, MHD_HTTP_BAD_REQUEST,
+		return http_send_error(c, r, MHD_HTTP_BAD_REQUEST,
 				  "state must be active, all, ok, at_risk, missed or stale");
 	cJSON *list = cJSON_CreateArray();
 	char err[STORE_ERRLEN];
@@ -153,45 +151,45 @@ enum MHD_Result api_alerts(struct http *h, struct MHD_Connection *c, struct req 
 	if (rc < 0) {
 		cJSON_Delete(list);
 		log_error("alerts: %s", err);
-		return send_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "the store could not be read");
+		return http_send_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "the store could not be read");
 	}
 	cJSON *body = cJSON_CreateObject();
 	cJSON_AddItemToObject(body, history ? "changes" : "alerts", list);
-	return send_json(c, r, MHD_HTTP_OK, body);
+	return http_send_json(c, r, MHD_HTTP_OK, body);
 }
 
-enum MHD_Result api_alert_ack(struct http *h, struct MHD_Connection *c, struct req *r,
+enum MHD_Result api_alert_ack(struct api *h, struct MHD_Connection *c, struct http_req *r,
 			      const char *id)
 {
 	enum MHD_Result ret;
 	char *end;
 	long long n = strtoll(id, &end, 10);
 	if (*end || n <= 0)
-		return send_error(c, r, MHD_HTTP_NOT_FOUND, "no such alert");
+		return http_send_error(c, r, MHD_HTTP_NOT_FOUND, "no such alert");
 	cJSON *o = json_body(c, r, &ret);
 	if (!o)
 		return ret;
 	const cJSON *comment = cJSON_GetObjectItemCaseSensitive(o, "comment");
 	if (!cJSON_IsString(comment) || !*comment->valuestring || strlen(comment->valuestring) > 2000) {
 		cJSON_Delete(o);
-		return send_error(c, r, MHD_HTTP_BAD_REQUEST,
+		return http_send_error(c, r, MHD_HTTP_BAD_REQUEST,
 				  "comment must be a non-empty string of at most 2000 bytes");
 	}
 	char err[STORE_ERRLEN];
 	int rc = store_alert_ack(h->store, n, r->who, comment->valuestring, err);
 	cJSON_Delete(o);
 	if (rc == -ENOENT)
-		return send_error(c, r, MHD_HTTP_NOT_FOUND, "no such alert");
+		return http_send_error(c, r, MHD_HTTP_NOT_FOUND, "no such alert");
 	if (rc < 0) {
 		log_error("ack: %s", err);
-		return send_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "the store refused the acknowledgement");
+		return http_send_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "the store refused the acknowledgement");
 	}
 	cJSON *list = cJSON_CreateArray();
 	struct store_alert_query q = {.id = n, .limit = 1};
 	store_alerts_each(h->store, &q, add_alert, list, err);
 	cJSON *body = cJSON_DetachItemFromArray(list, 0);
 	cJSON_Delete(list);
-	return send_json(c, r, MHD_HTTP_OK, body ? body : cJSON_CreateObject());
+	return http_send_json(c, r, MHD_HTTP_OK, body ? body : cJSON_CreateObject());
 }
 
 /* ---- silences ------------------------------------------------------------------------- */
@@ -211,24 +209,21 @@ static int add_silence(const struct store_silence *si, void *ud)
 	return 0;
 }
 
-enum MHD_Result api_silences(struct http *h, struct MHD_Connection *c, struct req *r)
+enum MHD_Result api_silences(struct api *h, struct MHD_Connection *c, struct http_req *r)
 {
-	enum MHD_Result ret;
-	if (!authorise(h, c, r, ROLE_VIEWER, &ret))
-		return ret;
 	const char *all = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "all");
 	cJSON *list = cJSON_CreateArray();
 	char err[STORE_ERRLEN];
 	if (store_silences_each(h->store, all ? INT64_MIN : now_ms(), add_silence, list, err) < 0) {
 		cJSON_Delete(list);
-		return send_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "the store could not be read");
+		return http_send_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "the store could not be read");
 	}
 	cJSON *body = cJSON_CreateObject();
 	cJSON_AddItemToObject(body, "silences", list);
-	return send_json(c, r, MHD_HTTP_OK, body);
+	return http_send_json(c, r, MHD_HTTP_OK, body);
 }
 
-enum MHD_Result api_silence_post(struct http *h, struct MHD_Connection *c, struct req *r)
+enum MHD_Result api_silence_post(struct api *h, struct MHD_Connection *c, struct http_req *r)
 {
 	enum MHD_Result ret;
 	cJSON *o = json_body(c, r, &ret);
@@ -253,7 +248,7 @@ enum MHD_Result api_silence_post(struct http *h, struct MHD_Connection *c, struc
 		bad = "comment must be a non-empty string of at most 2000 bytes";
 	if (bad) {
 		cJSON_Delete(o);
-		return send_error(c, r, MHD_HTTP_BAD_REQUEST, bad);
+		return http_send_error(c, r, MHD_HTTP_BAD_REQUEST, bad);
 	}
 	struct store_silence si = {.kpi = kpi, .dim = dim, .slice = slice, .until_ms = until_ms,
 				   .who = r->who, .comment = comment};
@@ -273,9 +268,9 @@ enum MHD_Result api_silence_post(struct http *h, struct MHD_Connection *c, struc
 	cJSON_Delete(o);
 	if (rc < 0) {
 		log_error("silence: %s", err);
-		return send_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "the store refused the silence");
+		return http_send_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "the store refused the silence");
 	}
-	return send_json(c, r, MHD_HTTP_CREATED, body);
+	return http_send_json(c, r, MHD_HTTP_CREATED, body);
 }
 
 /* ---- the outbox and the audit log --------------------------------------------------------- */
@@ -300,28 +295,25 @@ static int add_mail(const struct store_mail *m, void *ud)
 	return 0;
 }
 
-enum MHD_Result api_outbox(struct http *h, struct MHD_Connection *c, struct req *r)
+enum MHD_Result api_outbox(struct api *h, struct MHD_Connection *c, struct http_req *r)
 {
-	enum MHD_Result ret;
-	if (!authorise(h, c, r, ROLE_ADMIN, &ret))
-		return ret;
 	const char *status = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "status");
 	if (status && !*status)
 		status = NULL;
 	if (status && strcmp(status, "pending") && strcmp(status, "sent") && strcmp(status, "failed"))
-		return send_error(c, r, MHD_HTTP_BAD_REQUEST, "status must be pending, sent or failed");
+		return http_send_error(c, r, MHD_HTTP_BAD_REQUEST, "status must be pending, sent or failed");
 	int limit = int_arg(c, "limit", 100, 10000);
 	if (limit < 0)
-		return send_error(c, r, MHD_HTTP_BAD_REQUEST, "limit must be a whole number from 1 to 10000");
+		return http_send_error(c, r, MHD_HTTP_BAD_REQUEST, "limit must be a whole number from 1 to 10000");
 	cJSON *list = cJSON_CreateArray();
 	char err[STORE_ERRLEN];
 	if (store_outbox_each(h->store, status, limit, add_mail, list, err) < 0) {
 		cJSON_Delete(list);
-		return send_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "the store could not be read");
+		return http_send_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "the store could not be read");
 	}
 	cJSON *body = cJSON_CreateObject();
 	cJSON_AddItemToObject(body, "messages", list);
-	return send_json(c, r, MHD_HTTP_OK, body);
+	return http_send_json(c, r, MHD_HTTP_OK, body);
 }
 
 static int add_audit(const struct store_audit *a, void *ud)
@@ -346,36 +338,33 @@ static int add_audit(const struct store_audit *a, void *ud)
 	return 0;
 }
 
-enum MHD_Result api_audit(struct http *h, struct MHD_Connection *c, struct req *r)
+enum MHD_Result api_audit(struct api *h, struct MHD_Connection *c, struct http_req *r)
 {
-	enum MHD_Result ret;
-	if (!authorise(h, c, r, ROLE_VIEWER, &ret))
-		return ret;
 	int limit = int_arg(c, "limit", 100, 10000);
 	if (limit < 0)
-		return send_error(c, r, MHD_HTTP_BAD_REQUEST, "limit must be a whole number from 1 to 10000");
+		return http_send_error(c, r, MHD_HTTP_BAD_REQUEST, "limit must be a whole number from 1 to 10000");
 	cJSON *list = cJSON_CreateArray();
 	char err[STORE_ERRLEN];
 	if (store_audit_each(h->store, limit, add_audit, list, err) < 0) {
 		cJSON_Delete(list);
-		return send_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "the store could not be read");
+		return http_send_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "the store could not be read");
 	}
 	cJSON *body = cJSON_CreateObject();
 	cJSON_AddItemToObject(body, "entries", list);
-	return send_json(c, r, MHD_HTTP_OK, body);
+	return http_send_json(c, r, MHD_HTTP_OK, body);
 }
 
 /* ---- targets ---------------------------------------------------------------------------- */
 
-enum MHD_Result api_target_put(struct http *h, struct MHD_Connection *c, struct req *r,
+enum MHD_Result api_target_put(struct api *h, struct MHD_Connection *c, struct http_req *r,
 			       const char *kpi, const char *label)
 {
 	const struct cfg_kpi *k = config_kpi(h->cfg, kpi);
 	if (!k)
-		return send_error(c, r, MHD_HTTP_NOT_FOUND, "no such KPI");
+		return http_send_error(c, r, MHD_HTTP_NOT_FOUND, "no such KPI");
 	struct period p;
 	if (period_parse(label, &p) < 0 || p.kind == PK_MONTH)
-		return send_error(c, r, MHD_HTTP_BAD_REQUEST,
+		return http_send_error(c, r, MHD_HTTP_BAD_REQUEST,
 				  "the period must be a quarter (2026-Q1) or a year (2026)");
 	enum MHD_Result ret;
 	cJSON *o = json_body(c, r, &ret);
@@ -416,14 +405,14 @@ enum MHD_Result api_target_put(struct http *h, struct MHD_Connection *c, struct 
 		bad = "reason must be a non-empty string of at most 2000 bytes (it goes in the audit log)";
 	if (bad) {
 		cJSON_Delete(o);
-		return send_error(c, r, MHD_HTTP_BAD_REQUEST, bad);
+		return http_send_error(c, r, MHD_HTTP_BAD_REQUEST, bad);
 	}
 	char err[STORE_ERRLEN];
 	int rc = target_set(h->store, k, &p, &t, r->who, reason, err);
 	cJSON_Delete(o);
 	if (rc < 0) {
 		log_error("target of %s: %s", k->id, err);
-		return send_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "the store refused the target");
+		return http_send_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "the store refused the target");
 	}
 	char plabel[16];
 	period_label(&p, plabel);
@@ -432,5 +421,5 @@ enum MHD_Result api_target_put(struct http *h, struct MHD_Connection *c, struct 
 	cJSON_AddStringToObject(body, "period", plabel);
 	cJSON_AddItemToObject(body, "target", target_json(&t));
 	cJSON_AddStringToObject(body, "who", r->who);
-	return send_json(c, r, MHD_HTTP_OK, body);
+	return http_send_json(c, r, MHD_HTTP_OK, body);
 }

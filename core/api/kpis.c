@@ -1,4 +1,4 @@
-/* api_kpi.c - goals, KPIs, their series and reported values, as JSON. */
+/* kpis.c - goals, KPIs, their series and reported values, as JSON. */
 #include "api/api.h"
 
 #include <cjson/cJSON.h>
@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "util/log.h"
+#include "util/utf8.h"
 #include "model/period.h"
 #include "judge/target.h"
 
@@ -76,7 +77,7 @@ static int keep_latest(const struct store_result *r, void *ud)
 
 /* The status of a KPI's latest figure against that period's target: what
  * GET /api/v1/kpis reports as its status. */
-static enum status latest_status(struct http *h, const struct cfg_kpi *k)
+static enum status latest_status(struct api *h, const struct cfg_kpi *k)
 {
 	struct latest l = {0};
 	struct period p;
@@ -91,11 +92,8 @@ static enum status latest_status(struct http *h, const struct cfg_kpi *k)
 	return status_of(l.value, &t);
 }
 
-enum MHD_Result api_goals(struct http *h, struct MHD_Connection *c, struct req *r)
+enum MHD_Result api_goals(struct api *h, struct MHD_Connection *c, struct http_req *r)
 {
-	enum MHD_Result ret;
-	if (!authorise(h, c, r, ROLE_VIEWER, &ret))
-		return ret;
 	cJSON *list = cJSON_CreateArray();
 	for (size_t g = 0; g < h->cfg->ngoals; g++) {
 		const struct cfg_goal *goal = &h->cfg->goals[g];
@@ -120,7 +118,7 @@ enum MHD_Result api_goals(struct http *h, struct MHD_Connection *c, struct req *
 	}
 	cJSON *body = cJSON_CreateObject();
 	cJSON_AddItemToObject(body, "goals", list);
-	return send_json(c, r, MHD_HTTP_OK, body);
+	return http_send_json(c, r, MHD_HTTP_OK, body);
 }
 
 /* ---- KPIs ------------------------------------------------------------------------ */
@@ -154,7 +152,7 @@ static int64_t now_ms(void)
 
 /* Adds the latest figure's target, status and forecast to it; returns the
  * status. */
-static enum status judge_latest(struct http *h, const struct cfg_kpi *k, cJSON *latest)
+static enum status judge_latest(struct api *h, const struct cfg_kpi *k, cJSON *latest)
 {
 	struct period p;
 	struct target t;
@@ -188,7 +186,7 @@ static enum status judge_latest(struct http *h, const struct cfg_kpi *k, cJSON *
 	return st;
 }
 
-static cJSON *kpi_json(struct http *h, const struct cfg_kpi *k, const cJSON *errors)
+static cJSON *kpi_json(struct api *h, const struct cfg_kpi *k, const cJSON *errors)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "id", k->id);
@@ -237,14 +235,11 @@ static cJSON *kpi_json(struct http *h, const struct cfg_kpi *k, const cJSON *err
 	return o;
 }
 
-enum MHD_Result api_kpis(struct http *h, struct MHD_Connection *c, struct req *r, const char *kpi)
+enum MHD_Result api_kpis(struct api *h, struct MHD_Connection *c, struct http_req *r, const char *kpi)
 {
-	enum MHD_Result ret;
-	if (!authorise(h, c, r, ROLE_VIEWER, &ret))
-		return ret;
 	const struct cfg_kpi *one = kpi ? config_kpi(h->cfg, kpi) : NULL;
 	if (kpi && !one)
-		return send_error(c, r, MHD_HTTP_NOT_FOUND, "no such KPI");
+		return http_send_error(c, r, MHD_HTTP_NOT_FOUND, "no such KPI");
 	struct errors errs = {cJSON_CreateObject()};
 	char err[STORE_ERRLEN];
 	store_kpi_status_each(h->store, note_error, &errs, err);
@@ -258,7 +253,7 @@ enum MHD_Result api_kpis(struct http *h, struct MHD_Connection *c, struct req *r
 			cJSON_AddItemToArray(list, kpi_json(h, &h->cfg->kpis[k], errs.map));
 	}
 	cJSON_Delete(errs.map);
-	return send_json(c, r, MHD_HTTP_OK, body);
+	return http_send_json(c, r, MHD_HTTP_OK, body);
 }
 
 /* ---- series ------------------------------------------------------------------------ */
@@ -289,14 +284,11 @@ static bool slice_dim_known(const struct config *c, const char *dim)
 	return false;
 }
 
-enum MHD_Result api_series(struct http *h, struct MHD_Connection *c, struct req *r, const char *kpi)
+enum MHD_Result api_series(struct api *h, struct MHD_Connection *c, struct http_req *r, const char *kpi)
 {
-	enum MHD_Result ret;
-	if (!authorise(h, c, r, ROLE_VIEWER, &ret))
-		return ret;
 	const struct cfg_kpi *k = config_kpi(h->cfg, kpi);
 	if (!k)
-		return send_error(c, r, MHD_HTTP_NOT_FOUND, "no such KPI");
+		return http_send_error(c, r, MHD_HTTP_NOT_FOUND, "no such KPI");
 	struct store_result_query q = {.kpi = k->id, .pkind = (int)k->period, .dim = "",
 				       .from_ms = INT64_MIN, .to_ms = INT64_MAX};
 	const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "period");
@@ -306,7 +298,7 @@ enum MHD_Result api_series(struct http *h, struct MHD_Connection *c, struct req 
 			if (strcmp(v, period_kind_name((enum period_kind)i)) == 0)
 				pk = i;
 		if (pk < 0)
-			return send_error(c, r, MHD_HTTP_BAD_REQUEST, "period must be month, quarter or year");
+			return http_send_error(c, r, MHD_HTTP_BAD_REQUEST, "period must be month, quarter or year");
 		q.pkind = pk;
 	}
 	const char *names[2] = {"from", "to"};
@@ -317,12 +309,12 @@ enum MHD_Result api_series(struct http *h, struct MHD_Connection *c, struct req 
 			char msg[160];
 			snprintf(msg, sizeof(msg), "%s must be a period (2026-Q1, 2026-03, 2026) or a date",
 				 names[i]);
-			return send_error(c, r, MHD_HTTP_BAD_REQUEST, msg);
+			return http_send_error(c, r, MHD_HTTP_BAD_REQUEST, msg);
 		}
 	const char *by = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "by");
 	if (by && *by) {
 		if (!slice_dim_known(h->cfg, by))
-			return send_error(c, r, MHD_HTTP_BAD_REQUEST,
+			return http_send_error(c, r, MHD_HTTP_BAD_REQUEST,
 					  "by must be one of the configured slices (evaluation.slices)");
 		q.dim = by;
 	}
@@ -332,7 +324,7 @@ enum MHD_Result api_series(struct http *h, struct MHD_Connection *c, struct req 
 								    err) < 0) {
 		cJSON_Delete(points);
 		log_error("series of %s: %s", k->id, err);
-		return send_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "the store could not be read");
+		return http_send_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "the store could not be read");
 	}
 	cJSON *body = cJSON_CreateObject();
 	cJSON_AddStringToObject(body, "kpi", k->id);
@@ -343,26 +335,26 @@ enum MHD_Result api_series(struct http *h, struct MHD_Connection *c, struct req 
 		cJSON_AddNullToObject(body, "by");
 	cJSON_AddStringToObject(body, "unit", k->unit);
 	cJSON_AddItemToObject(body, "points", points);
-	return send_json(c, r, MHD_HTTP_OK, body);
+	return http_send_json(c, r, MHD_HTTP_OK, body);
 }
 
 /* ---- reported values ------------------------------------------------------------------ */
 
-enum MHD_Result api_value_post(struct http *h, struct MHD_Connection *c, struct req *r,
+enum MHD_Result api_value_post(struct api *h, struct MHD_Connection *c, struct http_req *r,
 			       const char *kpi)
 {
 	const struct cfg_kpi *k = config_kpi(h->cfg, kpi);
 	if (!k)
-		return send_error(c, r, MHD_HTTP_NOT_FOUND, "no such KPI");
+		return http_send_error(c, r, MHD_HTTP_NOT_FOUND, "no such KPI");
 	if (k->indicator)
-		return send_error(c, r, MHD_HTTP_CONFLICT,
+		return http_send_error(c, r, MHD_HTTP_CONFLICT,
 				  "this KPI is computed from events; only reported KPIs take values");
 	if (utf8_check(r->body ? r->body : "", r->len) < r->len)
-		return send_error(c, r, MHD_HTTP_BAD_REQUEST, "the body is not valid UTF-8");
+		return http_send_error(c, r, MHD_HTTP_BAD_REQUEST, "the body is not valid UTF-8");
 	cJSON *o = cJSON_ParseWithLength(r->body ? r->body : "", r->len);
 	if (!cJSON_IsObject(o)) {
 		cJSON_Delete(o);
-		return send_error(c, r, MHD_HTTP_BAD_REQUEST,
+		return http_send_error(c, r, MHD_HTTP_BAD_REQUEST,
 				  "the body must be a JSON object {period, value, dim?, slice?, note?}");
 	}
 	const char *label = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "period"));
@@ -386,7 +378,7 @@ enum MHD_Result api_value_post(struct http *h, struct MHD_Connection *c, struct 
 		bad = "note must be a string of at most 2000 bytes";
 	if (bad) {
 		cJSON_Delete(o);
-		return send_error(c, r, MHD_HTTP_BAD_REQUEST, bad);
+		return http_send_error(c, r, MHD_HTTP_BAD_REQUEST, bad);
 	}
 	char plabel[16];
 	period_label(&p, plabel);
@@ -409,7 +401,7 @@ enum MHD_Result api_value_post(struct http *h, struct MHD_Connection *c, struct 
 	cJSON_Delete(o);
 	if (rc < 0) {
 		log_error("value for %s not stored: %s", k->id, err);
-		return send_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "the store refused the value");
+		return http_send_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "the store refused the value");
 	}
-	return send_json(c, r, MHD_HTTP_CREATED, body);
+	return http_send_json(c, r, MHD_HTTP_CREATED, body);
 }

@@ -13,6 +13,7 @@
 #include "render/chart.h"
 #include "cli/cli.h"
 #include "eval/kpi.h"
+#include "notify/notice.h"
 #include "notify/outbox.h"
 #include "model/period.h"
 #include "eval/plugin.h"
@@ -234,7 +235,13 @@ int cmd_eval(int argc, char **argv)
 		    chart_pool_start(&charts, co.cfg.gnuplot, 1, co.cfg.chart_timeout_s, cerr,
 				     sizeof(cerr)) < 0)
 			charts = NULL; /* mail without charts */
-		int arc = alert_evaluate(&co.cfg, s, charts, now_ms, &as, err, sizeof(err));
+		struct alert_notifier nf = {0};
+		int arc = -1;
+		if (notice_new(&nf, &co.cfg, s, charts) < 0)
+			snprintf(err, sizeof(err), "out of memory");
+		else
+			arc = alert_evaluate(&co.cfg, s, &nf, now_ms, &as, err, sizeof(err));
+		notice_free(&nf);
 		chart_pool_stop(charts);
 		if (arc < 0) {
 			fprintf(stderr, "mizan eval: alerts: %s\n", err);

@@ -9,23 +9,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "http/auth.h"
-#include "render/chart.h"
 #include "cli/cli.h"
+#include "daemon/daemon.h"
+#include "http/auth.h"
+#include "notify/mail.h"
 #include "model/config.h"
 #include "ingest/demo.h"
 #include "model/event.h"
-#include "http/http.h"
 #include "ingest/import.h"
 #include "util/log.h"
-#include "eval/kpi.h"
-#include "notify/mail.h"
-#include "util/metrics.h"
-#include "notify/outbox.h"
 #include "model/period.h"
-#include "eval/plugin.h"
 #include "store/store.h"
-#include "daemon/supervise.h"
 
 #ifndef MIZAN_VERSION
 #define MIZAN_VERSION "0"
@@ -94,24 +88,8 @@ static int cmd_serve(int argc, char **argv)
 	if (load_config(&co) < 0)
 		return EXIT_CONFIG;
 
-	/* Signals go to sigwait below, not to whichever thread is running. */
-	sigset_t sigs;
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
 	struct store *s = NULL;
-	struct auth *a = NULL;
-	struct http *h = NULL;
-	struct supervisor *sv = NULL;
-	struct outbox *ob = NULL;
-	struct chart_pool *charts = NULL;
-	struct metrics m;
-	char err[512];
 	code = EXIT_RUNTIME;
-	metrics_init(&m);
 	if (open_store(&co, &s, 0) < 0)
 		goto out;
 	if (co.cfg.demo_when_empty > 0 && store_count_events(s) == 0) {
@@ -130,8 +108,6 @@ static int cmd_serve(int argc, char **argv)
 			goto out;
 		log_info("loaded %zu demo events in %.2f s", st.accepted, st.seconds);
 	}
-	if (auth_new(&a, &co.cfg, s) < 0)
-		goto out;
 	char self[4096];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n <= 0) {
@@ -139,39 +115,9 @@ static int cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	self[n] = '\0';
-	if (*co.cfg.gnuplot &&
-	    chart_pool_start(&charts, co.cfg.gnuplot, co.cfg.charts, co.cfg.chart_timeout_s, err,
-			     sizeof(err)) < 0) {
-		log_warn("no charts: %s", err); /* pages and mail go without */
-		charts = NULL;
-	}
-	if (outbox_start(&ob, &co.cfg, s) < 0) {
-		log_error("cannot start mail delivery");
-		goto out;
-	}
-	if (supervise_start(&sv, &co.cfg, self, co.cfg.path, s, &m, ob, charts, err, sizeof(err)) < 0) {
-		log_error("%s", err);
-		goto out;
-	}
-	if (http_start(&h, &co.cfg, s, a, &m, sv, charts, err, sizeof(err)) < 0) {
-		log_error("%s", err);
-		goto out;
-	}
-	char addr[80];
-	snprintf(addr, sizeof(addr), "%.*s:%u", (int)(strrchr(co.cfg.listen, ':') - co.cfg.listen),
-		 co.cfg.listen, http_port(h));
-	log_info("mizan %s listening on http://%s (database %s)", MIZAN_VERSION, addr,
-		 co.cfg.db_path);
-	int sig;
-	sigwait(&sigs, &sig);
-	log_info("stopping on signal %d", sig);
-	code = EXIT_OK;
+	if (daemon_run(&co.cfg, s, self) == 0)
+		code = EXIT_OK;
 out:
-	http_stop(h);
-	supervise_stop(sv);
-	outbox_stop(ob);
-	chart_pool_stop(charts);
-	auth_free(a);
 	store_close(s);
 	config_free(&co.cfg);
 	return code;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "judge/alert.h"
+#include "util/metrics.h"
 #include "eval/kpi.h"
 #include "notify/outbox.h"
 #include "util/log.h"
@@ -32,9 +33,9 @@ struct skip {
 struct supervisor {
 	const struct config *cfg;
 	struct store *store;
-	struct metrics *m;
 	struct outbox *ob;
-	struct chart_pool *charts;
+	const struct alert_notifier *nf;
+	struct metric *runs, *failures, *periods, *restarts, *last_s, *alert_changes, *alert_messages;
 	char *self, *config_path;
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -213,7 +214,7 @@ static void evaluate_once(struct supervisor *sv)
 				char why[128];
 				int status = reap_worker(sv, false);
 				blame(sv, describe(status, why, sizeof(why)));
-				atomic_fetch_add(&sv->m->eval_failures, 1);
+				metric_add(sv->failures, 1);
 				return;
 			}
 			got += (size_t)r;
@@ -237,7 +238,7 @@ static void evaluate_once(struct supervisor *sv)
 				 stalled ? "stall_s" : "timeout_s");
 			blame(sv, why);
 			reap_worker(sv, true);
-			atomic_fetch_add(&sv->m->eval_failures, 1);
+			metric_add(sv->failures, 1);
 			return;
 		}
 	}
@@ -245,15 +246,15 @@ static void evaluate_once(struct supervisor *sv)
 	double seconds = 0;
 	if (sscanf(line, "ok run=%llu periods=%llu results=%llu events=%llu failed=%llu seconds=%lf",
 		   &run, &periods, &results, &events, &failed, &seconds) == 6) {
-		atomic_fetch_add(&sv->m->eval_runs, 1);
-		atomic_fetch_add(&sv->m->eval_periods, periods);
-		atomic_store(&sv->m->eval_last_us, (uint_fast64_t)(seconds * 1e6));
+		metric_add(sv->runs, 1);
+		metric_add(sv->periods, periods);
+		metric_set(sv->last_s, seconds);
 		if (periods)
 			log_info("evaluation %llu: %llu periods, %llu results from %llu events in %.2f s%s",
 				 run, periods, results, events, seconds, failed ? " (some KPIs failed)" : "");
 		sv->backoff = 0;
 	} else {
-		atomic_fetch_add(&sv->m->eval_failures, 1);
+		metric_add(sv->failures, 1);
 		line[strcspn(line, "\n")] = '\0';
 		log_error("evaluation failed: %s", line);
 	}
@@ -267,13 +268,13 @@ static void check_alerts(struct supervisor *sv)
 	char err[STORE_ERRLEN];
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
-	if (alert_evaluate(sv->cfg, sv->store, sv->charts, (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, &st,
+	if (alert_evaluate(sv->cfg, sv->store, sv->nf, (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, &st,
 			   err, sizeof(err)) < 0) {
 		log_error("alert evaluation failed: %s", err);
 		return;
 	}
-	atomic_fetch_add(&sv->m->alert_changes, st.changed);
-	atomic_fetch_add(&sv->m->alert_messages, st.messages);
+	metric_add(sv->alert_changes, st.changed);
+	metric_add(sv->alert_messages, st.messages);
 	if (st.messages)
 		outbox_poke(sv->ob);
 }
@@ -310,7 +311,7 @@ static void *supervise_thread(void *arg)
 		if (had_worker && !sv->pid) /* it died: wait before the next one */
 			sv->backoff = sv->backoff ? (sv->backoff * 2 > 60 ? 60 : sv->backoff * 2) : 1;
 		if (!sv->pid && sv->backoff) {
-			atomic_fetch_add(&sv->m->eval_restarts, 1);
+			metric_add(sv->restarts, 1);
 			log_warn("restarting the evaluation worker in %.0f s", sv->backoff);
 		}
 		pthread_mutex_lock(&sv->lock);
@@ -325,7 +326,7 @@ static void *supervise_thread(void *arg)
 
 int supervise_start(struct supervisor **out, const struct config *c, const char *self,
 		    const char *config_path, struct store *s, struct metrics *m, struct outbox *ob,
-		    struct chart_pool *charts, char *err, size_t errlen)
+		    const struct alert_notifier *nf, char *err, size_t errlen)
 {
 	struct supervisor *sv = calloc(1, sizeof(*sv));
 	if (!sv) {
@@ -334,9 +335,21 @@ int supervise_start(struct supervisor **out, const struct config *c, const char 
 	}
 	sv->cfg = c;
 	sv->store = s;
-	sv->m = m;
 	sv->ob = ob;
-	sv->charts = charts;
+	sv->nf = nf;
+	sv->runs = metrics_counter(m, "mizan_eval_runs_total", "Evaluations that completed.", NULL);
+	sv->failures = metrics_counter(m, "mizan_eval_failures_total",
+				       "Evaluations whose worker crashed, hung or failed.", NULL);
+	sv->periods = metrics_counter(m, "mizan_eval_periods_recomputed_total",
+				      "(KPI, period) pairs recomputed.", NULL);
+	sv->restarts = metrics_counter(m, "mizan_eval_worker_restarts_total",
+				       "Times the evaluation worker was restarted.", NULL);
+	sv->last_s = metrics_gauge(m, "mizan_eval_last_seconds", "How long the last evaluation took.",
+				   NULL);
+	sv->alert_changes = metrics_counter(m, "mizan_alert_changes_total",
+					    "Alerts whose state changed.", NULL);
+	sv->alert_messages = metrics_counter(m, "mizan_alert_messages_total",
+					     "Messages queued for alert changes.", NULL);
 	sv->self = strdup(self);
 	sv->config_path = config_path ? strdup(config_path) : NULL;
 	sv->prog_fd = memfd_create("mizan-progress", MFD_CLOEXEC);

@@ -17,20 +17,23 @@
 #include <stddef.h>
 
 #include "model/config.h"
-#include "util/metrics.h"
 #include "store/store.h"
+
+struct metrics;
 
 struct supervisor;
 
 struct outbox;
-struct chart_pool;
+struct alert_notifier;
 
 /* `self` is the path of the mizan binary; config_path may be NULL.  After
- * each evaluation the supervisor evaluates the alerts (alert.h) and pokes
- * the outbox `ob` (may be NULL) when they queued mail. */
+ * each evaluation the supervisor evaluates the alerts (judge/alert.h) with
+ * the notifier nf (may be NULL: nothing announced) and pokes the outbox
+ * `ob` (may be NULL) when they queued mail.  It registers its figures in m.
+ * c, s, m, ob and nf are borrowed and must outlive the supervisor. */
 int supervise_start(struct supervisor **out, const struct config *c, const char *self,
 		    const char *config_path, struct store *s, struct metrics *m, struct outbox *ob,
-		    struct chart_pool *charts, char *err, size_t errlen);
+		    const struct alert_notifier *nf, char *err, size_t errlen);
 /* New events arrived: evaluate within evaluation.after_ingest_s. */
 void supervise_poke(struct supervisor *sv);
 void supervise_stop(struct supervisor *sv);

@@ -10,47 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-size_t utf8_check(const char *str, size_t len)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = s[i];
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		size_t n;
-		unsigned lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			if (c == 0xe0)
-				lo = 0xa0; /* no overlong forms */
-			if (c == 0xed)
-				hi = 0x9f; /* no surrogates */
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			if (c == 0xf0)
-				lo = 0x90;
-			if (c == 0xf4)
-				hi = 0x8f; /* nothing past U+10FFFF */
-		} else {
-			return i;
-		}
-		if (i + n >= len)
-			return i; /* truncated sequence */
-		if (s[i + 1] < lo || s[i + 1] > hi)
-			return i;
-		for (size_t k = 2; k <= n; k++)
-			if ((s[i + k] & 0xc0) != 0x80)
-				return i;
-		i += n + 1;
-	}
-	return len;
-}
+#include "util/utf8.h"
 
 /* The offset of a NUL byte, or of a JSON escape \u0000, or len.  cJSON
  * would decode the escape into a C string and silently cut it there, so an

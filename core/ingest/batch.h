@@ -42,7 +42,4 @@ int batch_parse(struct batch *b, enum batch_format fmt, const char *body, size_t
 		size_t max_events);
 void batch_free(struct batch *b);
 
-/* The offset of the first byte that is not valid UTF-8, or len if none. */
-size_t utf8_check(const char *s, size_t len);
-
 #endif

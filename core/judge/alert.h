@@ -14,9 +14,12 @@
  * Every change of state is written with its history entry and its messages
  * in one transaction (store_alert_put): a state is never changed without the
  * mail that announces it, nor mail queued for a change that did not happen.
+ * The judge decides what to announce (a struct alert_notice); what the
+ * messages say, to whom and in which language is the notifier's, a layer
+ * above (notify/notice.h), handed in by whoever runs the evaluation.
  */
-#ifndef MIZAN_ALERT_H
-#define MIZAN_ALERT_H
+#ifndef MIZAN_JUDGE_ALERT_H
+#define MIZAN_JUDGE_ALERT_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -31,9 +34,50 @@ struct alert_stats {
 	double seconds;
 };
 
-struct chart_pool;
-/* charts (may be NULL) draws the chart each message carries inline. */
-int alert_evaluate(const struct config *c, struct store *s, struct chart_pool *charts,
+struct forecast;
+struct period;
+
+enum alert_notice_kind { AN_AT_RISK, AN_MISSED, AN_RECOVERED, AN_STALE, AN_REMINDER };
+
+/* A slice that fell short, for "the three missions furthest below". */
+struct alert_gap {
+	char slice[64];
+	double value, gap;
+};
+
+/* What a change of state announces, in no language.  Every pointer is
+ * borrowed for the length of the notifier's call. */
+struct alert_notice {
+	enum alert_notice_kind kind;
+	const struct config *cfg;
+	const struct store_alert *a; /* the alert in its new state */
+	int64_t now_ms;
+	/* a KPI's target alert */
+	const struct cfg_kpi *k;     /* NULL for a stale source */
+	const struct period *p;
+	const struct target *t;
+	const struct forecast *fc;
+	const struct alert_gap *gaps; /* the slices furthest below, worst first */
+	int ngaps;
+	/* a stale source: the kind of event its mission stopped sending, and
+	 * when it last sent one */
+	const char *stale_kind;
+	int64_t stale_since;
+};
+
+/* Turns a notice into messages: appends them to *mails (*n of them, grown
+ * with realloc), each with to_addr, subject and message malloc'd; the judge
+ * stores them with the change and frees them.  0, or -1 when a message
+ * could not be made (the change is then stored without it, and logged). */
+struct alert_notifier {
+	int (*compose)(void *ud, const struct alert_notice *n, struct store_mail **mails, size_t *n_);
+	void *ud;
+};
+
+/* Judges every KPI's open and last closed period, and every source, at
+ * now_ms.  nf may be NULL (states change, nothing is announced).  0, or -1
+ * with the store's error in err. */
+int alert_evaluate(const struct config *c, struct store *s, const struct alert_notifier *nf,
 		   int64_t now_ms, struct alert_stats *st, char *err, size_t errlen);
 
 #endif

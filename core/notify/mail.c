@@ -1,6 +1,8 @@
 /* mail.c - composing (RFC 5322, MIME, RFC 2047) and sending (SMTP with libcurl). */
 #include "notify/mail.h"
 
+#include "util/utf8.h"
+
 #include <curl/curl.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -107,36 +109,6 @@ static void put_base64(struct buf *b, const unsigned char *d, size_t n, bool wra
 
 /* ---- cleaning header text -------------------------------------------------------- */
 
-/* The length of the valid UTF-8 sequence at s (1..4) and its code point in
- * *cp, or 0 when it is not valid UTF-8. */
-static size_t utf8_char(const unsigned char *s, unsigned *cp)
-{
-	unsigned c = s[0];
-	size_t n;
-	unsigned min;
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	} else if ((c & 0xe0) == 0xc0) {
-		n = 2, min = 0x80, c &= 0x1f;
-	} else if ((c & 0xf0) == 0xe0) {
-		n = 3, min = 0x800, c &= 0x0f;
-	} else if ((c & 0xf8) == 0xf0) {
-		n = 4, min = 0x10000, c &= 0x07;
-	} else {
-		return 0;
-	}
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return n;
-}
-
 /* A copy of s fit for a header: control characters (C0, DEL, C1), CR and
  * LF among them, become spaces; invalid UTF-8 becomes U+FFFD; runs of
  * spaces become one; no space at either end.  malloc'd; NULL: no memory. */
@@ -151,7 +123,7 @@ static char *clean_text(const char *s)
 	bool space = true; /* drops leading spaces */
 	while (*p) {
 		unsigned cp;
-		size_t k = utf8_char(p, &cp);
+		size_t k = utf8_decode((const char *)p, strlen((const char *)p), &cp);
 		if (k == 0) {
 			memcpy(out + o, "\xef\xbf\xbd", 3);
 			o += 3;
@@ -219,7 +191,7 @@ static void put_encoded(struct buf *b, size_t *col, const char *s)
 		size_t raw = room / 4 * 3, take = 0;
 		while (take < n) {
 			unsigned cp;
-			size_t k = utf8_char(p + take, &cp);
+			size_t k = utf8_decode((const char *)p + take, n - take, &cp);
 			if (k == 0)
 				k = 1; /* cannot happen after clean_text */
 			if (take + k > raw)

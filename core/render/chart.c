@@ -75,6 +75,8 @@
  */
 #include "render/chart.h"
 
+#include "util/utf8.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -167,39 +169,6 @@ __attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errl
 
 /* ---- script generation ---- */
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-	size_t len;
-	unsigned min;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	unsigned cp = c & (0xffu >> (len + 1));
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 /* Appends a gnuplot string expression whose value is s, literally (see the
  * escaping notes at the top), cut to at most max bytes of s (on a character
  * boundary, "…" marking the cut).  Runs without quotes are single-quoted;
@@ -211,7 +180,7 @@ static void put_quoted(struct buf *b, const char *s, size_t max)
 	size_t n = strlen((const char *)u), used = 0;
 	bool open = false, any = false;
 	for (size_t i = 0; i < n;) {
-		size_t l = utf8_seq(u + i, n - i);
+		size_t l = utf8_decode((const char *)u + i, n - i, NULL);
 		if (used + (l ? l : 1) > max) {
 			if (!open)
 				buf_puts(b, any ? ".'" : "'");

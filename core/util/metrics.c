@@ -1,152 +1,287 @@
 /* metrics.c - see metrics.h. */
 #include "util/metrics.h"
 
-#include <stdarg.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-static const char *const route_names[R_NROUTES] = {
-	"events_post", "events_get", "goals",    "kpis",   "kpi",   "kpi_series",
-	"kpi_values",  "kpi_target", "alerts",   "alert_history", "alert_ack", "silences",
-	"outbox",      "audit",      "healthz",  "metrics", "web",  "other"};
-/* The status codes Mizan answers with; anything else counts as the last. */
-static const unsigned codes[METRICS_NCODES] = {200, 201, 400, 401, 403, 404, 405,
-					       408, 409, 413, 415, 503, 507, 0};
-static const double bounds[METRICS_NBUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
-						0.025,  0.05,  0.1,    0.5,   2.5};
+#include "util/buf.h"
 
-void metrics_init(struct metrics *m)
-{
-	struct timespec ts;
+enum metric_type { M_COUNTER, M_GAUGE, M_HISTOGRAM };
 
-	memset(m, 0, sizeof(*m));
-	clock_gettime(CLOCK_REALTIME, &ts);
-	m->started_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void metrics_request(struct metrics *m, enum route r, unsigned status, double seconds)
-{
-	int c = 0;
-	while (c < METRICS_NCODES - 1 && codes[c] != status)
-		c++;
-	atomic_fetch_add_explicit(&m->requests[r][c], 1, memory_order_relaxed);
-	for (int b = 0; b < METRICS_NBUCKETS; b++)
-		if (seconds <= bounds[b])
-			atomic_fetch_add_explicit(&m->duration_bucket[r][b], 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&m->duration_count[r], 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&m->duration_us_sum[r], (uint_fast64_t)(seconds * 1e6),
-				  memory_order_relaxed);
-}
-
-struct out {
-	char *buf;
-	size_t len, cap;
+struct metric {
+	struct metric *next; /* the next series of its family */
+	enum metric_type type;
+	char *labels;
+	bool sparse;
+	atomic_uint_fast64_t count;  /* a counter's count; a histogram's observations */
+	atomic_uint_fast64_t bits;   /* a gauge's value, or a histogram's sum, as double bits */
+	double (*read)(void *ud);
+	void *ud;
+	int nbounds;
+	double *bounds;
+	atomic_uint_fast64_t *buckets; /* cumulative: observations <= bounds[i] */
 };
 
-__attribute__((format(printf, 2, 3))) static void put(struct out *o, const char *fmt, ...)
+struct family {
+	struct family *next;
+	char *name, *help;
+	enum metric_type type;
+	struct metric *first, *last;
+};
+
+struct metrics {
+	pthread_mutex_t lock;
+	struct family *first, *last;
+};
+
+int metrics_new(struct metrics **out)
 {
-	va_list ap;
-	for (;;) {
-		va_start(ap, fmt);
-		int n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			return;
-		if ((size_t)n < o->cap - o->len) {
-			o->len += (size_t)n;
-			return;
+	struct metrics *m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	pthread_mutex_init(&m->lock, NULL);
+	*out = m;
+	return 0;
+}
+
+void metrics_free(struct metrics *m)
+{
+	if (!m)
+		return;
+	for (struct family *f = m->first, *fn; f; f = fn) {
+		fn = f->next;
+		for (struct metric *s = f->first, *sn; s; s = sn) {
+			sn = s->next;
+			free(s->labels);
+			free(s->bounds);
+			free(s->buckets);
+			free(s);
 		}
-		size_t cap = (o->cap + (size_t)n) * 2;
-		char *p = realloc(o->buf, cap);
-		if (!p)
-			return;
-		o->buf = p;
-		o->cap = cap;
+		free(f->name);
+		free(f->help);
+		free(f);
 	}
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+static struct family *family_of(struct metrics *m, const char *name, const char *help,
+				enum metric_type type)
+{
+	for (struct family *f = m->first; f; f = f->next)
+		if (strcmp(f->name, name) == 0)
+			return f->type == type ? f : NULL;
+	struct family *f = calloc(1, sizeof(*f));
+	if (!f || !(f->name = strdup(name)) || !(f->help = strdup(help))) {
+		if (f)
+			free(f->name);
+		free(f);
+		return NULL;
+	}
+	f->type = type;
+	if (m->last)
+		m->last->next = f;
+	else
+		m->first = f;
+	m->last = f;
+	return f;
+}
+
+static struct metric *series(struct metrics *m, const char *name, const char *help,
+			     const char *labels, enum metric_type type)
+{
+	if (!m)
+		return NULL;
+	labels = labels ? labels : "";
+	pthread_mutex_lock(&m->lock);
+	struct metric *s = NULL;
+	struct family *f = family_of(m, name, help, type);
+	if (!f)
+		goto out;
+	for (s = f->first; s; s = s->next)
+		if (strcmp(s->labels, labels) == 0)
+			goto out;
+	s = calloc(1, sizeof(*s));
+	if (!s || !(s->labels = strdup(labels))) {
+		free(s);
+		s = NULL;
+		goto out;
+	}
+	s->type = type;
+	if (f->last)
+		f->last->next = s;
+	else
+		f->first = s;
+	f->last = s;
+out:
+	pthread_mutex_unlock(&m->lock);
+	return s;
+}
+
+struct metric *metrics_counter(struct metrics *m, const char *name, const char *help,
+			       const char *labels)
+{
+	return series(m, name, help, labels, M_COUNTER);
+}
+
+struct metric *metrics_counter_sparse(struct metrics *m, const char *name, const char *help,
+				      const char *labels)
+{
+	struct metric *s = series(m, name, help, labels, M_COUNTER);
+	if (s)
+		s->sparse = true;
+	return s;
+}
+
+static uint64_t bits_of(double v)
+{
+	uint64_t u;
+	memcpy(&u, &v, sizeof(u));
+	return u;
+}
+
+static double double_of(uint64_t u)
+{
+	double v;
+	memcpy(&v, &u, sizeof(v));
+	return v;
+}
+
+struct metric *metrics_gauge(struct metrics *m, const char *name, const char *help,
+			     const char *labels)
+{
+	return series(m, name, help, labels, M_GAUGE);
+}
+
+struct metric *metrics_gauge_read(struct metrics *m, const char *name, const char *help,
+				  const char *labels, double (*read)(void *ud), void *ud)
+{
+	struct metric *s = series(m, name, help, labels, M_GAUGE);
+	if (s) {
+		s->read = read;
+		s->ud = ud;
+	}
+	return s;
+}
+
+struct metric *metrics_histogram(struct metrics *m, const char *name, const char *help,
+				 const char *labels, const double *bounds, int n)
+{
+	struct metric *s = series(m, name, help, labels, M_HISTOGRAM);
+	if (!s || s->bounds)
+		return s;
+	double *b = malloc(sizeof(*b) * (size_t)n);
+	atomic_uint_fast64_t *c = calloc((size_t)n, sizeof(*c));
+	if (!b || !c) {
+		free(b);
+		free(c);
+		return NULL; /* the series stays, without buckets */
+	}
+	memcpy(b, bounds, sizeof(*b) * (size_t)n);
+	s->buckets = c;
+	s->bounds = b;
+	s->nbounds = n;
+	return s;
+}
+
+void metric_add(struct metric *c, uint64_t n)
+{
+	if (c)
+		atomic_fetch_add_explicit(&c->count, n, memory_order_relaxed);
+}
+
+void metric_set(struct metric *g, double v)
+{
+	if (g)
+		atomic_store_explicit(&g->bits, bits_of(v), memory_order_relaxed);
+}
+
+void metric_observe(struct metric *h, double v)
+{
+	if (!h)
+		return;
+	for (int b = 0; b < h->nbounds; b++)
+		if (v <= h->bounds[b])
+			atomic_fetch_add_explicit(&h->buckets[b], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&h->count, 1, memory_order_relaxed);
+	/* The sum, by compare-and-swap on its bits. */
+	uint64_t old = atomic_load_explicit(&h->bits, memory_order_relaxed);
+	while (!atomic_compare_exchange_weak_explicit(&h->bits, &old, bits_of(double_of(old) + v),
+						      memory_order_relaxed, memory_order_relaxed))
+		;
 }
 
 #define LOAD(x) ((unsigned long long)atomic_load_explicit(&(x), memory_order_relaxed))
 
-static void put_by_kind(struct out *o, const char *name, const char *help,
-			atomic_uint_fast64_t *v, int n)
+double metric_value(const struct metric *s)
 {
-	put(o, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
-	for (int k = 0; k < n; k++)
-		put(o, "%s{kind=\"%s\"} %llu\n", name, k < EV_NKINDS ? event_kind_names[k] : "unknown",
-		    LOAD(v[k]));
+	if (!s)
+		return NAN;
+	if (s->type == M_GAUGE)
+		return s->read ? s->read(s->ud) : double_of(LOAD(s->bits));
+	return (double)LOAD(s->count);
 }
 
-char *metrics_render(struct metrics *m, int64_t db_bytes, size_t *len)
+/* name{labels} or name{labels,extra} or name */
+static void put_name(struct buf *o, const char *name, const char *suffix, const char *labels,
+		     const char *extra)
 {
-	struct out o = {malloc(8192), 0, 8192};
-	if (!o.buf)
-		return NULL;
-	o.buf[0] = '\0';
-	put_by_kind(&o, "mizan_events_accepted_total", "Events stored.", m->accepted, EV_NKINDS);
-	put_by_kind(&o, "mizan_events_duplicate_total", "Events not stored again: their id was known.",
-		    m->duplicates, EV_NKINDS);
-	put_by_kind(&o, "mizan_events_rejected_total", "Events that failed validation.", m->rejected,
-		    EV_NKINDS + 1);
-	put(&o, "# HELP mizan_batches_failed_total Valid batches the store could not write.\n"
-		"# TYPE mizan_batches_failed_total counter\nmizan_batches_failed_total %llu\n",
-	    LOAD(m->batches_failed));
-	put(&o, "# HELP mizan_http_requests_total HTTP requests answered.\n"
-		"# TYPE mizan_http_requests_total counter\n");
-	for (int r = 0; r < R_NROUTES; r++)
-		for (int c = 0; c < METRICS_NCODES; c++) {
-			unsigned long long v = LOAD(m->requests[r][c]);
-			if (v == 0)
-				continue;
-			if (codes[c])
-				put(&o, "mizan_http_requests_total{route=\"%s\",code=\"%u\"} %llu\n",
-				    route_names[r], codes[c], v);
-			else
-				put(&o, "mizan_http_requests_total{route=\"%s\",code=\"other\"} %llu\n",
-				    route_names[r], v);
+	buf_printf(o, "%s%s", name, suffix);
+	if (*labels || extra)
+		buf_printf(o, "{%s%s%s}", labels, *labels && extra ? "," : "", extra ? extra : "");
+	buf_putc(o, ' ');
+}
+
+static void put_double(struct buf *o, double v)
+{
+	buf_printf(o, "%.6f\n", v);
+}
+
+char *metrics_render(struct metrics *m, size_t *len)
+{
+	static const char *const types[] = {"counter", "gauge", "histogram"};
+	struct buf o = {0};
+	buf_reserve(&o, 8192);
+	pthread_mutex_lock(&m->lock);
+	for (struct family *f = m->first; f; f = f->next) {
+		buf_printf(&o, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name,
+			   types[f->type]);
+		for (struct metric *s = f->first; s; s = s->next) {
+			switch (f->type) {
+			case M_COUNTER:
+				if (s->sparse && LOAD(s->count) == 0)
+					break;
+				put_name(&o, f->name, "", s->labels, NULL);
+				buf_printf(&o, "%llu\n", LOAD(s->count));
+				break;
+			case M_GAUGE:
+				put_name(&o, f->name, "", s->labels, NULL);
+				put_double(&o, s->read ? s->read(s->ud) : double_of(LOAD(s->bits)));
+				break;
+			case M_HISTOGRAM: {
+				char le[48];
+				for (int b = 0; b < s->nbounds; b++) {
+					snprintf(le, sizeof(le), "le=\"%g\"", s->bounds[b]);
+					put_name(&o, f->name, "_bucket", s->labels, le);
+					buf_printf(&o, "%llu\n", LOAD(s->buckets[b]));
+				}
+				put_name(&o, f->name, "_bucket", s->labels, "le=\"+Inf\"");
+				buf_printf(&o, "%llu\n", LOAD(s->count));
+				put_name(&o, f->name, "_sum", s->labels, NULL);
+				put_double(&o, double_of(LOAD(s->bits)));
+				put_name(&o, f->name, "_count", s->labels, NULL);
+				buf_printf(&o, "%llu\n", LOAD(s->count));
+				break;
+			}
+			}
 		}
-	put(&o, "# HELP mizan_http_request_duration_seconds Time from request to response.\n"
-		"# TYPE mizan_http_request_duration_seconds histogram\n");
-	for (int r = 0; r < R_NROUTES; r++) {
-		for (int b = 0; b < METRICS_NBUCKETS; b++)
-			put(&o, "mizan_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
-			    route_names[r], bounds[b], LOAD(m->duration_bucket[r][b]));
-		put(&o, "mizan_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
-		    route_names[r], LOAD(m->duration_count[r]));
-		put(&o, "mizan_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", route_names[r],
-		    (double)LOAD(m->duration_us_sum[r]) / 1e6);
-		put(&o, "mizan_http_request_duration_seconds_count{route=\"%s\"} %llu\n", route_names[r],
-		    LOAD(m->duration_count[r]));
 	}
-	put(&o, "# HELP mizan_eval_runs_total Evaluations that completed.\n"
-		"# TYPE mizan_eval_runs_total counter\nmizan_eval_runs_total %llu\n",
-	    LOAD(m->eval_runs));
-	put(&o, "# HELP mizan_eval_failures_total Evaluations whose worker crashed, hung or failed.\n"
-		"# TYPE mizan_eval_failures_total counter\nmizan_eval_failures_total %llu\n",
-	    LOAD(m->eval_failures));
-	put(&o, "# HELP mizan_eval_periods_recomputed_total (KPI, period) pairs recomputed.\n"
-		"# TYPE mizan_eval_periods_recomputed_total counter\n"
-		"mizan_eval_periods_recomputed_total %llu\n",
-	    LOAD(m->eval_periods));
-	put(&o, "# HELP mizan_eval_worker_restarts_total Times the evaluation worker was restarted.\n"
-		"# TYPE mizan_eval_worker_restarts_total counter\nmizan_eval_worker_restarts_total %llu\n",
-	    LOAD(m->eval_restarts));
-	put(&o, "# HELP mizan_eval_last_seconds How long the last evaluation took.\n"
-		"# TYPE mizan_eval_last_seconds gauge\nmizan_eval_last_seconds %.6f\n",
-	    (double)LOAD(m->eval_last_us) / 1e6);
-	put(&o, "# HELP mizan_alert_changes_total Alerts whose state changed.\n"
-		"# TYPE mizan_alert_changes_total counter\nmizan_alert_changes_total %llu\n",
-	    LOAD(m->alert_changes));
-	put(&o, "# HELP mizan_alert_messages_total Messages queued for alert changes.\n"
-		"# TYPE mizan_alert_messages_total counter\nmizan_alert_messages_total %llu\n",
-	    LOAD(m->alert_messages));
-	put(&o, "# HELP mizan_db_size_bytes Size of the database file.\n"
-		"# TYPE mizan_db_size_bytes gauge\nmizan_db_size_bytes %lld\n",
-	    (long long)db_bytes);
-	put(&o, "# HELP mizan_start_time_seconds When the server started.\n"
-		"# TYPE mizan_start_time_seconds gauge\nmizan_start_time_seconds %lld\n",
-	    (long long)(m->started_ms / 1000));
-	*len = o.len;
-	return o.buf;
+	pthread_mutex_unlock(&m->lock);
+	return buf_take(&o, len);
 }

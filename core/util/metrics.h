@@ -1,58 +1,60 @@
 /* metrics.h - the server's own figures, in Prometheus' text format.
  *
- * Counters are lock-free atomics, so recording costs a few nanoseconds on
- * the request path; rendering reads them without stopping anyone.
+ * A registry of series: each part of the server registers the counters,
+ * gauges and histograms it keeps (ingest its events by kind, http its
+ * requests by route, the daemon its evaluations) and updates them itself;
+ * `GET /metrics` renders the lot.  Nothing here knows what is counted.
+ *
+ * Registering takes a lock and may allocate; updating a series is one
+ * relaxed atomic operation, safe from any thread, so recording costs a few
+ * nanoseconds on the request path.  Rendering reads without stopping anyone.
+ *
+ * Ownership: the registry owns every series; a `struct metric *` it returns
+ * stays valid until metrics_free.  Names, help texts and labels are copied.
  */
-#ifndef MIZAN_METRICS_H
-#define MIZAN_METRICS_H
+#ifndef MIZAN_UTIL_METRICS_H
+#define MIZAN_UTIL_METRICS_H
 
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "model/event.h"
+struct metrics;
+struct metric;
 
-enum route {
-	R_EVENTS_POST,
-	R_EVENTS_GET,
-	R_GOALS,
-	R_KPIS,
-	R_KPI,
-	R_KPI_SERIES,
-	R_KPI_VALUES,
-	R_KPI_TARGET,
-	R_ALERTS,
-	R_ALERT_HISTORY,
-	R_ALERT_ACK,
-	R_SILENCES,
-	R_OUTBOX,
-	R_AUDIT,
-	R_HEALTHZ,
-	R_METRICS,
-	R_WEB,
-	R_OTHER,
-	R_NROUTES
-};
+/* 0, or -ENOMEM. */
+int metrics_new(struct metrics **out);
+/* Frees the registry and every series (NULL is a no-op). */
+void metrics_free(struct metrics *m);
 
-#define METRICS_NBUCKETS 10
-#define METRICS_NCODES 14
+/* Registers a series of the family `name` (created with `help` the first
+ * time), with `labels` in Prometheus' syntax without braces (`kind="service"`;
+ * "" or NULL for none), or returns the one already registered under that
+ * name and labels.  NULL only when out of memory; updating NULL is a no-op,
+ * so a caller need not check.  A counter registered with skip_zero is left
+ * out of the text until it is first counted (for a series per status code). */
+struct metric *metrics_counter(struct metrics *m, const char *name, const char *help,
+			       const char *labels);
+struct metric *metrics_counter_sparse(struct metrics *m, const char *name, const char *help,
+				      const char *labels);
+struct metric *metrics_gauge(struct metrics *m, const char *name, const char *help,
+			     const char *labels);
+/* A gauge whose value is read when the text is rendered: read(ud) is called
+ * on the thread that renders; ud must outlive the registry's use. */
+struct metric *metrics_gauge_read(struct metrics *m, const char *name, const char *help,
+				  const char *labels, double (*read)(void *ud), void *ud);
+/* A histogram with cumulative buckets at bounds[0..n) (ascending, copied),
+ * plus +Inf, a sum and a count. */
+struct metric *metrics_histogram(struct metrics *m, const char *name, const char *help,
+				 const char *labels, const double *bounds, int n);
 
-struct metrics {
-	atomic_uint_fast64_t accepted[EV_NKINDS], duplicates[EV_NKINDS];
-	atomic_uint_fast64_t rejected[EV_NKINDS + 1]; /* last: kind unknown */
-	atomic_uint_fast64_t batches_failed;          /* the store refused */
-	atomic_uint_fast64_t requests[R_NROUTES][METRICS_NCODES];
-	atomic_uint_fast64_t duration_bucket[R_NROUTES][METRICS_NBUCKETS];
-	atomic_uint_fast64_t duration_count[R_NROUTES], duration_us_sum[R_NROUTES];
-	atomic_uint_fast64_t eval_runs, eval_failures, eval_periods, eval_restarts;
-	atomic_uint_fast64_t eval_last_us; /* the last evaluation's duration */
-	atomic_uint_fast64_t alert_changes, alert_messages;
-	int64_t started_ms;
-};
+void metric_add(struct metric *c, uint64_t n);
+void metric_set(struct metric *g, double v);
+void metric_observe(struct metric *h, double v);
+/* A counter's count, a gauge's value or a histogram's count. */
+double metric_value(const struct metric *s);
 
-void metrics_init(struct metrics *m);
-void metrics_request(struct metrics *m, enum route r, unsigned status, double seconds);
-/* The exposition text, malloc'd; the caller frees it. */
-char *metrics_render(struct metrics *m, int64_t db_bytes, size_t *len);
+/* The exposition text, malloc'd (the caller frees it), or NULL when out of
+ * memory.  *len gets its length. */
+char *metrics_render(struct metrics *m, size_t *len);
 
 #endif

@@ -23,6 +23,7 @@
 #include "ingest/batch.h"
 #include "render/chart.h"
 #include "util/log.h"
+#include "util/utf8.h"
 #include "model/period.h"
 #include "judge/target.h"
 #include "render/template.h"
@@ -198,13 +199,6 @@ static int64_t now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double since(const struct timespec *t0)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) + (t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
 static const char *S(enum lang l, const char *key)
@@ -384,9 +378,9 @@ struct form_field {
 };
 
 struct page {
-	struct http *h;
+	struct web *h;
 	struct MHD_Connection *c;
-	struct req *r;
+	struct http_req *r;
 	const char *url;
 	enum lang lang;
 	bool lang_cookie; /* ?lang= was given: remember it */
@@ -681,11 +675,7 @@ static enum MHD_Result respond(struct page *pg, unsigned status, const char *typ
 						       : LANG_COOKIE "=en; Path=/; Max-Age=31536000; SameSite=Lax");
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD, POST");
-	enum MHD_Result ok = MHD_queue_response(pg->c, status, resp);
-	MHD_destroy_response(resp);
-	pg->r->status = status;
-	metrics_request(pg->r->m, pg->r->route, status, since(&pg->r->start));
-	return ok;
+	return http_queue(pg->c, pg->r, status, resp);
 }
 
 static enum MHD_Result redirect(struct page *pg, const char *to, const char *cookie)
@@ -792,7 +782,7 @@ static int series_add(const struct store_result *res, void *ud)
 
 /* The KPI's figures of one kind of period, whole or by a dimension, with
  * from <= start < to. */
-static int load_series(struct http *h, const struct cfg_kpi *k, int pkind, const char *dim,
+static int load_series(struct web *h, const struct cfg_kpi *k, int pkind, const char *dim,
 		       int64_t from, int64_t to, struct series *out)
 {
 	struct store_result_query q = {.kpi = k->id, .pkind = pkind, .dim = dim,
@@ -923,7 +913,7 @@ struct figure {
 	char provenance[256];
 };
 
-static void figure_of(struct http *h, const struct cfg_kpi *k, const struct period *p,
+static void figure_of(struct web *h, const struct cfg_kpi *k, const struct period *p,
 		      struct figure *f)
 {
 	struct series s = {0};
@@ -969,7 +959,7 @@ static void add_figure(cJSON *o, const struct figure *f, enum lang l)
 
 /* A KPI's entry on the scorecard and in the report: its figure for p; the
  * worst status of its goal so far is updated. */
-static cJSON *kpi_entry(struct http *h, const struct cfg_kpi *k, const struct period *p,
+static cJSON *kpi_entry(struct web *h, const struct cfg_kpi *k, const struct period *p,
 			enum lang l, struct figure *f, enum status *worst)
 {
 	figure_of(h, k, p, f);
@@ -987,7 +977,7 @@ static cJSON *kpi_entry(struct http *h, const struct cfg_kpi *k, const struct pe
 
 static char *scorecard_content(struct page *pg, const struct period *p, bool *failed)
 {
-	struct http *h = pg->h;
+	struct web *h = pg->h;
 	enum lang l = pg->lang;
 	cJSON *d = page_data(pg, "scorecard", NULL);
 	char label[16], text[64];
@@ -1133,7 +1123,7 @@ static void csv_field(struct tbuf *b, const char *s)
 
 static enum MHD_Result kpi_page(struct page *pg, const char *id)
 {
-	struct http *h = pg->h;
+	struct web *h = pg->h;
 	enum lang l = pg->lang;
 	const struct cfg_kpi *k = config_kpi(h->cfg, id);
 	if (!k)
@@ -1409,7 +1399,7 @@ static int silence_row(const struct store_silence *si, void *ud)
 
 static enum MHD_Result alerts_page(struct page *pg)
 {
-	struct http *h = pg->h;
+	struct web *h = pg->h;
 	enum lang l = pg->lang;
 	cJSON *d = page_data(pg, "alerts", S(l, "alerts"));
 	char err[STORE_ERRLEN];
@@ -1474,7 +1464,7 @@ static int note_row(const struct store_note *n, void *ud)
 
 static cJSON *report_goal(struct page *pg, const struct cfg_goal *goal, const struct period *p)
 {
-	struct http *h = pg->h;
+	struct web *h = pg->h;
 	enum lang l = pg->lang;
 	char label[16];
 	period_label(p, label);
@@ -1510,7 +1500,7 @@ static cJSON *report_goal(struct page *pg, const struct cfg_goal *goal, const st
 
 static enum MHD_Result report_page(struct page *pg)
 {
-	struct http *h = pg->h;
+	struct web *h = pg->h;
 	enum lang l = pg->lang;
 	struct period p;
 	if (page_period(pg, arg(pg, "period"), &p) < 0)
@@ -1561,7 +1551,7 @@ static enum MHD_Result report_page(struct page *pg)
 static enum MHD_Result edit_page(struct page *pg, unsigned status, const char *error_msg,
 				 const char *saved)
 {
-	struct http *h = pg->h;
+	struct web *h = pg->h;
 	enum lang l = pg->lang;
 	if (!role_allows(pg->s.role, ROLE_EDITOR))
 		return error_page(pg, MHD_HTTP_FORBIDDEN, "e_role", NULL);
@@ -1630,7 +1620,7 @@ static void random_text(char *out, size_t outlen)
 
 static enum MHD_Result login_post(struct page *pg)
 {
-	struct http *h = pg->h;
+	struct web *h = pg->h;
 	const char *token = field(pg, "token"), *user = field(pg, "user"),
 		   *password = field(pg, "password");
 	enum role role = ROLE_NONE;
@@ -1820,11 +1810,7 @@ static enum MHD_Result static_file(struct page *pg, const char *name)
 			MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
 						"public, max-age=3600");
 			MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-			enum MHD_Result ok = MHD_queue_response(pg->c, MHD_HTTP_OK, resp);
-			MHD_destroy_response(resp);
-			pg->r->status = MHD_HTTP_OK;
-			metrics_request(pg->r->m, pg->r->route, MHD_HTTP_OK, since(&pg->r->start));
-			return ok;
+			return http_queue(pg->c, pg->r, MHD_HTTP_OK, resp);
 		}
 	char *msg = strdup("no such file\n");
 	return respond(pg, MHD_HTTP_NOT_FOUND, "text/plain; charset=utf-8", msg, msg ? strlen(msg) : 0,
@@ -1872,9 +1858,9 @@ static int load_static(const char *dir)
 
 /* ---- set-up and routing ------------------------------------------------------------------- */
 
-int web_init(struct http *h, const char *dir, struct chart_pool *charts)
+int web_init(struct web *h)
 {
-	(void)h;
+	const char *dir = h->cfg->dashboards;
 	web_free();
 	if (sodium_init() < 0) {
 		log_error("dashboard: libsodium failed to start");
@@ -1917,7 +1903,7 @@ int web_init(struct http *h, const char *dir, struct chart_pool *charts)
 		web_free();
 		return -1;
 	}
-	W.charts = charts;
+	W.charts = h->charts;
 	W.ready = true;
 	return 0;
 }
@@ -2017,9 +2003,11 @@ static enum MHD_Result dispatch(struct page *pg, const char *url, bool get, bool
 	return error_page(pg, MHD_HTTP_NOT_FOUND, "e_notfound", NULL);
 }
 
-enum MHD_Result web_handle(struct http *h, struct MHD_Connection *c, struct req *r, const char *url,
-			   const char *method)
+/* Any page, static file or form post. */
+static enum MHD_Result handle(void *ud, struct MHD_Connection *c, struct http_req *r)
 {
+	struct web *h = ud;
+	const char *url = r->url, *method = r->method;
 	struct page pg = {.h = h, .c = c, .r = r, .url = url};
 	bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 	bool post = strcmp(method, "POST") == 0;
@@ -2033,4 +2021,14 @@ enum MHD_Result web_handle(struct http *h, struct MHD_Connection *c, struct req 
 	form_free(&pg);
 	sodium_memzero(&pg.s, sizeof(pg.s));
 	return ret;
+}
+
+static const char *const form_types[] = {"application/x-www-form-urlencoded", NULL};
+
+int web_register(struct http *http, struct web *w)
+{
+	/* Every path the API did not take: the API registers first. */
+	const struct http_route route = {"web", NULL, "/*", ROLE_NONE, HTTP_BODY_READ, form_types,
+					 64 * 1024, handle, NULL, w};
+	return http_route_add(http, &route);
 }

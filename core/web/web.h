@@ -4,24 +4,35 @@
  * files (dashboards/static/, cached by browsers for an hour), sign-in with a
  * token or a user of auth.users, sessions kept in the store (only the SHA-256
  * of their id), a CSRF token per session on every form, and the quarterly
- * notes.  http.c routes every URL that is not /api/..., /healthz or /metrics
+ * notes.  The router sends every path the API did not take
  * here, with a POST's form body already read into r->body and no bearer-token
  * check: pages check their own session.
  */
 #ifndef MIZAN_WEB_H
 #define MIZAN_WEB_H
 
-#include "http/http_internal.h"
+#include "http/http.h"
+#include "store/store.h"
 
 struct chart_pool;
 
-/* Loads the templates and static files of dashboards_dir once; charts may be
- * NULL (pages then show figures without charts).  0, or -1 after logging why. */
-int web_init(struct http *h, const char *dashboards_dir, struct chart_pool *charts);
+/* What the pages share; the caller fills it and keeps it (and what it
+ * points to) alive while the server runs. */
+struct web {
+	const struct config *cfg;
+	struct store *store;
+	struct auth *auth;         /* sign-in with a token */
+	struct chart_pool *charts; /* may be NULL: pages then show figures without charts */
+};
+
+/* Loads the templates and static files of cfg->dashboards once.  No folder
+ * is not an error: pages then answer 503 and the API still serves.  0, or
+ * -1 after logging why. */
+int web_init(struct web *w);
 void web_free(void);
 
-/* Answers any page, static file or form post.  method: "GET", "HEAD" or "POST". */
-enum MHD_Result web_handle(struct http *h, struct MHD_Connection *c, struct req *r, const char *url,
-			   const char *method);
+/* Registers the pages on every path not taken before (register the API
+ * first).  0, or -ENOMEM. */
+int web_register(struct http *h, struct web *w);
 
 #endif

@@ -5,6 +5,7 @@
 
 #include "ingest/batch.h"
 #include "harness.h"
+#include "util/utf8.h"
 
 static const struct event_limits lim = {
 	.attrs_bytes = 4096, .attrs_depth = 8, .future_ms = 86400000, .now_ms = 1780272000000LL};

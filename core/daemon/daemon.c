@@ -1,0 +1,110 @@
+/* daemon.c - see daemon.h. */
+#include "daemon/daemon.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/api.h"
+#include "daemon/supervise.h"
+#include "http/auth.h"
+#include "http/http.h"
+#include "notify/notice.h"
+#include "notify/outbox.h"
+#include "render/chart.h"
+#include "util/log.h"
+#include "util/metrics.h"
+#include "web/web.h"
+
+#ifndef MIZAN_VERSION
+#define MIZAN_VERSION "0"
+#endif
+
+static double store_bytes(void *ud)
+{
+	return (double)store_size_bytes(ud);
+}
+
+static void poke(void *ud)
+{
+	supervise_poke(ud);
+}
+
+int daemon_run(const struct config *c, struct store *s, const char *self)
+{
+	/* Signals go to sigwait below, not to whichever thread is running. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct metrics *m = NULL;
+	struct auth *a = NULL;
+	struct http *h = NULL;
+	struct supervisor *sv = NULL;
+	struct outbox *ob = NULL;
+	struct chart_pool *charts = NULL;
+	struct alert_notifier nf = {0};
+	struct web w = {0};
+	struct api api = {0};
+	bool web_ready = false;
+	char err[512];
+	int rc = -1;
+
+	if (metrics_new(&m) < 0 || auth_new(&a, c, s) < 0)
+		goto out;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	metric_set(metrics_gauge(m, "mizan_start_time_seconds", "When the server started.", NULL),
+		   (double)now.tv_sec);
+	metrics_gauge_read(m, "mizan_db_size_bytes", "Size of the database file.", NULL, store_bytes, s);
+	if (*c->gnuplot &&
+	    chart_pool_start(&charts, c->gnuplot, c->charts, c->chart_timeout_s, err, sizeof(err)) < 0) {
+		log_warn("no charts: %s", err); /* pages and mail go without */
+		charts = NULL;
+	}
+	if (outbox_start(&ob, c, s) < 0) {
+		log_error("cannot start mail delivery");
+		goto out;
+	}
+	if (notice_new(&nf, c, s, charts) < 0 ||
+	    supervise_start(&sv, c, self, c->path, s, m, ob, &nf, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	api = (struct api){.cfg = c, .store = s, .metrics = m, .stored = poke, .stored_ud = sv};
+	w = (struct web){.cfg = c, .store = s, .auth = a, .charts = charts};
+	if (web_init(&w) < 0) {
+		log_error("cannot read the dashboard templates in %s", c->dashboards);
+		goto out;
+	}
+	web_ready = true;
+	if (http_new(&h, c, a, m, err, sizeof(err)) < 0 || api_register(h, &api) < 0 ||
+	    web_register(h, &w) < 0 || http_start(h, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	char addr[80];
+	snprintf(addr, sizeof(addr), "%.*s:%u", (int)(strrchr(c->listen, ':') - c->listen), c->listen,
+		 http_port(h));
+	log_info("mizan %s listening on http://%s (database %s)", MIZAN_VERSION, addr, c->db_path);
+	int sig;
+	sigwait(&sigs, &sig);
+	log_info("stopping on signal %d", sig);
+	rc = 0;
+out:
+	http_stop(h);
+	if (web_ready)
+		web_free();
+	supervise_stop(sv);
+	notice_free(&nf);
+	outbox_stop(ob);
+	chart_pool_stop(charts);
+	auth_free(a);
+	metrics_free(m);
+	return rc;
+}
