@@ -95,6 +95,12 @@ int period_parse(const char *label, struct period *p)
 {
 	int y, i;
 	char c;
+	/* Digits only but for the "-" and "Q": %d alone also takes a sign or
+	 * blanks ("2026-+1", "2026- 1"). */
+	for (size_t at = 0; label[at]; at++)
+		if ((label[at] < '0' || label[at] > '9') && !(at == 4 && label[at] == '-') &&
+		    !(at == 5 && label[at] == 'Q'))
+			return -1;
 	if (sscanf(label, "%4d-Q%1d%c", &y, &i, &c) == 2 && strlen(label) == 7) {
 		*p = (struct period){.kind = PK_QUARTER, .year = y, .index = i};
 		if (i < 1 || i > 4)
