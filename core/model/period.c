@@ -1,18 +1,33 @@
 /* period.c - see period.h. */
 #include "model/period.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+/* Whether path is a compiled zone file (it starts "TZif"): not a folder
+ * such as "Asia" (or the empty name, zoneinfo itself), nor zone.tab. */
+static bool is_zone_file(const char *path)
+{
+	char magic[4];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	bool ok = read(fd, magic, sizeof(magic)) == (ssize_t)sizeof(magic) &&
+		  memcmp(magic, "TZif", sizeof(magic)) == 0;
+	close(fd);
+	return ok;
+}
+
 int period_set_zone(const char *zone)
 {
 	char path[512];
-	/* glibc quietly falls back to UTC for an unknown zone: check first. */
+	/* glibc quietly falls back to UTC for a zone it cannot read: check first. */
 	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", zone);
-	if (strstr(zone, "..") || (strcmp(zone, "UTC") != 0 && access(path, R_OK) != 0))
+	if (strstr(zone, "..") || (strcmp(zone, "UTC") != 0 && !is_zone_file(path)))
 		return -1;
 	setenv("TZ", zone, 1);
 	tzset();
@@ -80,6 +95,12 @@ int period_parse(const char *label, struct period *p)
 {
 	int y, i;
 	char c;
+	/* Digits only but for the "-" and "Q": %d alone also takes a sign or
+	 * blanks ("2026-+1", "2026- 1"). */
+	for (size_t at = 0; label[at]; at++)
+		if ((label[at] < '0' || label[at] > '9') && !(at == 4 && label[at] == '-') &&
+		    !(at == 5 && label[at] == 'Q'))
+			return -1;
 	if (sscanf(label, "%4d-Q%1d%c", &y, &i, &c) == 2 && strlen(label) == 7) {
 		*p = (struct period){.kind = PK_QUARTER, .year = y, .index = i};
 		if (i < 1 || i > 4)
