@@ -99,39 +99,6 @@ struct engine {
 	char err[STORE_ERRLEN];
 };
 
-struct figure {
-	char slice[64];
-	double value, n;
-};
-
-struct figures {
-	struct figure *v;
-	size_t n;
-};
-
-static int keep_figure(const struct store_result *r, void *ud)
-{
-	struct figures *f = ud;
-	struct figure *p = realloc(f->v, (f->n + 1) * sizeof(*p));
-	if (!p)
-		return -1;
-	f->v = p;
-	snprintf(p[f->n].slice, sizeof(p[f->n].slice), "%s", r->slice);
-	p[f->n].value = r->value;
-	p[f->n].n = r->n;
-	f->n++;
-	return 0;
-}
-
-static int figures_of(struct engine *e, const struct cfg_kpi *k, const struct period *p,
-		      const char *dim, struct figures *out)
-{
-	struct store_result_query q = {.kpi = k->id, .pkind = (int)p->kind, .dim = dim,
-				       .from_ms = p->start_ms, .to_ms = p->start_ms + 1};
-	return (k->indicator ? store_results_each : store_values_each)(e->s, &q, keep_figure, out,
-									 e->err);
-}
-
 /* Moves one alert towards `desired`; queues mail when its state changes. */
 static void mails_free(struct store_mail *v, size_t n)
 {
@@ -240,12 +207,12 @@ static int cmp_gap(const void *a, const void *b)
 static int top_gaps(struct engine *e, const struct cfg_kpi *k, const struct period *p,
 		    const struct target *t, struct alert_gap *out, int max)
 {
-	struct figures now = {0}, before = {0};
+	struct slice_figures now = {0}, before = {0};
 	struct period prev;
 	period_of(p->kind, p->start_ms - 1, &prev);
-	figures_of(e, k, p, "mission", &now);
+	figures_of(e->s, k, p, "mission", &now, e->err);
 	if (k->cumulative)
-		figures_of(e, k, &prev, "mission", &before);
+		figures_of(e->s, k, &prev, "mission", &before, e->err);
 	struct alert_gap *all = calloc(now.n + 1, sizeof(*all));
 	size_t n = 0;
 	for (size_t i = 0; all && i < now.n; i++) {
@@ -304,13 +271,13 @@ static int evaluate_period(struct engine *e, const struct cfg_kpi *k, const stru
 	size_t ndims = 1 + e->c->alert_slices.n;
 	for (size_t d = 0; d < ndims; d++) {
 		const char *dim = d == 0 ? "" : e->c->alert_slices.v[d - 1];
-		struct figures f = {0};
-		if (figures_of(e, k, p, dim, &f) < 0) {
+		struct slice_figures f = {0};
+		if (figures_of(e->s, k, p, dim, &f, e->err) < 0) {
 			free(f.v);
 			return -1;
 		}
 		for (size_t i = 0; i < f.n; i++) {
-			struct figure *fig = &f.v[i];
+			struct slice_figure *fig = &f.v[i];
 			if (!isfinite(fig->value))
 				continue; /* grey: no figure, nothing to judge */
 			e->st->evaluated++;

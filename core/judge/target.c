@@ -1,8 +1,10 @@
 /* target.c - see target.h. */
 #include "judge/target.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const status_names[] = {"grey", "green", "amber", "red"};
@@ -146,4 +148,26 @@ void forecast_from(bool cumulative, const struct period *p, double value, int64_
 		out->slope = sxy / sxx;
 	}
 	out->value = value + out->slope * (1 - out->elapsed);
+}
+
+static int keep_figure(const struct store_result *r, void *ud)
+{
+	struct slice_figures *f = ud;
+	struct slice_figure *p = realloc(f->v, (f->n + 1) * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	f->v = p;
+	snprintf(p[f->n].slice, sizeof(p[f->n].slice), "%s", r->slice);
+	p[f->n].value = r->value;
+	p[f->n].n = r->n;
+	f->n++;
+	return 0;
+}
+
+int figures_of(struct store *s, const struct cfg_kpi *k, const struct period *p, const char *dim,
+	       struct slice_figures *out, char *err)
+{
+	struct store_result_query q = {.kpi = k->id, .pkind = (int)p->kind, .dim = dim,
+				       .from_ms = p->start_ms, .to_ms = p->start_ms + 1};
+	return (k->indicator ? store_results_each : store_values_each)(s, &q, keep_figure, out, err);
 }

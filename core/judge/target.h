@@ -61,4 +61,19 @@ int forecast_of(struct store *s, const struct cfg_kpi *k, const struct period *p
 void forecast_from(bool cumulative, const struct period *p, double value, int64_t now_ms,
 		   const double *closed, int n, struct forecast *out);
 
+/* The figures of KPI k for period p, one per slice of dim ("" for the
+ * whole): computed results, or for a KPI that people report, the newest
+ * reported values.  out->v is malloc'd (the caller frees it, also after an
+ * error); 0, or a negative errno with err (STORE_ERRLEN) filled. */
+struct slice_figure {
+	char slice[64];
+	double value, n;
+};
+struct slice_figures {
+	struct slice_figure *v;
+	size_t n;
+};
+int figures_of(struct store *s, const struct cfg_kpi *k, const struct period *p, const char *dim,
+	       struct slice_figures *out, char *err);
+
 #endif

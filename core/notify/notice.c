@@ -20,12 +20,6 @@ struct notifier {
 	struct chart_pool *charts;
 };
 
-
-/* The figures of one period, by slice of dim. */
-struct figure {
-	char slice[64];
-	double value, n;
-};
 /* ---- text ------------------------------------------------------------------------- */
 
 /* A growing string. */
@@ -367,33 +361,6 @@ static int queue(const struct alert_notice *n, const struct cfg_person *to, int6
 /* ---- the chart ---- */
 
 
-struct figures {
-	struct figure *v;
-	size_t n;
-};
-
-static int keep_figure(const struct store_result *r, void *ud)
-{
-	struct figures *f = ud;
-	struct figure *p = realloc(f->v, (f->n + 1) * sizeof(*p));
-	if (!p)
-		return -1;
-	f->v = p;
-	snprintf(p[f->n].slice, sizeof(p[f->n].slice), "%s", r->slice);
-	p[f->n].value = r->value;
-	p[f->n].n = r->n;
-	f->n++;
-	return 0;
-}
-
-static int figures_of(struct store *s, const struct cfg_kpi *k, const struct period *p,
-		      const char *dim, struct figures *out, char *err)
-{
-	struct store_result_query q = {.kpi = k->id, .pkind = (int)p->kind, .dim = dim,
-				       .from_ms = p->start_ms, .to_ms = p->start_ms + 1};
-	return (k->indicator ? store_results_each : store_values_each)(s, &q, keep_figure, out, err);
-}
-
 /* The KPI's last eight periods up to the alert's, with its target and the
  * forecast, as a PNG for the message; NULL without charts. */
 static unsigned char *kpi_chart(struct notifier *nf, const struct alert_notice *n, size_t *len)
@@ -410,7 +377,7 @@ static unsigned char *kpi_chart(struct notifier *nf, const struct alert_notice *
 		struct period q = p;
 		for (int back = 0; back < i; back++)
 			period_of(q.kind, q.start_ms - 1, &q);
-		struct figures f = {0};
+		struct slice_figures f = {0};
 		char err[STORE_ERRLEN];
 		double v = NAN;
 		if (figures_of(nf->store, n->k, &q, n->a->dim, &f, err) == 0)
