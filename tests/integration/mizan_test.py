@@ -4,6 +4,8 @@ Every test starts its own server(s) on an ephemeral loopback port, in its own
 temporary directory, and kills only the processes it started.
 """
 import atexit
+import calendar
+import datetime
 import http.client
 import json as jsonlib
 import os
@@ -289,17 +291,21 @@ atexit.register(_kill_all)
 
 
 def parse_metrics(text):
-    """Prometheus text into {'name{labels}': value}."""
+    """Prometheus text into {'name{labels}': value}.  A sample line that is
+    not `name{labels} value` is a failed check, not a line left out."""
     out = {}
+    bad = []
     for line in text.splitlines():
         if not line or line.startswith('#'):
             continue
         parts = line.rsplit(' ', 1)
-        if len(parts) == 2:
-            try:
-                out[parts[0]] = float(parts[1])
-            except ValueError:
-                pass
+        try:
+            out[parts[0]] = float(parts[1])
+        except (IndexError, ValueError):
+            bad.append(line)
+    if bad:
+        check(False, '/metrics: every sample line is "name value" (%d are not: %r)'
+              % (len(bad), bad[:3]))
     return out
 
 
@@ -314,6 +320,64 @@ def metric(m, name, **labels):
         if ok:
             total = (total or 0) + v
     return total or 0
+
+
+def api_time_ms(text):
+    """A time as the API writes it ('2026-01-05T05:00:00Z', with '.123' when the
+    milliseconds are not 0) in milliseconds since the epoch; None stays None."""
+    if text is None:
+        return None
+    m = re.fullmatch(r'(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{3}))?Z', text)
+    if not m:
+        raise ValueError('not an API time: %r' % (text,))
+    y, mo, d, h, mi, sec = (int(x) for x in m.groups()[:6])
+    return calendar.timegm((y, mo, d, h, mi, sec)) * 1000 + int(m.group(7) or 0)
+
+
+def all_events(s, query='', token='viewer'):
+    """Every stored event that matches query, in one GET /api/v1/events whose
+    limit is the server's limits.query_rows (a test that needs more than the
+    default 10000 raises it in its settings).  The answer must be shorter than
+    the limit, so that nothing was cut off: otherwise a failed check and None."""
+    limit = int(s.settings.get('limits.query_rows', 10000))
+    st, body = s.get_events((query + '&' if query else '') + 'limit=%d' % limit, token=token)
+    if not check(st == 200 and isinstance(body, dict) and body.get('count') == len(body.get('events', ()))
+                 and body['count'] < limit,
+                 'GET /api/v1/events?%s: 200 with fewer than limit=%d events (got %r, %r)'
+                 % (query, limit, st, (body or {}).get('count') if isinstance(body, dict) else body)):
+        return None
+    return body['events']
+
+
+# Asia/Amman is UTC+3 all year (no daylight saving since 2022): a quarter
+# starts at 21:00Z on the day before.
+AMMAN = 3 * 3600 * 1000
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+def iso(ms):
+    return datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc).strftime(
+        '%Y-%m-%dT%H:%M:%S.%f')[:-3] + 'Z'
+
+
+def quarter_of(ms):
+    """(label, start_ms, end_ms) of the Asia/Amman quarter holding ms."""
+    local = datetime.datetime.fromtimestamp((ms + AMMAN) / 1000, datetime.timezone.utc)
+    q = (local.month - 1) // 3
+    y = local.year
+
+    def start(y, q):
+        if q == 4:
+            y, q = y + 1, 0
+        return calendar.timegm((y, q * 3 + 1, 1, 0, 0, 0)) * 1000 - AMMAN
+    return '%d-Q%d' % (y, q + 1), start(y, q), start(y, q + 1)
+
+
+def previous_quarter(ms):
+    return quarter_of(quarter_of(ms)[1] - 1)
 
 
 def wait_until(pred, timeout, step=0.02):

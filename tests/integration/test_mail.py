@@ -3,19 +3,20 @@ SMTP server: aiosmtpd (Debian's python3-aiosmtpd) on 127.0.0.1, in a thread of
 this test.  The C side is driven by build/tests/unit/mail-send (see
 tests/unit/mail_send.c): it formats a message into a store's outbox and runs
 one outbox_deliver_due pass (--deliver, at --now) or the outbox thread
-(--loop SECONDS).
+(--loop SECONDS).  The outbox is read through GET /api/v1/outbox of a
+`mizan serve` on the same database, whose own mail settings deliver nothing
+(mail.smtp_url is empty there), never from the file.
 """
 import os
 import shutil
 import socket
-import sqlite3
 import subprocess
 import tempfile
 import time
 from email import policy
 from email.parser import BytesParser
 
-from mizan_test import BIN, SLOW, check, main, note, write_config
+from mizan_test import BIN, SLOW, Server, api_time_ms, check, main, note, write_config
 
 try:
     from aiosmtpd.controller import Controller
@@ -82,7 +83,10 @@ class Smtp:
 
 
 class Env:
-    """A temporary directory with a config and a database."""
+    """A temporary directory with a config and a database, and (once the
+    outbox is looked at) a server on that database, with its own directory
+    and configuration where mail.smtp_url is empty, so that it never
+    delivers: its API shows the outbox."""
 
     def __init__(self, port, **settings):
         self.dir = tempfile.mkdtemp(prefix='mizan-mail-')
@@ -101,6 +105,7 @@ class Env:
         }
         cfg.update(settings)
         write_config(self.config, cfg)
+        self.reader = None  # started at the first look at the outbox
 
     def run(self, *args, timeout=60):
         r = subprocess.run([DRIVER, '--db', self.db, '--config', self.config] +
@@ -129,16 +134,21 @@ class Env:
         return None
 
     def rows(self):
-        con = sqlite3.connect('file:%s?mode=ro' % self.db, uri=True)
-        con.row_factory = sqlite3.Row
-        try:
-            return [dict(r) for r in con.execute(
-                'SELECT id, to_addr, subject, status, attempts, next_attempt, last_error, sent_at'
-                ' FROM outbox ORDER BY id')]
-        finally:
-            con.close()
+        """The outbox, oldest first, from GET /api/v1/outbox; times in ms."""
+        if self.reader is None:
+            self.reader = Server({'mail.smtp_url': ''}, tokens=('admin',), db=self.db)
+        st, body = self.reader.json('GET', '/api/v1/outbox?limit=10000', token='admin')
+        if not check(st == 200 and isinstance(body, dict) and isinstance(body.get('messages'), list),
+                     'GET /api/v1/outbox: 200 with messages (got %r %r)' % (st, body)):
+            return []
+        return [{'id': m['id'], 'to_addr': m['to'], 'subject': m['subject'], 'status': m['status'],
+                 'attempts': m['attempts'], 'next_attempt': api_time_ms(m['next_attempt']),
+                 'last_error': m['last_error'], 'sent_at': api_time_ms(m['sent_at'])}
+                for m in sorted(body['messages'], key=lambda m: m['id'])]
 
     def cleanup(self):
+        if self.reader:
+            self.reader.cleanup()
         if not os.environ.get('MIZAN_TEST_KEEP'):
             shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -244,8 +254,8 @@ def test_down_then_up():
         check(len(smtp.messages) == 1, 'exactly one message at the server (%d)' % len(smtp.messages))
         r = env.rows()[0]
         check(r['status'] == 'sent' and r['attempts'] == 2, 'sent after two attempts: %s' % r)
-        if smtp.messages:
-            check(parse(smtp.messages[0][2])['Subject'] == SUBJECT_AR, 'the right message')
+        check(smtp.messages and parse(smtp.messages[0][2])['Subject'] == SUBJECT_AR,
+              'the right message')
     finally:
         smtp.stop()
         env.cleanup()
