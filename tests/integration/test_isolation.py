@@ -99,7 +99,11 @@ def test_crash_hang_and_sandbox():
                                     'evaluation.timeout_s': 120,
                                     'scripts.memory_mib': 16,
                                     'scripts.instructions': 1000000,
-                                    'scripts.seconds': 1,
+                                    # The memory and instruction limits must
+                                    # stop these scripts, not the clock: a
+                                    # sanitizer build on a busy machine can
+                                    # take a second to fill 16 MiB.
+                                    'scripts.seconds': 30,
                                 }))
         s.start()
         if not check(wait_until(lambda: eval_runs(s) >= 1, 20), 'the evaluation at start completes'):
