@@ -1,0 +1,309 @@
+/* events.c - the SQLite store's events: batched idempotent writes, dirty marks,
+ * sources, reads and scans. */
+#include "store/sqlite/internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+char *sq_insert_sql(void)
+{
+	size_t cap = 1024;
+	char *sql = malloc(cap);
+	if (!sql)
+		return NULL;
+	int n = snprintf(sql, cap, "INSERT INTO events(kind, received");
+	for (int f = 0; f < F_NFIELDS; f++)
+		n += snprintf(sql + n, cap - (size_t)n, ", %s", event_fields[f].name);
+	n += snprintf(sql + n, cap - (size_t)n, ") VALUES(?, ?");
+	for (int f = 0; f < F_NFIELDS; f++)
+		n += snprintf(sql + n, cap - (size_t)n, ", ?");
+	snprintf(sql + n, cap - (size_t)n, ") ON CONFLICT(id) DO NOTHING");
+	return sql;
+}
+
+static int bind_event(sqlite3_stmt *st, const struct event *e, int64_t received)
+{
+	int rc = sqlite3_bind_int(st, 1, (int)e->kind);
+	rc |= sqlite3_bind_int64(st, 2, received);
+	for (int f = 0; f < F_NFIELDS; f++) {
+		int col = f + 3;
+		if (!event_has(e, (enum field_id)f)) {
+			rc |= sqlite3_bind_null(st, col);
+			continue;
+		}
+		switch (event_fields[f].type) {
+		case FT_NUM:
+			rc |= sqlite3_bind_double(st, col, e->v[f].d);
+			break;
+		case FT_INT:
+		case FT_BOOL:
+		case FT_TIME:
+			rc |= sqlite3_bind_int64(st, col, e->v[f].i);
+			break;
+		default:
+			rc |= sqlite3_bind_text(st, col, e->v[f].s, -1, SQLITE_STATIC);
+		}
+	}
+	return rc;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Marks each distinct (kind, UTC day) of the stored events dirty. */
+static int mark_dirty(struct store *s, const struct event *ev, size_t n, const bool *stored)
+{
+	uint64_t *keys = malloc((n ? n : 1) * sizeof(*keys));
+	size_t k = 0;
+	int rc = SQLITE_DONE;
+
+	if (!keys)
+		return SQLITE_NOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (!stored[i])
+			continue;
+		int64_t ms = ev[i].v[F_TS].i;
+		int64_t day = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
+		keys[k++] = (uint64_t)ev[i].kind << 40 | (uint64_t)(day & 0xffffffffff);
+	}
+	qsort(keys, k, sizeof(*keys), cmp_u64);
+	for (size_t i = 0; i < k && rc == SQLITE_DONE; i++) {
+		if (i && keys[i] == keys[i - 1])
+			continue;
+		sqlite3_bind_int(s->mark, 1, (int)(keys[i] >> 40));
+		sqlite3_bind_int64(s->mark, 2, (int64_t)(keys[i] & 0xffffffffff));
+		rc = sq_step_done(s->mark);
+	}
+	free(keys);
+	return rc;
+}
+
+/* Keeps the newest time of each (kind, mission) stored: stale-data alerts
+ * read it.  Batches come from one sender mostly: only changes are written. */
+static int mark_sources(struct store *s, const struct event *ev, size_t n, const bool *stored)
+{
+	int rc = SQLITE_DONE;
+	for (size_t i = 0; i < n && rc == SQLITE_DONE; i++) {
+		if (!stored[i] || !event_has(&ev[i], F_MISSION))
+			continue;
+		int64_t first = ev[i].v[F_TS].i, last = first, count = 1;
+		const char *m = ev[i].v[F_MISSION].s;
+		size_t j = i + 1;
+		/* the run of events of the same kind and mission that follows */
+		for (; j < n && ev[j].kind == ev[i].kind && event_has(&ev[j], F_MISSION) &&
+		       strcmp(ev[j].v[F_MISSION].s, m) == 0;
+		     j++) {
+			if (!stored[j])
+				continue;
+			int64_t ts = ev[j].v[F_TS].i;
+			first = ts < first ? ts : first;
+			last = ts > last ? ts : last;
+			count++;
+		}
+		sqlite3_bind_int(s->source, 1, (int)ev[i].kind);
+		sqlite3_bind_text(s->source, 2, m, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s->source, 3, first);
+		sqlite3_bind_int64(s->source, 4, last);
+		sqlite3_bind_int64(s->source, 5, count);
+		rc = sq_step_done(s->source);
+		i = j - 1;
+	}
+	return rc;
+}
+
+int store_put_events(struct store *s, const struct event *ev, size_t n,
+		     struct store_put_result *res, char *err)
+{
+	struct store_put_result r = {0};
+	int64_t received = sq_now_ms();
+	bool *stored = calloc(n ? n : 1, sizeof(*stored));
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (!stored) {
+		snprintf(err, STORE_ERRLEN, "out of memory");
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&s->wlock);
+	if ((rc = sq_step_done(s->begin)) != SQLITE_DONE) {
+		rc = sq_error(s->w, rc, "begin", err);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (bind_event(s->insert, &ev[i], received) != SQLITE_OK) {
+			rc = sq_error(s->w, sqlite3_errcode(s->w), "bind", err);
+			goto rollback;
+		}
+		if ((rc = sq_step_done(s->insert)) != SQLITE_DONE) {
+			rc = sq_error(s->w, rc, "insert", err);
+			goto rollback;
+		}
+		stored[i] = sqlite3_changes(s->w) > 0;
+		if (stored[i])
+			r.accepted_by_kind[ev[i].kind]++;
+		else
+			r.duplicates_by_kind[ev[i].kind]++;
+	}
+	sqlite3_clear_bindings(s->insert);
+	if ((rc = mark_dirty(s, ev, n, stored)) != SQLITE_DONE ||
+	    (rc = mark_sources(s, ev, n, stored)) != SQLITE_DONE) {
+		rc = sq_error(s->w, rc, "mark", err);
+		goto rollback;
+	}
+	if ((rc = sq_step_done(s->commit)) != SQLITE_DONE) {
+		rc = sq_error(s->w, rc, "commit", err);
+		goto rollback;
+	}
+	for (int k = 0; k < EV_NKINDS; k++) {
+		r.accepted += r.accepted_by_kind[k];
+		r.duplicates += r.duplicates_by_kind[k];
+	}
+	*res = r;
+	rc = 0;
+	goto out;
+rollback:
+	sqlite3_clear_bindings(s->insert);
+	if (!sqlite3_get_autocommit(s->w))
+		sq_step_done(s->rollback);
+out:
+	pthread_mutex_unlock(&s->wlock);
+	free(stored);
+	return rc;
+}
+
+static void row_to_event(sqlite3_stmt *st, struct event *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->kind = (enum event_kind)sqlite3_column_int(st, 0);
+	for (int f = 0; f < F_NFIELDS; f++) {
+		int col = f + 1;
+		if (sqlite3_column_type(st, col) == SQLITE_NULL)
+			continue;
+		e->present |= 1u << f;
+		switch (event_fields[f].type) {
+		case FT_NUM:
+			e->v[f].d = sqlite3_column_double(st, col);
+			break;
+		case FT_INT:
+		case FT_BOOL:
+		case FT_TIME:
+			e->v[f].i = sqlite3_column_int64(st, col);
+			break;
+		default:
+			e->v[f].s = (const char *)sqlite3_column_text(st, col);
+		}
+	}
+}
+
+int store_get_events(struct store *s, const struct store_query *q,
+		     int (*cb)(const struct event *e, void *ud), void *ud, char *err)
+{
+	char sql[1024];
+	int n = snprintf(sql, sizeof(sql), "SELECT kind");
+	for (int f = 0; f < F_NFIELDS; f++)
+		n += snprintf(sql + n, sizeof(sql) - (size_t)n, ", %s", event_fields[f].name);
+	snprintf(sql + n, sizeof(sql) - (size_t)n,
+		 " FROM events WHERE (?1 < 0 OR kind = ?1) AND ts >= ?2 AND ts < ?3"
+		 " AND (?4 IS NULL OR mission = ?4) ORDER BY ts, seq LIMIT ?5");
+
+	sqlite3_stmt *st;
+	int rc;
+	if (!(st = sq_read_begin(s, sql, &rc, "query", err)))
+		return rc;
+	sqlite3_bind_int(st, 1, q->kind);
+	sqlite3_bind_int64(st, 2, q->from_ms);
+	sqlite3_bind_int64(st, 3, q->to_ms);
+	if (q->mission)
+		sqlite3_bind_text(st, 4, q->mission, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, q->limit);
+	while ((rc = sq_read_step(s, st, err)) > 0) {
+		struct event e;
+		row_to_event(st, &e);
+		if ((rc = cb(&e, ud)) != 0)
+			break;
+	}
+	sq_read_end(s, st);
+	return rc;
+}
+
+int store_scan(struct store *s, int kind, int64_t from_ms, int64_t to_ms,
+	       int (*cb)(const struct event *e, void *ud), void *ud, char *err)
+{
+	char sql[1024];
+	int n = snprintf(sql, sizeof(sql), "SELECT kind");
+	for (int f = 0; f < F_NFIELDS; f++)
+		n += snprintf(sql + n, sizeof(sql) - (size_t)n, ", %s",
+			      f == F_ATTRS ? "NULL" : event_fields[f].name);
+	snprintf(sql + n, sizeof(sql) - (size_t)n,
+		 " FROM events WHERE kind = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY kind, ts");
+
+	sqlite3_stmt *st;
+	int rc;
+	if (!(st = sq_read_begin(s, sql, &rc, "scan", err)))
+		return rc;
+	sqlite3_bind_int(st, 1, kind);
+	sqlite3_bind_int64(st, 2, from_ms);
+	sqlite3_bind_int64(st, 3, to_ms);
+	while ((rc = sq_read_step(s, st, err)) > 0) {
+		struct event e;
+		row_to_event(st, &e);
+		if ((rc = cb(&e, ud)) != 0)
+			break;
+	}
+	sq_read_end(s, st);
+	return rc;
+}
+
+int store_dirty_read(struct store *s, int64_t *upto,
+		     void (*cb)(int kind, int64_t day, void *ud), void *ud, char *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*upto = -1;
+	if (!(st = sq_read_begin(s, "SELECT id, kind, day FROM dirty ORDER BY id", &rc, "dirty", err)))
+		return rc;
+	while ((rc = sq_read_step(s, st, err)) > 0) {
+		*upto = sqlite3_column_int64(st, 0);
+		cb(sqlite3_column_int(st, 1), sqlite3_column_int64(st, 2), ud);
+	}
+	sq_read_end(s, st);
+	return rc;
+}
+
+struct source_cb {
+	int (*cb)(const struct store_source *src, void *ud);
+	void *ud;
+};
+
+static void bind_nothing(sqlite3_stmt *st, const void *arg)
+{
+	(void)st;
+	(void)arg;
+}
+
+static int source_row(sqlite3_stmt *st, void *ud)
+{
+	struct source_cb *c = ud;
+	struct store_source src = {
+		.kind = sqlite3_column_int(st, 0),
+		.mission = (const char *)sqlite3_column_text(st, 1),
+		.first_ms = sqlite3_column_int64(st, 2),
+		.last_ms = sqlite3_column_int64(st, 3),
+		.count = sqlite3_column_int64(st, 4),
+	};
+	return c->cb(&src, c->ud);
+}
+
+int store_sources_each(struct store *s, int (*cb)(const struct store_source *src, void *ud),
+		       void *ud, char *err)
+{
+	struct source_cb c = {cb, ud};
+	return sq_read_rows(s, "SELECT kind, mission, first, last, count FROM sources ORDER BY kind, mission",
+			 bind_nothing, NULL, source_row, &c, err);
+}
