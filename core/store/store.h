@@ -1,8 +1,20 @@
-/* store.h - where events, tokens and (later) results live.
+/* store.h - where events, figures, alerts, mail, tokens and notes live.
  *
- * Nothing above this interface knows that the store is SQLite.  Every
- * function is safe to call from any thread: writes are serialised on one
- * connection, reads go through another, so readers never wait on a writer.
+ * The one interface the layers above see.  It names no backend: a store is
+ * opened from a URL whose scheme picks the backend ("sqlite:PATH", or a bare
+ * PATH, for the embedded SQLite file; see store_open), and store/store.c
+ * hands each call to that backend (store/backend.h says what one implements).
+ *
+ * Transactions stay inside the store: each function that writes is one
+ * transaction, whole or not at all, and the store serialises writers as its
+ * backend needs.  Callers hold no lock and open no transaction, and must not
+ * rely on how writers are ordered beyond what a function promises.
+ *
+ * Threads: every function may be called from any thread at once, except
+ * store_open and store_close (no other call on the same store may be in
+ * flight during store_close).  A callback runs on the calling thread, inside
+ * the call, while the store reads: it may call the store's write functions,
+ * not its reading ones (those would wait for the read in progress).
  *
  * Errors: functions return 0 or a negative errno value and, where they take
  * `err`, write one sentence into it (the caller's buffer, STORE_ERRLEN).
@@ -23,15 +35,35 @@
 
 struct store;
 
+/* What every backend understands; each maps them onto its own knobs. */
 struct store_opts {
-	const char *path;
-	bool sync_full; /* fsync every commit (power-loss safe) or only the WAL checkpoints */
-	int cache_mib;
-	int busy_timeout_ms;
-	int mmap_mib; /* read through a memory map of up to this size (0: read()) */
+	bool sync_full;      /* every commit durable on return (true), or only eventually */
+	int cache_mib;       /* memory for cached pages, per connection */
+	int busy_timeout_ms; /* how long to wait for a lock another writer holds */
+	bool scans;          /* this handle will read much of the store (evaluation) */
 };
 
-int store_open(struct store **out, const struct store_opts *o, char *err);
+/* The options the configuration's store section asks for. */
+struct store_opts store_opts_from_config(const struct config *c, bool scans);
+
+/* A private store that lives as long as its handle: for tests and
+ * `mizan test-kpi`. */
+#define STORE_URL_SCRATCH "sqlite::memory:"
+
+/* Opens (creating and migrating as needed) the store at url:
+ *   sqlite:PATH        the SQLite file PATH (created if missing)
+ *   sqlite::memory:    a private store in memory, gone at store_close
+ *   PATH               a bare path: the same as sqlite:PATH
+ * A url is read as SCHEME:REST when it starts with a letter followed by
+ * letters, digits, '+', '-' or '.' up to its first ':'; anything else is a
+ * bare path ("./a:b.db" is one).  An unknown scheme is refused with
+ * -EPROTONOSUPPORT and a message naming it.  o may be NULL (defaults: the
+ * shipped configuration's).  url and o are read only during the call.  On
+ * success *out is the caller's, to give back with store_close; on failure it
+ * is NULL. */
+int store_open(struct store **out, const char *url, const struct store_opts *o, char *err);
+/* Closes the store and frees it (NULL: nothing).  No other call on s may be
+ * in flight or follow. */
 void store_close(struct store *s);
 
 /* The schema version this build writes, and the one found on disk. */

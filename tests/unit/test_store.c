@@ -16,9 +16,9 @@ static struct store *open_fresh(const char *path)
 {
 	char err[STORE_ERRLEN] = "";
 	struct store *s = NULL;
-	struct store_opts o = {.path = path, .sync_full = true, .cache_mib = 2, .busy_timeout_ms = 1000};
+	struct store_opts o = {.sync_full = true, .cache_mib = 2, .busy_timeout_ms = 1000};
 	unlink(path);
-	CHECK(store_open(&s, &o, err) == 0, "%s", err);
+	CHECK(store_open(&s, path, &o, err) == 0, "%s", err);
 	return s;
 }
 
@@ -77,8 +77,8 @@ static void test_idempotent(void)
 
 	/* Reopening migrates nothing and keeps everything. */
 	char err2[STORE_ERRLEN];
-	struct store_opts o = {.path = "t.db", .sync_full = true, .cache_mib = 2, .busy_timeout_ms = 1000};
-	CHECK_INT(store_open(&s, &o, err2), 0);
+	struct store_opts o = {.sync_full = true, .cache_mib = 2, .busy_timeout_ms = 1000};
+	CHECK_INT(store_open(&s, "t.db", &o, err2), 0);
 	CHECK_INT(store_count_events(s), 3);
 	store_close(s);
 }

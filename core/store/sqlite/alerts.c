@@ -5,9 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
-int store_outbox_due(struct store *s, int64_t now, int limit,
-		     int (*cb)(const struct store_mail *m, void *ud), void *ud, char *err)
+int sq_outbox_due(struct store *store, int64_t now, int limit,
+		  int (*cb)(const struct store_mail *m, void *ud), void *ud, char *err)
 {
+	struct sq *s = sq_of(store);
 	sqlite3_stmt *st;
 	int rc;
 
@@ -35,9 +36,10 @@ int store_outbox_due(struct store *s, int64_t now, int limit,
 	return rc;
 }
 
-int store_outbox_mark(struct store *s, int64_t id, enum store_mail_status status,
-		      const char *error, int64_t next_attempt, char *err)
+int sq_outbox_mark(struct store *store, int64_t id, enum store_mail_status status,
+		   const char *error, int64_t next_attempt, char *err)
 {
+	struct sq *s = sq_of(store);
 	sqlite3_stmt *st;
 	int rc;
 	static const char *const names[] = {"pending", "sent", "failed"};
@@ -61,8 +63,9 @@ int store_outbox_mark(struct store *s, int64_t id, enum store_mail_status status
 	return rc == SQLITE_DONE ? 0 : sq_error(s->w, rc, "outbox", err);
 }
 
-int store_outbox_add(struct store *s, const struct store_mail *m, int64_t alert, char *err)
+int sq_outbox_add(struct store *store, const struct store_mail *m, int64_t alert, char *err)
 {
+	struct sq *s = sq_of(store);
 	sqlite3_stmt *st;
 	int rc;
 
@@ -89,9 +92,10 @@ int store_outbox_add(struct store *s, const struct store_mail *m, int64_t alert,
 	return rc == SQLITE_DONE ? 0 : sq_error(s->w, rc, "outbox", err);
 }
 
-int store_outbox_each(struct store *s, const char *status, int limit,
-		      int (*cb)(const struct store_mail *m, void *ud), void *ud, char *err)
+int sq_outbox_each(struct store *store, const char *status, int limit,
+		   int (*cb)(const struct store_mail *m, void *ud), void *ud, char *err)
 {
+	struct sq *s = sq_of(store);
 	sqlite3_stmt *st;
 	int rc;
 
@@ -177,10 +181,11 @@ static void bind_alert_key(sqlite3_stmt *st, const void *arg)
 	sqlite3_bind_text(st, 5, k->kind, -1, SQLITE_STATIC);
 }
 
-int store_alert_get(struct store *s, const char *kpi, const char *period, const char *dim,
-		    const char *slice, const char *kind,
-		    int (*cb)(const struct store_alert *a, void *ud), void *ud, char *err)
+int sq_alert_get(struct store *store, const char *kpi, const char *period, const char *dim,
+		 const char *slice, const char *kind, int (*cb)(const struct store_alert *a,
+		 void *ud), void *ud, char *err)
 {
+	struct sq *s = sq_of(store);
 	struct alert_key k = {kpi, period, dim, slice, kind};
 	struct alert_cb c = {cb, ud};
 	return sq_read_rows(s,
@@ -198,9 +203,10 @@ static void bind_alert_query(sqlite3_stmt *st, const void *arg)
 	sqlite3_bind_int(st, 4, q->limit > 0 ? q->limit : 1000);
 }
 
-int store_alerts_each(struct store *s, const struct store_alert_query *q,
-		      int (*cb)(const struct store_alert *a, void *ud), void *ud, char *err)
+int sq_alerts_each(struct store *store, const struct store_alert_query *q,
+		   int (*cb)(const struct store_alert *a, void *ud), void *ud, char *err)
 {
+	struct sq *s = sq_of(store);
 	struct alert_cb c = {cb, ud};
 	return sq_read_rows(s,
 			 "SELECT " ALERT_COLUMNS " FROM alerts WHERE (?1 IS NULL OR kpi = ?1)"
@@ -242,9 +248,10 @@ static int history_row(sqlite3_stmt *st, void *ud)
 	return c->cb(&a, c->ud);
 }
 
-int store_alert_history_each(struct store *s, const char *kpi, int limit,
-			     int (*cb)(const struct store_alert *a, void *ud), void *ud, char *err)
+int sq_alert_history_each(struct store *store, const char *kpi, int limit,
+			  int (*cb)(const struct store_alert *a, void *ud), void *ud, char *err)
 {
+	struct sq *s = sq_of(store);
 	struct history_q q = {kpi, limit};
 	struct alert_cb c = {cb, ud};
 	return sq_read_rows(s,
@@ -255,9 +262,10 @@ int store_alert_history_each(struct store *s, const char *kpi, int limit,
 			 bind_history, &q, history_row, &c, err);
 }
 
-int store_alert_put(struct store *s, const struct store_alert *a, const char *old_state,
-		    const struct store_mail *mails, size_t nmails, int64_t *id, char *err)
+int sq_alert_put(struct store *store, const struct store_alert *a, const char *old_state,
+		 const struct store_mail *mails, size_t nmails, int64_t *id, char *err)
 {
+	struct sq *s = sq_of(store);
 	sqlite3_stmt *st = NULL;
 	int rc;
 
@@ -355,7 +363,7 @@ fail:
 
 /* Runs one write statement and its audit entry in one transaction.
  * Returns the number of rows the statement changed, or a negative errno. */
-static int write_audited(struct store *s, sqlite3_stmt *st, const struct store_audit *a,
+static int write_audited(struct sq *s, sqlite3_stmt *st, const struct store_audit *a,
 			 int64_t *rowid, char *err)
 {
 	int rc, changed;
@@ -378,8 +386,9 @@ fail:
 	return rc;
 }
 
-int store_alert_ack(struct store *s, int64_t id, const char *who, const char *comment, char *err)
+int sq_alert_ack(struct store *store, int64_t id, const char *who, const char *comment, char *err)
 {
+	struct sq *s = sq_of(store);
 	sqlite3_stmt *st;
 	char object[64];
 	int rc;
@@ -409,8 +418,9 @@ int store_alert_ack(struct store *s, int64_t id, const char *who, const char *co
 	return rc < 0 ? rc : 0;
 }
 
-int store_silence_add(struct store *s, const struct store_silence *si, int64_t *id, char *err)
+int sq_silence_add(struct store *store, const struct store_silence *si, int64_t *id, char *err)
 {
+	struct sq *s = sq_of(store);
 	sqlite3_stmt *st;
 	char object[192], until[32];
 	int rc;
@@ -468,9 +478,10 @@ static int silence_row(sqlite3_stmt *st, void *ud)
 	return c->cb(&si, c->ud);
 }
 
-int store_silences_each(struct store *s, int64_t at,
-			int (*cb)(const struct store_silence *si, void *ud), void *ud, char *err)
+int sq_silences_each(struct store *store, int64_t at, int (*cb)(const struct store_silence *si,
+		     void *ud), void *ud, char *err)
 {
+	struct sq *s = sq_of(store);
 	struct silence_cb c = {cb, ud};
 	return sq_read_rows(s,
 			 "SELECT id, kpi, dim, slice, until, who, comment, created FROM silences"

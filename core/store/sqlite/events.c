@@ -56,7 +56,7 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /* Marks each distinct (kind, UTC day) of the stored events dirty. */
-static int mark_dirty(struct store *s, const struct event *ev, size_t n, const bool *stored)
+static int mark_dirty(struct sq *s, const struct event *ev, size_t n, const bool *stored)
 {
 	uint64_t *keys = malloc((n ? n : 1) * sizeof(*keys));
 	size_t k = 0;
@@ -85,7 +85,7 @@ static int mark_dirty(struct store *s, const struct event *ev, size_t n, const b
 
 /* Keeps the newest time of each (kind, mission) stored: stale-data alerts
  * read it.  Batches come from one sender mostly: only changes are written. */
-static int mark_sources(struct store *s, const struct event *ev, size_t n, const bool *stored)
+static int mark_sources(struct sq *s, const struct event *ev, size_t n, const bool *stored)
 {
 	int rc = SQLITE_DONE;
 	for (size_t i = 0; i < n && rc == SQLITE_DONE; i++) {
@@ -116,9 +116,10 @@ static int mark_sources(struct store *s, const struct event *ev, size_t n, const
 	return rc;
 }
 
-int store_put_events(struct store *s, const struct event *ev, size_t n,
-		     struct store_put_result *res, char *err)
+int sq_put_events(struct store *store, const struct event *ev, size_t n,
+		  struct store_put_result *res, char *err)
 {
+	struct sq *s = sq_of(store);
 	struct store_put_result r = {0};
 	int64_t received = sq_now_ms();
 	bool *stored = calloc(n ? n : 1, sizeof(*stored));
@@ -200,9 +201,10 @@ static void row_to_event(sqlite3_stmt *st, struct event *e)
 	}
 }
 
-int store_get_events(struct store *s, const struct store_query *q,
-		     int (*cb)(const struct event *e, void *ud), void *ud, char *err)
+int sq_get_events(struct store *store, const struct store_query *q,
+		  int (*cb)(const struct event *e, void *ud), void *ud, char *err)
 {
+	struct sq *s = sq_of(store);
 	char sql[1024];
 	int n = snprintf(sql, sizeof(sql), "SELECT kind");
 	for (int f = 0; f < F_NFIELDS; f++)
@@ -231,9 +233,10 @@ int store_get_events(struct store *s, const struct store_query *q,
 	return rc;
 }
 
-int store_scan(struct store *s, int kind, int64_t from_ms, int64_t to_ms,
-	       int (*cb)(const struct event *e, void *ud), void *ud, char *err)
+int sq_scan(struct store *store, int kind, int64_t from_ms, int64_t to_ms,
+	    int (*cb)(const struct event *e, void *ud), void *ud, char *err)
 {
+	struct sq *s = sq_of(store);
 	char sql[1024];
 	int n = snprintf(sql, sizeof(sql), "SELECT kind");
 	for (int f = 0; f < F_NFIELDS; f++)
@@ -259,9 +262,10 @@ int store_scan(struct store *s, int kind, int64_t from_ms, int64_t to_ms,
 	return rc;
 }
 
-int store_dirty_read(struct store *s, int64_t *upto,
-		     void (*cb)(int kind, int64_t day, void *ud), void *ud, char *err)
+int sq_dirty_read(struct store *store, int64_t *upto, void (*cb)(int kind, int64_t day, void *ud),
+		  void *ud, char *err)
 {
+	struct sq *s = sq_of(store);
 	sqlite3_stmt *st;
 	int rc;
 
@@ -300,9 +304,10 @@ static int source_row(sqlite3_stmt *st, void *ud)
 	return c->cb(&src, c->ud);
 }
 
-int store_sources_each(struct store *s, int (*cb)(const struct store_source *src, void *ud),
-		       void *ud, char *err)
+int sq_sources_each(struct store *store, int (*cb)(const struct store_source *src, void *ud),
+		    void *ud, char *err)
 {
+	struct sq *s = sq_of(store);
 	struct source_cb c = {cb, ud};
 	return sq_read_rows(s, "SELECT kind, mission, first, last, count FROM sources ORDER BY kind, mission",
 			 bind_nothing, NULL, source_row, &c, err);

@@ -4,9 +4,10 @@
 #include <errno.h>
 #include <stdio.h>
 
-int store_token_add(struct store *s, const char *name, enum role role, const unsigned char hash[32],
-		    char *err)
+int sq_token_add(struct store *store, const char *name, enum role role,
+		 const unsigned char hash[32], char *err)
 {
+	struct sq *s = sq_of(store);
 	sqlite3_stmt *st;
 	int rc;
 
@@ -31,8 +32,9 @@ int store_token_add(struct store *s, const char *name, enum role role, const uns
 	return sq_error(s->w, rc, "token add", err);
 }
 
-int store_token_revoke(struct store *s, const char *name, char *err)
+int sq_token_revoke(struct store *store, const char *name, char *err)
 {
+	struct sq *s = sq_of(store);
 	sqlite3_stmt *st;
 	int rc, changed = 0;
 
@@ -54,9 +56,10 @@ int store_token_revoke(struct store *s, const char *name, char *err)
 	return 0;
 }
 
-int store_token_each(struct store *s, int (*cb)(const struct store_token *t, void *ud), void *ud,
-		     char *err)
+int sq_token_each(struct store *store, int (*cb)(const struct store_token *t, void *ud), void *ud,
+		  char *err)
 {
+	struct sq *s = sq_of(store);
 	sqlite3_stmt *st;
 	int rc;
 
@@ -100,17 +103,19 @@ int sq_audit_insert(sqlite3 *db, const struct store_audit *a)
 	return rc;
 }
 
-int store_audit_add(struct store *s, const struct store_audit *a, char *err)
+int sq_audit_add(struct store *store, const struct store_audit *a, char *err)
 {
+	struct sq *s = sq_of(store);
 	pthread_mutex_lock(&s->wlock);
 	int rc = sq_audit_insert(s->w, a);
 	pthread_mutex_unlock(&s->wlock);
 	return rc == SQLITE_DONE ? 0 : sq_error(s->w, rc, "audit", err);
 }
 
-int store_audit_each(struct store *s, int limit, int (*cb)(const struct store_audit *a, void *ud),
-		     void *ud, char *err)
+int sq_audit_each(struct store *store, int limit, int (*cb)(const struct store_audit *a, void *ud),
+		  void *ud, char *err)
 {
+	struct sq *s = sq_of(store);
 	sqlite3_stmt *st;
 	int rc;
 
@@ -137,9 +142,10 @@ int store_audit_each(struct store *s, int limit, int (*cb)(const struct store_au
 	return rc;
 }
 
-int store_session_add(struct store *s, const unsigned char hash[32], const char *name, enum role role,
-		      const char *csrf, int64_t expires_ms, char *err)
+int sq_session_add(struct store *store, const unsigned char hash[32], const char *name,
+		   enum role role, const char *csrf, int64_t expires_ms, char *err)
 {
+	struct sq *s = sq_of(store);
 	sqlite3_stmt *st;
 	int rc;
 	int64_t now = sq_now_ms();
@@ -170,9 +176,10 @@ int store_session_add(struct store *s, const unsigned char hash[32], const char 
 	return rc == SQLITE_DONE ? 0 : sq_error(s->w, rc, "session", err);
 }
 
-int store_session_get(struct store *s, const unsigned char hash[32], int64_t now,
-		      struct store_session *out, char *err)
+int sq_session_get(struct store *store, const unsigned char hash[32], int64_t now,
+		   struct store_session *out, char *err)
 {
+	struct sq *s = sq_of(store);
 	sqlite3_stmt *st;
 	int rc;
 
@@ -192,8 +199,9 @@ int store_session_get(struct store *s, const unsigned char hash[32], int64_t now
 	return rc;
 }
 
-int store_session_delete(struct store *s, const unsigned char hash[32], char *err)
+int sq_session_delete(struct store *store, const unsigned char hash[32], char *err)
 {
+	struct sq *s = sq_of(store);
 	sqlite3_stmt *st;
 	int rc;
 
@@ -208,8 +216,9 @@ int store_session_delete(struct store *s, const unsigned char hash[32], char *er
 	return rc == SQLITE_DONE ? 0 : sq_error(s->w, rc, "session", err);
 }
 
-int store_note_add(struct store *s, const struct store_note *n, char *err)
+int sq_note_add(struct store *store, const struct store_note *n, char *err)
 {
+	struct sq *s = sq_of(store);
 	sqlite3_stmt *st;
 	int rc;
 
@@ -232,9 +241,10 @@ int store_note_add(struct store *s, const struct store_note *n, char *err)
 	return rc == SQLITE_DONE ? 0 : sq_error(s->w, rc, "note", err);
 }
 
-int store_note_get(struct store *s, const char *goal, const char *period,
-		   int (*cb)(const struct store_note *n, void *ud), void *ud, char *err)
+int sq_note_get(struct store *store, const char *goal, const char *period,
+		int (*cb)(const struct store_note *n, void *ud), void *ud, char *err)
 {
+	struct sq *s = sq_of(store);
 	sqlite3_stmt *st;
 	int rc;
 

@@ -7,9 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
-int store_results_write(struct store *s, const struct store_result_key *cleared, size_t ncleared,
-			const struct store_result *rows, size_t n, int64_t dirty_upto, char *err)
+int sq_results_write(struct store *store, const struct store_result_key *cleared, size_t ncleared,
+		     const struct store_result *rows, size_t n, int64_t dirty_upto, char *err)
 {
+	struct sq *s = sq_of(store);
 	sqlite3_stmt *del = NULL, *ins = NULL, *undirty = NULL;
 	int rc;
 
@@ -83,7 +84,7 @@ out:
 }
 
 /* Rows of kpi_results or kpi_values, filtered alike. */
-static int results_query(struct store *s, const char *table, const struct store_result_query *q,
+static int results_query(struct sq *s, const char *table, const struct store_result_query *q,
 			 int (*cb)(const struct store_result *r, void *ud), void *ud, char *err)
 {
 	bool values = strcmp(table, "kpi_values") == 0;
@@ -153,25 +154,28 @@ static int results_query(struct store *s, const char *table, const struct store_
 	return rc;
 }
 
-int store_results_each(struct store *s, const struct store_result_query *q,
-		       int (*cb)(const struct store_result *r, void *ud), void *ud, char *err)
+int sq_results_each(struct store *store, const struct store_result_query *q,
+		    int (*cb)(const struct store_result *r, void *ud), void *ud, char *err)
 {
+	struct sq *s = sq_of(store);
 	return results_query(s, "kpi_results", q, cb, ud, err);
 }
 
-int store_values_each(struct store *s, const struct store_result_query *q,
-		      int (*cb)(const struct store_result *r, void *ud), void *ud, char *err)
+int sq_values_each(struct store *store, const struct store_result_query *q,
+		   int (*cb)(const struct store_result *r, void *ud), void *ud, char *err)
 {
+	struct sq *s = sq_of(store);
 	return results_query(s, "kpi_values", q, cb, ud, err);
 }
 
-int64_t store_results_max_run(struct store *s)
+int64_t sq_results_max_run(struct store *store, char *err)
 {
-	return sq_read_int(s, "SELECT coalesce(max(run), 0) FROM kpi_results");
+	return sq_read_int(sq_of(store), "SELECT coalesce(max(run), 0) FROM kpi_results", "runs", err);
 }
 
-int store_value_add(struct store *s, const struct store_result *v, const char *who, char *err)
+int sq_value_add(struct store *store, const struct store_result *v, const char *who, char *err)
 {
+	struct sq *s = sq_of(store);
 	sqlite3_stmt *st;
 	int rc;
 
@@ -198,9 +202,10 @@ int store_value_add(struct store *s, const struct store_result *v, const char *w
 	return rc == SQLITE_DONE ? 0 : sq_error(s->w, rc, "value", err);
 }
 
-int store_kpi_status_set(struct store *s, const char *kpi, const char *error, unsigned kinds,
-			 char *err)
+int sq_kpi_status_set(struct store *store, const char *kpi, const char *error, unsigned kinds,
+		      char *err)
 {
+	struct sq *s = sq_of(store);
 	sqlite3_stmt *st;
 	int rc;
 
@@ -223,10 +228,10 @@ int store_kpi_status_set(struct store *s, const char *kpi, const char *error, un
 	return rc == SQLITE_DONE ? 0 : sq_error(s->w, rc, "status", err);
 }
 
-int store_kpi_status_each(struct store *s,
-			  void (*cb)(const char *kpi, const char *error, int64_t at_ms, void *ud),
-			  void *ud, char *err)
+int sq_kpi_status_each(struct store *store, void (*cb)(const char *kpi, const char *error,
+		       int64_t at_ms, void *ud), void *ud, char *err)
 {
+	struct sq *s = sq_of(store);
 	sqlite3_stmt *st;
 	int rc;
 
@@ -242,13 +247,14 @@ int store_kpi_status_each(struct store *s,
 
 static const char *const rule_names[] = {"none", "min", "max", "range"};
 
-int store_target_get(struct store *s, const char *kpi, const char *period, struct target *t,
-		     char *err)
+int sq_target_get(struct store *store, const char *kpi, const char *period, struct target *t,
+		  char *err)
 {
+	struct sq *s = sq_of(store);
 	sqlite3_stmt *st;
 	int rc, found = 0;
 
-	pthread_mutex_lock(&s->rlock);
+	pthread_mutex_lock(s->rl);
 	rc = sqlite3_prepare_v2(s->r, "SELECT rule, low, high, warn FROM targets WHERE kpi = ? AND period = ?",
 				-1, &st, NULL);
 	if (rc == SQLITE_OK) {
@@ -268,14 +274,15 @@ int store_target_get(struct store *s, const char *kpi, const char *period, struc
 		}
 		sqlite3_finalize(st);
 	}
-	pthread_mutex_unlock(&s->rlock);
+	pthread_mutex_unlock(s->rl);
 	return rc == SQLITE_DONE ? found : sq_error(s->r, rc, "targets", err);
 }
 
-int store_target_put(struct store *s, const char *kpi, const char *period, const struct target *t,
-		     const char *who, const char *old_json, const char *new_json, const char *reason,
-		     char *err)
+int sq_target_put(struct store *store, const char *kpi, const char *period, const struct target *t,
+		  const char *who, const char *old_json, const char *new_json, const char *reason,
+		  char *err)
 {
+	struct sq *s = sq_of(store);
 	sqlite3_stmt *st = NULL;
 	int rc;
 	char object[128];
@@ -316,12 +323,13 @@ fail:
 	return rc;
 }
 
-unsigned store_kpi_kinds(struct store *s, const char *kpi)
+unsigned sq_kpi_kinds(struct store *store, const char *kpi)
 {
+	struct sq *s = sq_of(store);
 	sqlite3_stmt *st;
 	unsigned kinds = 0;
 
-	pthread_mutex_lock(&s->rlock);
+	pthread_mutex_lock(s->rl);
 	if (sqlite3_prepare_v2(s->r, "SELECT kinds FROM kpi_status WHERE kpi = ?", -1, &st, NULL) ==
 	    SQLITE_OK) {
 		sqlite3_bind_text(st, 1, kpi, -1, SQLITE_STATIC);
@@ -329,15 +337,16 @@ unsigned store_kpi_kinds(struct store *s, const char *kpi)
 			kinds = (unsigned)sqlite3_column_int(st, 0);
 		sqlite3_finalize(st);
 	}
-	pthread_mutex_unlock(&s->rlock);
+	pthread_mutex_unlock(s->rl);
 	return kinds;
 }
 
-int64_t store_data_version(struct store *s)
+int64_t sq_data_version(struct store *store, char *err)
 {
+	struct sq *s = sq_of(store);
 	/* Every part grows monotonically; their sum changes when any does. */
 	return sq_read_int(s, "SELECT (SELECT coalesce(max(run), 0) FROM kpi_results)"
 			   " + (SELECT coalesce(max(id), 0) FROM kpi_values)"
 			   " + (SELECT coalesce(max(id), 0) FROM audit)"
-			   " + (SELECT coalesce(max(id), 0) FROM notes)");
+			   " + (SELECT coalesce(max(id), 0) FROM notes)", "data version", err);
 }

@@ -129,20 +129,20 @@ fail:
 	return rc;
 }
 
-int store_schema_version(struct store *s)
+int sq_schema_version(struct store *store, char *err)
 {
-	pthread_mutex_lock(&s->rlock);
-	int v = user_version(s->r);
-	pthread_mutex_unlock(&s->rlock);
-	return v;
+	int64_t v = sq_read_int(sq_of(store), "PRAGMA user_version", "schema version", err);
+	return (int)v;
 }
 
-int64_t store_count_events(struct store *s)
+int64_t sq_count_events(struct store *store, char *err)
 {
-	return sq_read_int(s, "SELECT count(*) FROM events");
+	return sq_read_int(sq_of(store), "SELECT count(*) FROM events", "count events", err);
 }
 
-int64_t store_size_bytes(struct store *s)
+int64_t sq_size_bytes(struct store *store, char *err)
 {
-	return sq_read_int(s, "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()");
+	return sq_read_int(sq_of(store),
+			   "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+			   "size", err);
 }

@@ -1,4 +1,5 @@
-/* sqlite.c - the SQLite store: opening, closing, and the helpers its files share. */
+/* sqlite.c - the SQLite backend: opening, closing, the helpers its files
+ * share (see internal.h), and its table of entries. */
 #include "store/sqlite/internal.h"
 
 #include <errno.h>
@@ -8,6 +9,11 @@
 #include <string.h>
 #include <time.h>
 
+/* How much of the file a reader that scans maps into memory. */
+#define SCAN_MMAP_MIB 4096
+
+static void sq_close(struct store *store);
+
 int64_t sq_now_ms(void)
 {
 	struct timespec ts;
@@ -15,7 +21,6 @@ int64_t sq_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Maps an SQLite failure to an errno value and a sentence. */
 int sq_error(sqlite3 *db, int rc, const char *what, char *err)
 {
 	int e;
@@ -50,54 +55,58 @@ int sq_exec(sqlite3 *db, const char *sql, char *err)
 	return rc == SQLITE_OK ? 0 : sq_error(db, rc, sql, err);
 }
 
-/* Reading: one statement on the reader connection, under its lock, from
- * read_begin to read_end.  read_begin returns NULL (and unlocks) with *rc
- * set when the statement cannot be prepared; read_step returns 1 for a row,
- * 0 at the end, or a negative errno. */
-sqlite3_stmt *sq_read_begin(struct store *s, const char *sql, int *rc, const char *what,
-				char *err)
+sqlite3_stmt *sq_read_begin(struct sq *s, const char *sql, int *rc, const char *what, char *err)
 {
 	sqlite3_stmt *st;
-	pthread_mutex_lock(&s->rlock);
+	pthread_mutex_lock(s->rl);
 	int r = sqlite3_prepare_v2(s->r, sql, -1, &st, NULL);
 	if (r == SQLITE_OK)
 		return st;
 	*rc = sq_error(s->r, r, what, err);
-	pthread_mutex_unlock(&s->rlock);
+	pthread_mutex_unlock(s->rl);
 	return NULL;
 }
 
-int sq_read_step(struct store *s, sqlite3_stmt *st, char *err)
+int sq_read_step(struct sq *s, sqlite3_stmt *st, char *err)
 {
 	int r = sqlite3_step(st);
 	return r == SQLITE_ROW ? 1 : r == SQLITE_DONE ? 0 : sq_error(s->r, r, "read", err);
 }
 
-void sq_read_end(struct store *s, sqlite3_stmt *st)
+void sq_read_end(struct sq *s, sqlite3_stmt *st)
 {
 	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->rlock);
+	pthread_mutex_unlock(s->rl);
 }
 
-static int open_conn(sqlite3 **db, const struct store_opts *o, bool writer, char *err)
+/* One connection to path (":memory:" for a private store), set up as o asks:
+ * WAL, the sync level, the page cache, and for a reader of a store that
+ * will be scanned, a memory map of the file. */
+static int open_conn(sqlite3 **db, const char *path, const struct store_opts *o, bool writer,
+		     char *err)
 {
 	char sql[256];
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (writer ? SQLITE_OPEN_CREATE : 0);
-	int rc = sqlite3_open_v2(o->path, db, flags, NULL);
+	int rc = sqlite3_open_v2(path, db, flags, NULL);
 	if (rc != SQLITE_OK)
-		return sq_error(*db, rc, o->path, err);
+		return sq_error(*db, rc, path, err);
 	sqlite3_busy_timeout(*db, o->busy_timeout_ms);
 	snprintf(sql, sizeof(sql),
 		 "PRAGMA journal_mode = WAL; PRAGMA synchronous = %s; PRAGMA cache_size = -%d;"
 		 "PRAGMA foreign_keys = ON; PRAGMA mmap_size = %lld;",
 		 o->sync_full ? "FULL" : "NORMAL", o->cache_mib * 1024,
-		 writer ? 0LL : (long long)o->mmap_mib << 20);
+		 !writer && o->scans ? (long long)SCAN_MMAP_MIB << 20 : 0LL);
 	return sq_exec(*db, sql, err);
 }
 
-int store_open(struct store **out, const struct store_opts *o, char *err)
+/* target: a file's path, or ":memory:". */
+static int sq_open(struct store **out, const char *target, const struct store_opts *o, char *err)
 {
-	struct store *s = calloc(1, sizeof(*s));
+	if (!*target) {
+		snprintf(err, STORE_ERRLEN, "sqlite: no file named (sqlite:PATH, or sqlite::memory:)");
+		return -EINVAL;
+	}
+	struct sq *s = calloc(1, sizeof(*s));
 	char *sql = NULL;
 	int rc;
 
@@ -106,10 +115,23 @@ int store_open(struct store **out, const struct store_opts *o, char *err)
 		snprintf(err, STORE_ERRLEN, "out of memory");
 		return -ENOMEM;
 	}
-	pthread_mutex_init(&s->wlock, NULL);
+	s->base.ops = &store_sqlite_ops;
+	s->memory = strcmp(target, ":memory:") == 0;
+	/* In memory there is one connection: its lock is taken again when a
+	 * read's callback writes. */
+	pthread_mutexattr_t attr;
+	pthread_mutexattr_init(&attr);
+	if (s->memory)
+		pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&s->wlock, &attr);
+	pthread_mutexattr_destroy(&attr);
 	pthread_mutex_init(&s->rlock, NULL);
-	if ((rc = open_conn(&s->w, o, true, err)) < 0 || (rc = sq_migrate(s->w, err)) < 0 ||
-	    (rc = open_conn(&s->r, o, false, err)) < 0)
+	s->rl = s->memory ? &s->wlock : &s->rlock;
+	if ((rc = open_conn(&s->w, target, o, true, err)) < 0 || (rc = sq_migrate(s->w, err)) < 0)
+		goto fail;
+	if (s->memory)
+		s->r = s->w;
+	else if ((rc = open_conn(&s->r, target, o, false, err)) < 0)
 		goto fail;
 	sql = sq_insert_sql();
 	if (!sql) {
@@ -124,7 +146,7 @@ int store_open(struct store **out, const struct store_opts *o, char *err)
 			       " last = max(last, ?4), count = count + ?5"};
 	sqlite3_stmt **slots[] = {&s->insert, &s->begin, &s->commit, &s->rollback, &s->mark,
 				  &s->source};
-	for (int i = 0; i < 6; i++) {
+	for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++) {
 		int r = sqlite3_prepare_v3(s->w, stmts[i], -1, SQLITE_PREPARE_PERSISTENT, slots[i], NULL);
 		if (r != SQLITE_OK) {
 			rc = sq_error(s->w, r, "prepare", err);
@@ -132,25 +154,25 @@ int store_open(struct store **out, const struct store_opts *o, char *err)
 		}
 	}
 	free(sql);
-	*out = s;
+	*out = &s->base;
 	return 0;
 fail:
 	free(sql);
-	store_close(s);
+	sq_close(&s->base);
 	return rc;
 }
 
-void store_close(struct store *s)
+static void sq_close(struct store *store)
 {
-	if (!s)
-		return;
+	struct sq *s = sq_of(store);
 	sqlite3_finalize(s->insert);
 	sqlite3_finalize(s->mark);
 	sqlite3_finalize(s->source);
 	sqlite3_finalize(s->begin);
 	sqlite3_finalize(s->commit);
 	sqlite3_finalize(s->rollback);
-	sqlite3_close(s->r);
+	if (s->r != s->w)
+		sqlite3_close(s->r);
 	sqlite3_close(s->w);
 	pthread_mutex_destroy(&s->wlock);
 	pthread_mutex_destroy(&s->rlock);
@@ -164,19 +186,18 @@ int sq_step_done(sqlite3_stmt *st)
 	return rc;
 }
 
-int64_t sq_read_int(struct store *s, const char *sql)
+int64_t sq_read_int(struct sq *s, const char *sql, const char *what, char *err)
 {
 	sqlite3_stmt *st;
-	int64_t v = -1;
+	int rc;
 
-	pthread_mutex_lock(&s->rlock);
-	if (sqlite3_prepare_v2(s->r, sql, -1, &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			v = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-	}
-	pthread_mutex_unlock(&s->rlock);
-	return v;
+	if (!(st = sq_read_begin(s, sql, &rc, what, err)))
+		return rc;
+	int64_t v = -1;
+	if ((rc = sq_read_step(s, st, err)) > 0)
+		v = sqlite3_column_int64(st, 0);
+	sq_read_end(s, st);
+	return rc < 0 ? rc : v;
 }
 
 void sq_bind_text_or_null(sqlite3_stmt *st, int col, const char *v)
@@ -200,10 +221,8 @@ double sq_column_number(sqlite3_stmt *st, int col)
 	return sqlite3_column_type(st, col) == SQLITE_NULL ? NAN : sqlite3_column_double(st, col);
 }
 
-/* Runs a read-only statement (prepared from sql with `bind`) and hands each
- * row to `row`, under the read lock. */
-int sq_read_rows(struct store *s, const char *sql, void (*bind)(sqlite3_stmt *st, const void *arg),
-		     const void *arg, int (*row)(sqlite3_stmt *st, void *ud), void *ud, char *err)
+int sq_read_rows(struct sq *s, const char *sql, void (*bind)(sqlite3_stmt *st, const void *arg),
+		 const void *arg, int (*row)(sqlite3_stmt *st, void *ud), void *ud, char *err)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -217,3 +236,49 @@ int sq_read_rows(struct store *s, const char *sql, void (*bind)(sqlite3_stmt *st
 	sq_read_end(s, st);
 	return rc;
 }
+
+const struct store_ops store_sqlite_ops = {
+	.scheme = "sqlite",
+	.open = sq_open,
+	.close = sq_close,
+	.schema_version = sq_schema_version,
+	.size_bytes = sq_size_bytes,
+	.count_events = sq_count_events,
+	.put_events = sq_put_events,
+	.get_events = sq_get_events,
+	.scan = sq_scan,
+	.dirty_read = sq_dirty_read,
+	.sources_each = sq_sources_each,
+	.results_write = sq_results_write,
+	.results_each = sq_results_each,
+	.results_max_run = sq_results_max_run,
+	.value_add = sq_value_add,
+	.values_each = sq_values_each,
+	.kpi_status_set = sq_kpi_status_set,
+	.kpi_kinds = sq_kpi_kinds,
+	.kpi_status_each = sq_kpi_status_each,
+	.target_get = sq_target_get,
+	.target_put = sq_target_put,
+	.data_version = sq_data_version,
+	.audit_add = sq_audit_add,
+	.audit_each = sq_audit_each,
+	.alert_get = sq_alert_get,
+	.alert_put = sq_alert_put,
+	.alerts_each = sq_alerts_each,
+	.alert_history_each = sq_alert_history_each,
+	.alert_ack = sq_alert_ack,
+	.silence_add = sq_silence_add,
+	.silences_each = sq_silences_each,
+	.outbox_add = sq_outbox_add,
+	.outbox_due = sq_outbox_due,
+	.outbox_mark = sq_outbox_mark,
+	.outbox_each = sq_outbox_each,
+	.token_add = sq_token_add,
+	.token_revoke = sq_token_revoke,
+	.token_each = sq_token_each,
+	.session_add = sq_session_add,
+	.session_get = sq_session_get,
+	.session_delete = sq_session_delete,
+	.note_add = sq_note_add,
+	.note_get = sq_note_get,
+};
