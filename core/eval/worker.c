@@ -20,7 +20,7 @@ int eval_worker_main(const struct config *c, int progress_fd)
 	struct kpi_engine *e = NULL;
 	char err[512];
 	struct store_opts so = store_opts_from_config(c, true); /* evaluation reads everything */
-	if (store_open(&s, c->db_path, &so, err) < 0) {
+	if (store_open(&s, c->store_url, &so, err) < 0) {
 		printf("error %s\n", err);
 		fflush(stdout);
 		return 1;
