@@ -16,10 +16,16 @@
  * the call, while the store reads: it may call the store's write functions,
  * not its reading ones (those would wait for the read in progress).
  *
- * Errors: functions return 0 or a negative errno value and, where they take
- * `err`, write one sentence into it (the caller's buffer, STORE_ERRLEN).
- * -ENOSPC means the disk is full, -EROFS that the database cannot be
- * written, -EIO anything else the database refused.
+ * Errors: a function returns 0 (or a count, or what it is documented to
+ * return) on success, and a negative errno value on failure, with one
+ * sentence in `err` (the caller's buffer of STORE_ERRLEN bytes; `err` may be
+ * NULL when the caller does not want it).  -ENOSPC means the disk is full,
+ * -EROFS that the store cannot be written, -EBUSY that a lock was not had in
+ * time, -EPROTO a schema this build does not know, -EPROTONOSUPPORT an unknown
+ * scheme, -EIO anything else the store refused.  A walk (the *_each
+ * functions, store_get_events, store_scan) returns 0 at its end, or the
+ * nonzero value a callback returned to stop it; a callback that stops a walk
+ * should return a positive value, so that it is not taken for a failure.
  */
 #ifndef MIZAN_STORE_H
 #define MIZAN_STORE_H

@@ -44,23 +44,20 @@ int sq_outbox_mark(struct store *store, int64_t id, enum store_mail_status statu
 	int rc;
 	static const char *const names[] = {"pending", "sent", "failed"};
 
-	pthread_mutex_lock(&s->wlock);
-	rc = sqlite3_prepare_v2(s->w,
-				"UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?,"
-				" next_attempt = ?, sent_at = CASE WHEN ? = 'sent' THEN ? END WHERE id = ?",
-				-1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, names[status], -1, SQLITE_STATIC);
-		sq_bind_text_or_null(st, 2, error);
-		sqlite3_bind_int64(st, 3, next_attempt);
-		sqlite3_bind_text(st, 4, names[status], -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 5, sq_now_ms());
-		sqlite3_bind_int64(st, 6, id);
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-	}
-	pthread_mutex_unlock(&s->wlock);
-	return rc == SQLITE_DONE ? 0 : sq_error(s->w, rc, "outbox", err);
+	if (!(st = sq_write_begin(s,
+				  "UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?,"
+				  " next_attempt = ?, sent_at = CASE WHEN ? = 'sent' THEN ? END"
+				  " WHERE id = ?",
+				  &rc, "outbox", err)))
+		return rc;
+	sqlite3_bind_text(st, 1, names[status], -1, SQLITE_STATIC);
+	sq_bind_text_or_null(st, 2, error);
+	sqlite3_bind_int64(st, 3, next_attempt);
+	sqlite3_bind_text(st, 4, names[status], -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, sq_now_ms());
+	sqlite3_bind_int64(st, 6, id);
+	rc = sq_write_end(s, st, "outbox", err);
+	return rc < 0 ? rc : 0;
 }
 
 int sq_outbox_add(struct store *store, const struct store_mail *m, int64_t alert, char *err)
@@ -69,27 +66,23 @@ int sq_outbox_add(struct store *store, const struct store_mail *m, int64_t alert
 	sqlite3_stmt *st;
 	int rc;
 
-	pthread_mutex_lock(&s->wlock);
-	rc = sqlite3_prepare_v2(s->w,
-				"INSERT INTO outbox(created, alert, to_addr, subject, message, next_attempt)"
-				" VALUES(?, ?, ?, ?, ?, ?)",
-				-1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		int64_t now = sq_now_ms();
-		sqlite3_bind_int64(st, 1, now);
-		if (alert > 0)
-			sqlite3_bind_int64(st, 2, alert);
-		else
-			sqlite3_bind_null(st, 2);
-		sqlite3_bind_text(st, 3, m->to_addr, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, m->subject, -1, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 5, m->message, (int)m->len, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 6, now);
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-	}
-	pthread_mutex_unlock(&s->wlock);
-	return rc == SQLITE_DONE ? 0 : sq_error(s->w, rc, "outbox", err);
+	if (!(st = sq_write_begin(s,
+				  "INSERT INTO outbox(created, alert, to_addr, subject, message,"
+				  " next_attempt) VALUES(?, ?, ?, ?, ?, ?)",
+				  &rc, "outbox", err)))
+		return rc;
+	int64_t now = sq_now_ms();
+	sqlite3_bind_int64(st, 1, now);
+	if (alert > 0)
+		sqlite3_bind_int64(st, 2, alert);
+	else
+		sqlite3_bind_null(st, 2);
+	sqlite3_bind_text(st, 3, m->to_addr, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, m->subject, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 5, m->message, (int)m->len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, now);
+	rc = sq_write_end(s, st, "outbox", err);
+	return rc < 0 ? rc : 0;
 }
 
 int sq_outbox_each(struct store *store, const char *status, int limit,
@@ -269,9 +262,8 @@ int sq_alert_put(struct store *store, const struct store_alert *a, const char *o
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	pthread_mutex_lock(&s->wlock);
-	if ((rc = sq_step_done(s->begin)) != SQLITE_DONE)
-		goto fail;
+	if ((rc = sq_tx_begin(s, err)) < 0)
+		return rc;
 	rc = sqlite3_prepare_v2(
 		s->w,
 		"INSERT INTO alerts(kpi, period, dim, slice, kind, state, since, pending, pending_since,"
@@ -348,42 +340,28 @@ int sq_alert_put(struct store *store, const struct store_alert *a, const char *o
 		sqlite3_finalize(st);
 		st = NULL;
 	}
-	if ((rc = sq_step_done(s->commit)) != SQLITE_DONE)
-		goto fail;
-	pthread_mutex_unlock(&s->wlock);
-	return 0;
+	return sq_tx_commit(s, err);
 fail:
-	rc = sq_error(s->w, rc, "alert", err);
-	sqlite3_finalize(st);
-	if (!sqlite3_get_autocommit(s->w))
-		sq_step_done(s->rollback);
-	pthread_mutex_unlock(&s->wlock);
-	return rc;
+	return sq_tx_fail(s, st, rc, "alert", err);
 }
 
-/* Runs one write statement and its audit entry in one transaction.
- * Returns the number of rows the statement changed, or a negative errno. */
+/* Runs a statement from sq_write_begin, writes its audit entry when it
+ * changed a row, and commits.  Returns the number of rows it changed, or a
+ * negative errno. */
 static int write_audited(struct sq *s, sqlite3_stmt *st, const struct store_audit *a,
 			 int64_t *rowid, char *err)
 {
-	int rc, changed;
-	if ((rc = sq_step_done(s->begin)) != SQLITE_DONE)
-		goto fail;
-	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
-		goto fail;
-	changed = sqlite3_changes(s->w);
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		return sq_tx_fail(s, st, rc, a->action, err);
+	int changed = sqlite3_changes(s->w);
 	if (rowid)
 		*rowid = sqlite3_last_insert_rowid(s->w);
-	if (changed && (rc = sq_audit_insert(s->w, a)) != SQLITE_DONE)
-		goto fail;
-	if ((rc = sq_step_done(s->commit)) != SQLITE_DONE)
-		goto fail;
-	return changed;
-fail:
-	rc = sq_error(s->w, rc, a->action, err);
-	if (!sqlite3_get_autocommit(s->w))
-		sq_step_done(s->rollback);
-	return rc;
+	sqlite3_finalize(st);
+	if (changed && (rc = sq_audit_insert(s, a)) != SQLITE_DONE)
+		return sq_tx_fail(s, NULL, rc, a->action, err);
+	rc = sq_tx_commit(s, err);
+	return rc < 0 ? rc : changed;
 }
 
 int sq_alert_ack(struct store *store, int64_t id, const char *who, const char *comment, char *err)
@@ -394,23 +372,18 @@ int sq_alert_ack(struct store *store, int64_t id, const char *who, const char *c
 	int rc;
 
 	snprintf(object, sizeof(object), "alert %lld", (long long)id);
-	pthread_mutex_lock(&s->wlock);
-	rc = sqlite3_prepare_v2(s->w,
-				"UPDATE alerts SET acked_by = ?, acked_at = ?, ack_comment = ? WHERE id = ?",
-				-1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, who, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, sq_now_ms());
-		sq_bind_text_or_null(st, 3, comment);
-		sqlite3_bind_int64(st, 4, id);
-		struct store_audit a = {.who = who, .action = "alert.ack", .object = object,
-					.new_ = comment, .reason = comment};
-		rc = write_audited(s, st, &a, NULL, err);
-		sqlite3_finalize(st);
-	} else {
-		rc = sq_error(s->w, rc, "ack", err);
-	}
-	pthread_mutex_unlock(&s->wlock);
+	if (!(st = sq_write_begin(s,
+				  "UPDATE alerts SET acked_by = ?, acked_at = ?, ack_comment = ?"
+				  " WHERE id = ?",
+				  &rc, "ack", err)))
+		return rc;
+	sqlite3_bind_text(st, 1, who, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, sq_now_ms());
+	sq_bind_text_or_null(st, 3, comment);
+	sqlite3_bind_int64(st, 4, id);
+	struct store_audit a = {.who = who, .action = "alert.ack", .object = object,
+				.new_ = comment, .reason = comment};
+	rc = write_audited(s, st, &a, NULL, err);
 	if (rc == 0) {
 		snprintf(err, STORE_ERRLEN, "no alert has id %lld", (long long)id);
 		return -ENOENT;
@@ -428,27 +401,21 @@ int sq_silence_add(struct store *store, const struct store_silence *si, int64_t 
 	event_format_time(si->until_ms, until);
 	snprintf(object, sizeof(object), "silence kpi=%s dim=%s slice=%s", si->kpi ? si->kpi : "*",
 		 si->dim ? si->dim : "*", si->slice ? si->slice : "*");
-	pthread_mutex_lock(&s->wlock);
-	rc = sqlite3_prepare_v2(s->w,
-				"INSERT INTO silences(kpi, dim, slice, until, who, comment, created)"
-				" VALUES(?,?,?,?,?,?,?)",
-				-1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sq_bind_text_or_null(st, 1, si->kpi);
-		sq_bind_text_or_null(st, 2, si->dim);
-		sq_bind_text_or_null(st, 3, si->slice);
-		sqlite3_bind_int64(st, 4, si->until_ms);
-		sqlite3_bind_text(st, 5, si->who, -1, SQLITE_STATIC);
-		sq_bind_text_or_null(st, 6, si->comment);
-		sqlite3_bind_int64(st, 7, sq_now_ms());
-		struct store_audit a = {.who = si->who, .action = "silence.add", .object = object,
-					.new_ = until, .reason = si->comment};
-		rc = write_audited(s, st, &a, id, err);
-		sqlite3_finalize(st);
-	} else {
-		rc = sq_error(s->w, rc, "silence", err);
-	}
-	pthread_mutex_unlock(&s->wlock);
+	if (!(st = sq_write_begin(s,
+				  "INSERT INTO silences(kpi, dim, slice, until, who, comment, created)"
+				  " VALUES(?,?,?,?,?,?,?)",
+				  &rc, "silence", err)))
+		return rc;
+	sq_bind_text_or_null(st, 1, si->kpi);
+	sq_bind_text_or_null(st, 2, si->dim);
+	sq_bind_text_or_null(st, 3, si->slice);
+	sqlite3_bind_int64(st, 4, si->until_ms);
+	sqlite3_bind_text(st, 5, si->who, -1, SQLITE_STATIC);
+	sq_bind_text_or_null(st, 6, si->comment);
+	sqlite3_bind_int64(st, 7, sq_now_ms());
+	struct store_audit a = {.who = si->who, .action = "silence.add", .object = object,
+				.new_ = until, .reason = si->comment};
+	rc = write_audited(s, st, &a, id, err);
 	return rc < 0 ? rc : 0;
 }
 

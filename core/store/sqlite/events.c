@@ -130,20 +130,16 @@ int sq_put_events(struct store *store, const struct event *ev, size_t n,
 		snprintf(err, STORE_ERRLEN, "out of memory");
 		return -ENOMEM;
 	}
-	pthread_mutex_lock(&s->wlock);
-	if ((rc = sq_step_done(s->begin)) != SQLITE_DONE) {
-		rc = sq_error(s->w, rc, "begin", err);
+	if ((rc = sq_tx_begin(s, err)) < 0)
 		goto out;
-	}
+	const char *what = "insert";
 	for (size_t i = 0; i < n; i++) {
-		if (bind_event(s->insert, &ev[i], received) != SQLITE_OK) {
-			rc = sq_error(s->w, sqlite3_errcode(s->w), "bind", err);
-			goto rollback;
+		if ((rc = bind_event(s->insert, &ev[i], received)) != SQLITE_OK) {
+			what = "bind";
+			goto fail;
 		}
-		if ((rc = sq_step_done(s->insert)) != SQLITE_DONE) {
-			rc = sq_error(s->w, rc, "insert", err);
-			goto rollback;
-		}
+		if ((rc = sq_step_done(s->insert)) != SQLITE_DONE)
+			goto fail;
 		stored[i] = sqlite3_changes(s->w) > 0;
 		if (stored[i])
 			r.accepted_by_kind[ev[i].kind]++;
@@ -151,28 +147,22 @@ int sq_put_events(struct store *store, const struct event *ev, size_t n,
 			r.duplicates_by_kind[ev[i].kind]++;
 	}
 	sqlite3_clear_bindings(s->insert);
+	what = "mark";
 	if ((rc = mark_dirty(s, ev, n, stored)) != SQLITE_DONE ||
-	    (rc = mark_sources(s, ev, n, stored)) != SQLITE_DONE) {
-		rc = sq_error(s->w, rc, "mark", err);
-		goto rollback;
-	}
-	if ((rc = sq_step_done(s->commit)) != SQLITE_DONE) {
-		rc = sq_error(s->w, rc, "commit", err);
-		goto rollback;
-	}
+	    (rc = mark_sources(s, ev, n, stored)) != SQLITE_DONE)
+		goto fail;
+	if ((rc = sq_tx_commit(s, err)) < 0)
+		goto out;
 	for (int k = 0; k < EV_NKINDS; k++) {
 		r.accepted += r.accepted_by_kind[k];
 		r.duplicates += r.duplicates_by_kind[k];
 	}
 	*res = r;
-	rc = 0;
 	goto out;
-rollback:
+fail:
+	rc = sq_tx_fail(s, NULL, rc, what, err);
 	sqlite3_clear_bindings(s->insert);
-	if (!sqlite3_get_autocommit(s->w))
-		sq_step_done(s->rollback);
 out:
-	pthread_mutex_unlock(&s->wlock);
 	free(stored);
 	return rc;
 }

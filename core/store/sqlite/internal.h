@@ -9,8 +9,8 @@
  * notes and the audit log.
  *
  * Connections and locks: one writer connection (w) under wlock, on which
- * every write of more than one statement runs as one BEGIN IMMEDIATE ...
- * COMMIT; one reader connection (r) under rlock, so that in WAL mode
+ * every write runs as one BEGIN IMMEDIATE ... COMMIT (sq_tx_begin ...
+ * sq_tx_commit); one reader connection (r) under rlock, so that in WAL mode
  * reads never wait for a writer.  A private in-memory store has a single
  * connection: r is w, reads take wlock, and wlock is recursive, so that a
  * callback of a read may write.  Other processes (the evaluation worker,
@@ -55,6 +55,20 @@ int sq_error(sqlite3 *db, int rc, const char *what, char *err);
 int sq_exec(sqlite3 *db, const char *sql, char *err);
 /* Steps a statement that returns no row, then resets it: the result code. */
 int sq_step_done(sqlite3_stmt *st);
+
+/* Writing: sq_tx_begin locks the writer and begins a transaction (0, or a
+ * negative errno with the lock released); sq_tx_commit commits and unlocks
+ * (0, or a negative errno after rolling back); sq_tx_fail turns an SQLite
+ * code into a negative errno and a sentence, finalizes st (may be NULL),
+ * rolls back and unlocks.  For one statement: sq_write_begin begins and
+ * prepares sql on the writer (NULL with *rc set, unlocked, when it cannot);
+ * the caller binds; sq_write_end runs it and commits: the rows it changed,
+ * or a negative errno.  Either way the statement is finalized. */
+int sq_tx_begin(struct sq *s, char *err);
+int sq_tx_commit(struct sq *s, char *err);
+int sq_tx_fail(struct sq *s, sqlite3_stmt *st, int rc, const char *what, char *err);
+sqlite3_stmt *sq_write_begin(struct sq *s, const char *sql, int *rc, const char *what, char *err);
+int sq_write_end(struct sq *s, sqlite3_stmt *st, const char *what, char *err);
 
 /* Reading: one statement on the reader connection, under its lock, from
  * read_begin to read_end.  read_begin returns NULL (and unlocks) with *rc
@@ -148,7 +162,7 @@ int sq_outbox_each(struct store *s, const char *status, int limit,
 
 /* Inside a write transaction: one audit entry.  SQLITE_DONE or an SQLite
  * code. */
-int sq_audit_insert(sqlite3 *db, const struct store_audit *a);
+int sq_audit_insert(struct sq *s, const struct store_audit *a);
 int sq_audit_add(struct store *s, const struct store_audit *a, char *err);
 int sq_audit_each(struct store *s, int limit, int (*cb)(const struct store_audit *a, void *ud),
 		  void *ud, char *err);

@@ -11,45 +11,38 @@ int sq_token_add(struct store *store, const char *name, enum role role,
 	sqlite3_stmt *st;
 	int rc;
 
-	pthread_mutex_lock(&s->wlock);
-	rc = sqlite3_prepare_v2(s->w, "INSERT INTO tokens(name, role, hash, created) VALUES(?, ?, ?, ?)",
-				-1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, role_name(role), -1, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 3, hash, 32, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, sq_now_ms());
-		rc = sqlite3_step(st);
+	if (!(st = sq_write_begin(s, "INSERT INTO tokens(name, role, hash, created) VALUES(?, ?, ?, ?)",
+				  &rc, "token add", err)))
+		return rc;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, role_name(role), -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, hash, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, sq_now_ms());
+	if ((rc = sqlite3_step(st)) == SQLITE_DONE) {
 		sqlite3_finalize(st);
+		return sq_tx_commit(s, err);
 	}
-	pthread_mutex_unlock(&s->wlock);
-	if (rc == SQLITE_DONE)
-		return 0;
-	if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+	bool taken = (rc & 0xff) == SQLITE_CONSTRAINT;
+	rc = sq_tx_fail(s, st, rc, "token add", err);
+	if (taken) {
 		snprintf(err, STORE_ERRLEN, "a token named '%s' already exists", name);
 		return -EEXIST;
 	}
-	return sq_error(s->w, rc, "token add", err);
+	return rc;
 }
 
 int sq_token_revoke(struct store *store, const char *name, char *err)
 {
 	struct sq *s = sq_of(store);
 	sqlite3_stmt *st;
-	int rc, changed = 0;
+	int rc;
 
-	pthread_mutex_lock(&s->wlock);
-	rc = sqlite3_prepare_v2(s->w, "DELETE FROM tokens WHERE name = ?", -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		changed = sqlite3_changes(s->w);
-		sqlite3_finalize(st);
-	}
-	pthread_mutex_unlock(&s->wlock);
-	if (rc != SQLITE_DONE)
-		return sq_error(s->w, rc, "token revoke", err);
-	if (!changed) {
+	if (!(st = sq_write_begin(s, "DELETE FROM tokens WHERE name = ?", &rc, "token revoke", err)))
+		return rc;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if ((rc = sq_write_end(s, st, "token revoke", err)) < 0)
+		return rc;
+	if (rc == 0) {
 		snprintf(err, STORE_ERRLEN, "no token is named '%s'", name);
 		return -ENOENT;
 	}
@@ -82,10 +75,10 @@ int sq_token_each(struct store *store, int (*cb)(const struct store_token *t, vo
 	return rc;
 }
 
-int sq_audit_insert(sqlite3 *db, const struct store_audit *a)
+int sq_audit_insert(struct sq *s, const struct store_audit *a)
 {
 	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(db,
+	int rc = sqlite3_prepare_v2(s->w,
 				    "INSERT INTO audit(at, who, action, object, old, new, reason)"
 				    " VALUES(?,?,?,?,?,?,?)",
 				    -1, &st, NULL);
@@ -106,10 +99,12 @@ int sq_audit_insert(sqlite3 *db, const struct store_audit *a)
 int sq_audit_add(struct store *store, const struct store_audit *a, char *err)
 {
 	struct sq *s = sq_of(store);
-	pthread_mutex_lock(&s->wlock);
-	int rc = sq_audit_insert(s->w, a);
-	pthread_mutex_unlock(&s->wlock);
-	return rc == SQLITE_DONE ? 0 : sq_error(s->w, rc, "audit", err);
+	int rc;
+	if ((rc = sq_tx_begin(s, err)) < 0)
+		return rc;
+	if ((rc = sq_audit_insert(s, a)) != SQLITE_DONE)
+		return sq_tx_fail(s, NULL, rc, "audit", err);
+	return sq_tx_commit(s, err);
 }
 
 int sq_audit_each(struct store *store, int limit, int (*cb)(const struct store_audit *a, void *ud),
@@ -146,34 +141,35 @@ int sq_session_add(struct store *store, const unsigned char hash[32], const char
 		   enum role role, const char *csrf, int64_t expires_ms, char *err)
 {
 	struct sq *s = sq_of(store);
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int rc;
 	int64_t now = sq_now_ms();
 
-	pthread_mutex_lock(&s->wlock);
+	if ((rc = sq_tx_begin(s, err)) < 0)
+		return rc;
 	/* Expired sessions go as new ones come. */
-	rc = sqlite3_prepare_v2(s->w, "DELETE FROM sessions WHERE expires <= ?", -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, now);
-		sqlite3_step(st);
-		sqlite3_finalize(st);
-	}
-	rc = sqlite3_prepare_v2(s->w,
-				"INSERT INTO sessions(hash, name, role, csrf, created, expires)"
-				" VALUES(?,?,?,?,?,?)",
-				-1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, role_name(role), -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, csrf, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 5, now);
-		sqlite3_bind_int64(st, 6, expires_ms);
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-	}
-	pthread_mutex_unlock(&s->wlock);
-	return rc == SQLITE_DONE ? 0 : sq_error(s->w, rc, "session", err);
+	if ((rc = sqlite3_prepare_v2(s->w, "DELETE FROM sessions WHERE expires <= ?", -1, &st,
+				     NULL)) != SQLITE_OK)
+		return sq_tx_fail(s, NULL, rc, "session", err);
+	sqlite3_bind_int64(st, 1, now);
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+		return sq_tx_fail(s, st, rc, "session", err);
+	sqlite3_finalize(st);
+	if ((rc = sqlite3_prepare_v2(s->w,
+				     "INSERT INTO sessions(hash, name, role, csrf, created, expires)"
+				     " VALUES(?,?,?,?,?,?)",
+				     -1, &st, NULL)) != SQLITE_OK)
+		return sq_tx_fail(s, NULL, rc, "session", err);
+	sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, role_name(role), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, csrf, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, now);
+	sqlite3_bind_int64(st, 6, expires_ms);
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+		return sq_tx_fail(s, st, rc, "session", err);
+	sqlite3_finalize(st);
+	return sq_tx_commit(s, err);
 }
 
 int sq_session_get(struct store *store, const unsigned char hash[32], int64_t now,
@@ -205,15 +201,11 @@ int sq_session_delete(struct store *store, const unsigned char hash[32], char *e
 	sqlite3_stmt *st;
 	int rc;
 
-	pthread_mutex_lock(&s->wlock);
-	rc = sqlite3_prepare_v2(s->w, "DELETE FROM sessions WHERE hash = ?", -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-	}
-	pthread_mutex_unlock(&s->wlock);
-	return rc == SQLITE_DONE ? 0 : sq_error(s->w, rc, "session", err);
+	if (!(st = sq_write_begin(s, "DELETE FROM sessions WHERE hash = ?", &rc, "session", err)))
+		return rc;
+	sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
+	rc = sq_write_end(s, st, "session", err);
+	return rc < 0 ? rc : 0;
 }
 
 int sq_note_add(struct store *store, const struct store_note *n, char *err)
@@ -222,23 +214,19 @@ int sq_note_add(struct store *store, const struct store_note *n, char *err)
 	sqlite3_stmt *st;
 	int rc;
 
-	pthread_mutex_lock(&s->wlock);
-	rc = sqlite3_prepare_v2(s->w,
-				"INSERT INTO notes(goal, period, difficulties, solutions, who, at)"
-				" VALUES(?,?,?,?,?,?)",
-				-1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, n->goal, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, n->period, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, n->difficulties ? n->difficulties : "", -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, n->solutions ? n->solutions : "", -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, n->who, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 6, sq_now_ms());
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-	}
-	pthread_mutex_unlock(&s->wlock);
-	return rc == SQLITE_DONE ? 0 : sq_error(s->w, rc, "note", err);
+	if (!(st = sq_write_begin(s,
+				  "INSERT INTO notes(goal, period, difficulties, solutions, who, at)"
+				  " VALUES(?,?,?,?,?,?)",
+				  &rc, "note", err)))
+		return rc;
+	sqlite3_bind_text(st, 1, n->goal, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, n->period, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, n->difficulties ? n->difficulties : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, n->solutions ? n->solutions : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, n->who, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, sq_now_ms());
+	rc = sq_write_end(s, st, "note", err);
+	return rc < 0 ? rc : 0;
 }
 
 int sq_note_get(struct store *store, const char *goal, const char *period,

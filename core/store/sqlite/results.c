@@ -11,76 +11,60 @@ int sq_results_write(struct store *store, const struct store_result_key *cleared
 		     const struct store_result *rows, size_t n, int64_t dirty_upto, char *err)
 {
 	struct sq *s = sq_of(store);
-	sqlite3_stmt *del = NULL, *ins = NULL, *undirty = NULL;
+	sqlite3_stmt *st = NULL;
 	int rc;
 
-	pthread_mutex_lock(&s->wlock);
-	if ((rc = sq_step_done(s->begin)) != SQLITE_DONE) {
-		rc = sq_error(s->w, rc, "begin", err);
-		goto out;
-	}
-	if ((rc = sqlite3_prepare_v2(s->w, "DELETE FROM kpi_results WHERE kpi = ? AND period = ?", -1,
-				     &del, NULL)) != SQLITE_OK ||
-	    (rc = sqlite3_prepare_v2(s->w,
-				     "INSERT OR REPLACE INTO kpi_results(kpi, period, dim, slice, pkind,"
-				     " start, value, n, extra, note, provenance, computed, run)"
-				     " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
-				     -1, &ins, NULL)) != SQLITE_OK ||
-	    (rc = sqlite3_prepare_v2(s->w, "DELETE FROM dirty WHERE id <= ?", -1, &undirty, NULL)) !=
-		    SQLITE_OK) {
-		rc = sq_error(s->w, rc, "results", err);
-		goto rollback;
-	}
-	for (size_t i = 0; i < ncleared; i++) {
-		sqlite3_bind_text(del, 1, cleared[i].kpi, -1, SQLITE_STATIC);
-		sqlite3_bind_text(del, 2, cleared[i].period, -1, SQLITE_STATIC);
-		if ((rc = sq_step_done(del)) != SQLITE_DONE) {
-			rc = sq_error(s->w, rc, "results", err);
-			goto rollback;
+	if ((rc = sq_tx_begin(s, err)) < 0)
+		return rc;
+	if (ncleared) {
+		if ((rc = sqlite3_prepare_v2(s->w, "DELETE FROM kpi_results WHERE kpi = ? AND period = ?",
+					     -1, &st, NULL)) != SQLITE_OK)
+			return sq_tx_fail(s, NULL, rc, "results", err);
+		for (size_t i = 0; i < ncleared; i++) {
+			sqlite3_bind_text(st, 1, cleared[i].kpi, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, cleared[i].period, -1, SQLITE_STATIC);
+			if ((rc = sq_step_done(st)) != SQLITE_DONE)
+				return sq_tx_fail(s, st, rc, "results", err);
 		}
+		sqlite3_finalize(st);
 	}
-	for (size_t i = 0; i < n; i++) {
-		const struct store_result *r = &rows[i];
-		sqlite3_bind_text(ins, 1, r->kpi, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 2, r->period, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 3, r->dim, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 4, r->slice, -1, SQLITE_STATIC);
-		sqlite3_bind_int(ins, 5, r->pkind);
-		sqlite3_bind_int64(ins, 6, r->start_ms);
-		sq_bind_number_or_null(ins, 7, r->value);
-		sqlite3_bind_double(ins, 8, r->n);
-		sq_bind_text_or_null(ins, 9, r->extra);
-		sq_bind_text_or_null(ins, 10, r->note);
-		sqlite3_bind_text(ins, 11, r->provenance, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(ins, 12, r->computed_ms);
-		sqlite3_bind_int64(ins, 13, r->run);
-		if ((rc = sq_step_done(ins)) != SQLITE_DONE) {
-			rc = sq_error(s->w, rc, "results", err);
-			goto rollback;
+	if (n) {
+		if ((rc = sqlite3_prepare_v2(s->w,
+					     "INSERT OR REPLACE INTO kpi_results(kpi, period, dim, slice,"
+					     " pkind, start, value, n, extra, note, provenance, computed,"
+					     " run) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+					     -1, &st, NULL)) != SQLITE_OK)
+			return sq_tx_fail(s, NULL, rc, "results", err);
+		for (size_t i = 0; i < n; i++) {
+			const struct store_result *r = &rows[i];
+			sqlite3_bind_text(st, 1, r->kpi, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, r->period, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, r->dim, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 4, r->slice, -1, SQLITE_STATIC);
+			sqlite3_bind_int(st, 5, r->pkind);
+			sqlite3_bind_int64(st, 6, r->start_ms);
+			sq_bind_number_or_null(st, 7, r->value);
+			sqlite3_bind_double(st, 8, r->n);
+			sq_bind_text_or_null(st, 9, r->extra);
+			sq_bind_text_or_null(st, 10, r->note);
+			sqlite3_bind_text(st, 11, r->provenance, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 12, r->computed_ms);
+			sqlite3_bind_int64(st, 13, r->run);
+			if ((rc = sq_step_done(st)) != SQLITE_DONE)
+				return sq_tx_fail(s, st, rc, "results", err);
 		}
+		sqlite3_finalize(st);
 	}
 	if (dirty_upto >= 0) {
-		sqlite3_bind_int64(undirty, 1, dirty_upto);
-		if ((rc = sq_step_done(undirty)) != SQLITE_DONE) {
-			rc = sq_error(s->w, rc, "dirty", err);
-			goto rollback;
-		}
+		if ((rc = sqlite3_prepare_v2(s->w, "DELETE FROM dirty WHERE id <= ?", -1, &st, NULL)) !=
+		    SQLITE_OK)
+			return sq_tx_fail(s, NULL, rc, "dirty", err);
+		sqlite3_bind_int64(st, 1, dirty_upto);
+		if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+			return sq_tx_fail(s, st, rc, "dirty", err);
+		sqlite3_finalize(st);
 	}
-	if ((rc = sq_step_done(s->commit)) != SQLITE_DONE) {
-		rc = sq_error(s->w, rc, "commit", err);
-		goto rollback;
-	}
-	rc = 0;
-	goto out;
-rollback:
-	if (!sqlite3_get_autocommit(s->w))
-		sq_step_done(s->rollback);
-out:
-	sqlite3_finalize(del);
-	sqlite3_finalize(ins);
-	sqlite3_finalize(undirty);
-	pthread_mutex_unlock(&s->wlock);
-	return rc;
+	return sq_tx_commit(s, err);
 }
 
 /* Rows of kpi_results or kpi_values, filtered alike. */
@@ -179,27 +163,23 @@ int sq_value_add(struct store *store, const struct store_result *v, const char *
 	sqlite3_stmt *st;
 	int rc;
 
-	pthread_mutex_lock(&s->wlock);
-	rc = sqlite3_prepare_v2(s->w,
-				"INSERT INTO kpi_values(kpi, period, pkind, start, dim, slice, value, note,"
-				" who, at) VALUES(?,?,?,?,?,?,?,?,?,?)",
-				-1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, v->kpi, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, v->period, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 3, v->pkind);
-		sqlite3_bind_int64(st, 4, v->start_ms);
-		sqlite3_bind_text(st, 5, v->dim, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 6, v->slice, -1, SQLITE_STATIC);
-		sqlite3_bind_double(st, 7, v->value);
-		sq_bind_text_or_null(st, 8, v->note);
-		sqlite3_bind_text(st, 9, who, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 10, sq_now_ms());
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-	}
-	pthread_mutex_unlock(&s->wlock);
-	return rc == SQLITE_DONE ? 0 : sq_error(s->w, rc, "value", err);
+	if (!(st = sq_write_begin(s,
+				  "INSERT INTO kpi_values(kpi, period, pkind, start, dim, slice, value,"
+				  " note, who, at) VALUES(?,?,?,?,?,?,?,?,?,?)",
+				  &rc, "value", err)))
+		return rc;
+	sqlite3_bind_text(st, 1, v->kpi, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, v->period, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, v->pkind);
+	sqlite3_bind_int64(st, 4, v->start_ms);
+	sqlite3_bind_text(st, 5, v->dim, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, v->slice, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 7, v->value);
+	sq_bind_text_or_null(st, 8, v->note);
+	sqlite3_bind_text(st, 9, who, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 10, sq_now_ms());
+	rc = sq_write_end(s, st, "value", err);
+	return rc < 0 ? rc : 0;
 }
 
 int sq_kpi_status_set(struct store *store, const char *kpi, const char *error, unsigned kinds,
@@ -209,23 +189,19 @@ int sq_kpi_status_set(struct store *store, const char *kpi, const char *error, u
 	sqlite3_stmt *st;
 	int rc;
 
-	pthread_mutex_lock(&s->wlock);
 	/* kinds 0 keeps what the worker recorded last. */
-	rc = sqlite3_prepare_v2(s->w,
-				"INSERT INTO kpi_status(kpi, error, at, kinds) VALUES(?1, ?2, ?3, ?4)"
-				" ON CONFLICT(kpi) DO UPDATE SET error = ?2, at = ?3,"
-				" kinds = CASE WHEN ?4 = 0 THEN kinds ELSE ?4 END",
-				-1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, kpi, -1, SQLITE_STATIC);
-		sq_bind_text_or_null(st, 2, error);
-		sqlite3_bind_int64(st, 3, sq_now_ms());
-		sqlite3_bind_int(st, 4, (int)kinds);
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-	}
-	pthread_mutex_unlock(&s->wlock);
-	return rc == SQLITE_DONE ? 0 : sq_error(s->w, rc, "status", err);
+	if (!(st = sq_write_begin(s,
+				  "INSERT INTO kpi_status(kpi, error, at, kinds) VALUES(?1, ?2, ?3, ?4)"
+				  " ON CONFLICT(kpi) DO UPDATE SET error = ?2, at = ?3,"
+				  " kinds = CASE WHEN ?4 = 0 THEN kinds ELSE ?4 END",
+				  &rc, "status", err)))
+		return rc;
+	sqlite3_bind_text(st, 1, kpi, -1, SQLITE_STATIC);
+	sq_bind_text_or_null(st, 2, error);
+	sqlite3_bind_int64(st, 3, sq_now_ms());
+	sqlite3_bind_int(st, 4, (int)kinds);
+	rc = sq_write_end(s, st, "status", err);
+	return rc < 0 ? rc : 0;
 }
 
 int sq_kpi_status_each(struct store *store, void (*cb)(const char *kpi, const char *error,
@@ -252,30 +228,25 @@ int sq_target_get(struct store *store, const char *kpi, const char *period, stru
 {
 	struct sq *s = sq_of(store);
 	sqlite3_stmt *st;
-	int rc, found = 0;
+	int rc;
 
-	pthread_mutex_lock(s->rl);
-	rc = sqlite3_prepare_v2(s->r, "SELECT rule, low, high, warn FROM targets WHERE kpi = ? AND period = ?",
-				-1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, kpi, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, period, -1, SQLITE_STATIC);
-		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			const char *rule = (const char *)sqlite3_column_text(st, 0);
-			t->rule = TR_NONE;
-			for (int i = 0; i < 4; i++)
-				if (rule && strcmp(rule, rule_names[i]) == 0)
-					t->rule = (enum target_rule)i;
-			t->low = sqlite3_column_type(st, 1) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 1);
-			t->high = sqlite3_column_type(st, 2) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 2);
-			t->warn = sqlite3_column_double(st, 3);
-			found = 1;
-			rc = SQLITE_DONE;
-		}
-		sqlite3_finalize(st);
+	if (!(st = sq_read_begin(s, "SELECT rule, low, high, warn FROM targets WHERE kpi = ? AND period = ?",
+				 &rc, "targets", err)))
+		return rc;
+	sqlite3_bind_text(st, 1, kpi, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, period, -1, SQLITE_STATIC);
+	if ((rc = sq_read_step(s, st, err)) > 0) {
+		const char *rule = (const char *)sqlite3_column_text(st, 0);
+		t->rule = TR_NONE;
+		for (int i = 0; i < 4; i++)
+			if (rule && strcmp(rule, rule_names[i]) == 0)
+				t->rule = (enum target_rule)i;
+		t->low = sq_column_number(st, 1);
+		t->high = sq_column_number(st, 2);
+		t->warn = sqlite3_column_double(st, 3);
 	}
-	pthread_mutex_unlock(s->rl);
-	return rc == SQLITE_DONE ? found : sq_error(s->r, rc, "targets", err);
+	sq_read_end(s, st);
+	return rc;
 }
 
 int sq_target_put(struct store *store, const char *kpi, const char *period, const struct target *t,
@@ -283,20 +254,16 @@ int sq_target_put(struct store *store, const char *kpi, const char *period, cons
 		  char *err)
 {
 	struct sq *s = sq_of(store);
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	int rc;
 	char object[128];
 
 	snprintf(object, sizeof(object), "kpi %s target %s", kpi, period);
-	pthread_mutex_lock(&s->wlock);
-	if ((rc = sq_step_done(s->begin)) != SQLITE_DONE)
-		goto fail;
-	rc = sqlite3_prepare_v2(s->w,
-				"INSERT OR REPLACE INTO targets(kpi, period, rule, low, high, warn, who, at)"
-				" VALUES(?,?,?,?,?,?,?,?)",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK)
-		goto fail;
+	if (!(st = sq_write_begin(s,
+				  "INSERT OR REPLACE INTO targets(kpi, period, rule, low, high, warn, who,"
+				  " at) VALUES(?,?,?,?,?,?,?,?)",
+				  &rc, "target", err)))
+		return rc;
 	sqlite3_bind_text(st, 1, kpi, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, period, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, rule_names[t->rule], -1, SQLITE_STATIC);
@@ -306,21 +273,13 @@ int sq_target_put(struct store *store, const char *kpi, const char *period, cons
 	sqlite3_bind_text(st, 7, who, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 8, sq_now_ms());
 	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
-		goto fail;
+		return sq_tx_fail(s, st, rc, "target", err);
+	sqlite3_finalize(st);
 	struct store_audit a = {.who = who, .action = "target.set", .object = object,
 				.old = old_json, .new_ = new_json, .reason = reason};
-	if ((rc = sq_audit_insert(s->w, &a)) != SQLITE_DONE || (rc = sq_step_done(s->commit)) != SQLITE_DONE)
-		goto fail;
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->wlock);
-	return 0;
-fail:
-	rc = sq_error(s->w, rc, "target", err);
-	sqlite3_finalize(st);
-	if (!sqlite3_get_autocommit(s->w))
-		sq_step_done(s->rollback);
-	pthread_mutex_unlock(&s->wlock);
-	return rc;
+	if ((rc = sq_audit_insert(s, &a)) != SQLITE_DONE)
+		return sq_tx_fail(s, NULL, rc, "target", err);
+	return sq_tx_commit(s, err);
 }
 
 unsigned sq_kpi_kinds(struct store *store, const char *kpi)

@@ -186,6 +186,59 @@ int sq_step_done(sqlite3_stmt *st)
 	return rc;
 }
 
+int sq_tx_begin(struct sq *s, char *err)
+{
+	pthread_mutex_lock(&s->wlock);
+	int rc = sq_step_done(s->begin);
+	if (rc == SQLITE_DONE)
+		return 0;
+	rc = sq_error(s->w, rc, "begin", err);
+	pthread_mutex_unlock(&s->wlock);
+	return rc;
+}
+
+int sq_tx_commit(struct sq *s, char *err)
+{
+	int rc = sq_step_done(s->commit);
+	if (rc != SQLITE_DONE)
+		return sq_tx_fail(s, NULL, rc, "commit", err);
+	pthread_mutex_unlock(&s->wlock);
+	return 0;
+}
+
+int sq_tx_fail(struct sq *s, sqlite3_stmt *st, int rc, const char *what, char *err)
+{
+	int e = sq_error(s->w, rc, what, err); /* before anything resets the message */
+	sqlite3_finalize(st);
+	if (!sqlite3_get_autocommit(s->w))
+		sq_step_done(s->rollback);
+	pthread_mutex_unlock(&s->wlock);
+	return e;
+}
+
+sqlite3_stmt *sq_write_begin(struct sq *s, const char *sql, int *rc, const char *what, char *err)
+{
+	sqlite3_stmt *st;
+	if ((*rc = sq_tx_begin(s, err)) < 0)
+		return NULL;
+	int r = sqlite3_prepare_v2(s->w, sql, -1, &st, NULL);
+	if (r == SQLITE_OK)
+		return st;
+	*rc = sq_tx_fail(s, NULL, r, what, err);
+	return NULL;
+}
+
+int sq_write_end(struct sq *s, sqlite3_stmt *st, const char *what, char *err)
+{
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		return sq_tx_fail(s, st, rc, what, err);
+	int changed = sqlite3_changes(s->w);
+	sqlite3_finalize(st);
+	rc = sq_tx_commit(s, err);
+	return rc < 0 ? rc : changed;
+}
+
 int64_t sq_read_int(struct sq *s, const char *sql, const char *what, char *err)
 {
 	sqlite3_stmt *st;
