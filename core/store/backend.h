@@ -29,6 +29,13 @@
  *   one, or must make that lock reentrant.
  * - Transactions: each writing entry is one transaction, whole or not at all;
  *   a failure rolls back what the entry did.  No transaction spans two calls.
+ * - Sequences: run numbers (results_write), dirty-mark change numbers
+ *   (put_events) and the data version (results_write, value_add, audit_add
+ *   and every audited write, note_add) are allocated inside the writing
+ *   transaction from a counter that serialises the writers that take it, so
+ *   that a number becomes visible only after every smaller one has; never
+ *   from max(id) + 1 read outside it, and never from row order.  results_write
+ *   gets *run set to 0 by store.c and sets it when it allocates one.
  * - Schema: open creates or migrates the schema to STORE_SCHEMA_VERSION and
  *   refuses (-EPROTO) a store whose schema is newer than that.
  */
@@ -68,7 +75,7 @@ struct store_ops {
 
 	int (*results_write)(struct store *s, const struct store_result_key *cleared,
 			     size_t ncleared, const struct store_result *rows, size_t n,
-			     int64_t dirty_upto, char *err);
+			     int64_t dirty_upto, int64_t *run, char *err);
 	int (*results_each)(struct store *s, const struct store_result_query *q,
 			    int (*cb)(const struct store_result *r, void *ud), void *ud, char *err);
 	int64_t (*results_max_run)(struct store *s, char *err);

@@ -152,11 +152,16 @@ int store_sources_each(struct store *s, int (*cb)(const struct store_source *src
 /* ---- figures, reported values, KPI status and targets ---------------------------- */
 
 int store_results_write(struct store *s, const struct store_result_key *cleared, size_t ncleared,
-			const struct store_result *rows, size_t n, int64_t dirty_upto, char *err)
+			const struct store_result *rows, size_t n, int64_t dirty_upto,
+			int64_t *run, char *err)
 {
+	int64_t local_run;
 	ERR_IN(err);
-	return (int)err_out(s->ops->results_write(s, cleared, ncleared, rows, n, dirty_upto, err),
-			    err);
+	if (!run)
+		run = &local_run;
+	*run = 0;
+	return (int)err_out(
+		s->ops->results_write(s, cleared, ncleared, rows, n, dirty_upto, run, err), err);
 }
 
 int store_results_each(struct store *s, const struct store_result_query *q,

@@ -74,7 +74,7 @@ void store_close(struct store *s);
 
 /* The schema version this build writes, and the one found on disk. */
 int store_schema_version(struct store *s);
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 /* Stores the batch whole or not at all, in one transaction.  An event whose
  * id is already stored (or appears earlier in the same batch) is counted in
@@ -106,9 +106,14 @@ int store_get_events(struct store *s, const struct store_query *q,
 int store_scan(struct store *s, int kind, int64_t from_ms, int64_t to_ms,
 	       int (*cb)(const struct event *e, void *ud), void *ud, char *err);
 
-/* Ingest marks the (kind, UTC day) pairs it touched as dirty; evaluation
- * reads them, recomputes, and clears up to the last mark it read, so marks
- * made meanwhile survive.  cb gets each mark; *upto the last one's id. */
+/* Ingest marks the (kind, UTC day) pairs it touched as dirty, each with a
+ * change number the store allocates inside the writing transaction (so
+ * numbers become visible in the order they were allocated, whatever the
+ * backend's concurrency).  Evaluation reads the marks, recomputes, and hands
+ * *upto (the highest change number read; -1 when there was no mark) to
+ * store_results_write, which clears the marks up to it: a mark made or
+ * renewed meanwhile carries a higher number and survives.  cb gets each
+ * dirty (kind, day) once, oldest change first. */
 int store_dirty_read(struct store *s, int64_t *upto,
 		     void (*cb)(int kind, int64_t day, void *ud), void *ud, char *err);
 
@@ -128,10 +133,16 @@ struct store_result_key {
 	const char *kpi, *period;
 };
 
-/* In one transaction: drops the results of every (kpi, period) in cleared,
- * stores rows, and clears dirty marks up to dirty_upto (-1: none). */
+/* In one transaction: allocates the evaluation's run number, drops the
+ * results of every (kpi, period) in cleared, stores rows (each stamped with
+ * the run number; their own `run` is not read), and clears the dirty marks
+ * up to dirty_upto (-1: none; see store_dirty_read).  Everything is read
+ * during the call.  *run (may be NULL) gets the run number, or 0 when
+ * nothing was cleared or stored (no number is used then).  Run numbers
+ * grow, and two writers never get the same one. */
 int store_results_write(struct store *s, const struct store_result_key *cleared, size_t ncleared,
-			const struct store_result *rows, size_t n, int64_t dirty_upto, char *err);
+			const struct store_result *rows, size_t n, int64_t dirty_upto,
+			int64_t *run, char *err);
 
 struct store_result_query {
 	const char *kpi;          /* NULL: every KPI */
@@ -319,7 +330,10 @@ int store_note_add(struct store *s, const struct store_note *n, char *err);
 int store_note_get(struct store *s, const char *goal, const char *period,
 		   int (*cb)(const struct store_note *n, void *ud), void *ud, char *err);
 /* A number that changes whenever figures, reported values, targets (the
- * audit log) or notes change: what cached pages are keyed by. */
+ * audit log) or notes change: what cached pages are keyed by.  It comes
+ * from a counter the store advances inside each such write, so it never
+ * goes back and does not depend on how rows are numbered.  0 or more, or a
+ * negative errno. */
 int64_t store_data_version(struct store *s);
 
 #endif

@@ -55,7 +55,9 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Marks each distinct (kind, UTC day) of the stored events dirty. */
+/* Marks each distinct (kind, UTC day) of the stored events dirty, with one
+ * change number for the batch: a mark already there takes the new number,
+ * so that an evaluation that read the old one does not clear it. */
 static int mark_dirty(struct sq *s, const struct event *ev, size_t n, const bool *stored)
 {
 	uint64_t *keys = malloc((n ? n : 1) * sizeof(*keys));
@@ -72,11 +74,15 @@ static int mark_dirty(struct sq *s, const struct event *ev, size_t n, const bool
 		keys[k++] = (uint64_t)ev[i].kind << 40 | (uint64_t)(day & 0xffffffffff);
 	}
 	qsort(keys, k, sizeof(*keys), cmp_u64);
+	int64_t change = 0;
+	if (k && (rc = sq_counter_next(s, "dirty", &change)) == SQLITE_OK)
+		rc = SQLITE_DONE;
 	for (size_t i = 0; i < k && rc == SQLITE_DONE; i++) {
 		if (i && keys[i] == keys[i - 1])
 			continue;
 		sqlite3_bind_int(s->mark, 1, (int)(keys[i] >> 40));
 		sqlite3_bind_int64(s->mark, 2, (int64_t)(keys[i] & 0xffffffffff));
+		sqlite3_bind_int64(s->mark, 3, change);
 		rc = sq_step_done(s->mark);
 	}
 	free(keys);
@@ -260,7 +266,8 @@ int sq_dirty_read(struct store *store, int64_t *upto, void (*cb)(int kind, int64
 	int rc;
 
 	*upto = -1;
-	if (!(st = sq_read_begin(s, "SELECT id, kind, day FROM dirty ORDER BY id", &rc, "dirty", err)))
+	if (!(st = sq_read_begin(s, "SELECT change, kind, day FROM dirty ORDER BY change, kind, day",
+				 &rc, "dirty", err)))
 		return rc;
 	while ((rc = sq_read_step(s, st, err)) > 0) {
 		*upto = sqlite3_column_int64(st, 0);

@@ -37,8 +37,9 @@ struct sq {
 	bool memory;
 	/* on w, prepared once */
 	sqlite3_stmt *insert;    /* an event */
-	sqlite3_stmt *mark;      /* a dirty (kind, day) */
+	sqlite3_stmt *mark;      /* a dirty (kind, day) and its change number */
 	sqlite3_stmt *source;    /* a (kind, mission) seen */
+	sqlite3_stmt *next;      /* advances a counter and returns it */
 	sqlite3_stmt *begin, *commit, *rollback;
 };
 
@@ -69,6 +70,11 @@ int sq_tx_commit(struct sq *s, char *err);
 int sq_tx_fail(struct sq *s, sqlite3_stmt *st, int rc, const char *what, char *err);
 sqlite3_stmt *sq_write_begin(struct sq *s, const char *sql, int *rc, const char *what, char *err);
 int sq_write_end(struct sq *s, sqlite3_stmt *st, const char *what, char *err);
+
+/* Inside a write transaction: advances the counter `name` ("run", "dirty",
+ * "data") and puts its new value in *value (may be NULL).  SQLITE_OK or an
+ * SQLite code. */
+int sq_counter_next(struct sq *s, const char *name, int64_t *value);
 
 /* Reading: one statement on the reader connection, under its lock, from
  * read_begin to read_end.  read_begin returns NULL (and unlocks) with *rc
@@ -115,7 +121,8 @@ int sq_sources_each(struct store *s, int (*cb)(const struct store_source *src, v
 /* results.c --------------------------------------------------------------- */
 
 int sq_results_write(struct store *s, const struct store_result_key *cleared, size_t ncleared,
-		     const struct store_result *rows, size_t n, int64_t dirty_upto, char *err);
+		     const struct store_result *rows, size_t n, int64_t dirty_upto, int64_t *run,
+		     char *err);
 int sq_results_each(struct store *s, const struct store_result_query *q,
 		    int (*cb)(const struct store_result *r, void *ud), void *ud, char *err);
 int64_t sq_results_max_run(struct store *s, char *err);
@@ -160,8 +167,8 @@ int sq_outbox_each(struct store *s, const char *status, int limit,
 
 /* records.c --------------------------------------------------------------- */
 
-/* Inside a write transaction: one audit entry.  SQLITE_DONE or an SQLite
- * code. */
+/* Inside a write transaction: one audit entry, and the data version
+ * moves.  SQLITE_DONE or an SQLite code. */
 int sq_audit_insert(struct sq *s, const struct store_audit *a);
 int sq_audit_add(struct store *s, const struct store_audit *a, char *err);
 int sq_audit_each(struct store *s, int limit, int (*cb)(const struct store_audit *a, void *ud),

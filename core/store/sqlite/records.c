@@ -93,6 +93,8 @@ int sq_audit_insert(struct sq *s, const struct store_audit *a)
 	sq_bind_text_or_null(st, 7, a->reason);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE && (rc = sq_counter_next(s, "data", NULL)) == SQLITE_OK)
+		rc = SQLITE_DONE;
 	return rc;
 }
 
@@ -225,8 +227,12 @@ int sq_note_add(struct store *store, const struct store_note *n, char *err)
 	sqlite3_bind_text(st, 4, n->solutions ? n->solutions : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, n->who, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, sq_now_ms());
-	rc = sq_write_end(s, st, "note", err);
-	return rc < 0 ? rc : 0;
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+		return sq_tx_fail(s, st, rc, "note", err);
+	sqlite3_finalize(st);
+	if ((rc = sq_counter_next(s, "data", NULL)) != SQLITE_OK)
+		return sq_tx_fail(s, NULL, rc, "note", err);
+	return sq_tx_commit(s, err);
 }
 
 int sq_note_get(struct store *store, const char *goal, const char *period,

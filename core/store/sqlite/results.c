@@ -8,7 +8,8 @@
 #include <string.h>
 
 int sq_results_write(struct store *store, const struct store_result_key *cleared, size_t ncleared,
-		     const struct store_result *rows, size_t n, int64_t dirty_upto, char *err)
+		     const struct store_result *rows, size_t n, int64_t dirty_upto, int64_t *run,
+		     char *err)
 {
 	struct sq *s = sq_of(store);
 	sqlite3_stmt *st = NULL;
@@ -16,6 +17,11 @@ int sq_results_write(struct store *store, const struct store_result_key *cleared
 
 	if ((rc = sq_tx_begin(s, err)) < 0)
 		return rc;
+	/* A run that changes figures takes the next number, and moves the data
+	 * version, in this transaction. */
+	if ((ncleared || n) && ((rc = sq_counter_next(s, "run", run)) != SQLITE_OK ||
+				(rc = sq_counter_next(s, "data", NULL)) != SQLITE_OK))
+		return sq_tx_fail(s, NULL, rc, "run number", err);
 	if (ncleared) {
 		if ((rc = sqlite3_prepare_v2(s->w, "DELETE FROM kpi_results WHERE kpi = ? AND period = ?",
 					     -1, &st, NULL)) != SQLITE_OK)
@@ -49,15 +55,15 @@ int sq_results_write(struct store *store, const struct store_result_key *cleared
 			sq_bind_text_or_null(st, 10, r->note);
 			sqlite3_bind_text(st, 11, r->provenance, -1, SQLITE_STATIC);
 			sqlite3_bind_int64(st, 12, r->computed_ms);
-			sqlite3_bind_int64(st, 13, r->run);
+			sqlite3_bind_int64(st, 13, *run);
 			if ((rc = sq_step_done(st)) != SQLITE_DONE)
 				return sq_tx_fail(s, st, rc, "results", err);
 		}
 		sqlite3_finalize(st);
 	}
 	if (dirty_upto >= 0) {
-		if ((rc = sqlite3_prepare_v2(s->w, "DELETE FROM dirty WHERE id <= ?", -1, &st, NULL)) !=
-		    SQLITE_OK)
+		if ((rc = sqlite3_prepare_v2(s->w, "DELETE FROM dirty WHERE change <= ?", -1, &st,
+					     NULL)) != SQLITE_OK)
 			return sq_tx_fail(s, NULL, rc, "dirty", err);
 		sqlite3_bind_int64(st, 1, dirty_upto);
 		if ((rc = sqlite3_step(st)) != SQLITE_DONE)
@@ -178,8 +184,12 @@ int sq_value_add(struct store *store, const struct store_result *v, const char *
 	sq_bind_text_or_null(st, 8, v->note);
 	sqlite3_bind_text(st, 9, who, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 10, sq_now_ms());
-	rc = sq_write_end(s, st, "value", err);
-	return rc < 0 ? rc : 0;
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+		return sq_tx_fail(s, st, rc, "value", err);
+	sqlite3_finalize(st);
+	if ((rc = sq_counter_next(s, "data", NULL)) != SQLITE_OK)
+		return sq_tx_fail(s, NULL, rc, "value", err);
+	return sq_tx_commit(s, err);
 }
 
 int sq_kpi_status_set(struct store *store, const char *kpi, const char *error, unsigned kinds,
@@ -302,10 +312,6 @@ unsigned sq_kpi_kinds(struct store *store, const char *kpi)
 
 int64_t sq_data_version(struct store *store, char *err)
 {
-	struct sq *s = sq_of(store);
-	/* Every part grows monotonically; their sum changes when any does. */
-	return sq_read_int(s, "SELECT (SELECT coalesce(max(run), 0) FROM kpi_results)"
-			   " + (SELECT coalesce(max(id), 0) FROM kpi_values)"
-			   " + (SELECT coalesce(max(id), 0) FROM audit)"
-			   " + (SELECT coalesce(max(id), 0) FROM notes)", "data version", err);
+	return sq_read_int(sq_of(store), "SELECT value FROM counters WHERE name = 'data'",
+			   "data version", err);
 }

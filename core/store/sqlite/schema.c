@@ -85,6 +85,22 @@ static const char *const migrations[] = {
 	"CREATE INDEX notes_key ON notes(goal, period, id);",
 	/* 4 -> 5: the newest run is read on every page: an index, not a scan */
 	"CREATE INDEX kpi_results_run ON kpi_results(run);",
+	/* 5 -> 6: numbers allocated inside the writing transaction, not read
+	 * from max(rowid): counters for run numbers, dirty marks and the data
+	 * version (each starting where the old reading left it), and one dirty
+	 * mark per (kind, day) carrying the change number that last made it */
+	"CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
+	"INSERT INTO counters(name, value) VALUES"
+	" ('run', (SELECT coalesce(max(run), 0) FROM kpi_results)),"
+	" ('dirty', (SELECT coalesce(max(id), 0) FROM dirty)),"
+	" ('data', (SELECT coalesce(max(run), 0) FROM kpi_results)"
+	"  + (SELECT coalesce(max(id), 0) FROM kpi_values) + (SELECT coalesce(max(id), 0) FROM audit)"
+	"  + (SELECT coalesce(max(id), 0) FROM notes));"
+	"CREATE TABLE dirty_marks (kind INTEGER NOT NULL, day INTEGER NOT NULL,"
+	" change INTEGER NOT NULL, PRIMARY KEY (kind, day)) WITHOUT ROWID;"
+	"INSERT INTO dirty_marks SELECT kind, day, max(id) FROM dirty GROUP BY kind, day;"
+	"DROP TABLE dirty;"
+	"ALTER TABLE dirty_marks RENAME TO dirty;",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
 	       "one migration per schema version");

@@ -140,12 +140,14 @@ static int sq_open(struct store **out, const char *target, const struct store_op
 		goto fail;
 	}
 	const char *stmts[] = {sql, "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK",
-			       "INSERT INTO dirty(kind, day) VALUES(?, ?)",
+			       "INSERT INTO dirty(kind, day, change) VALUES(?1, ?2, ?3)"
+			       " ON CONFLICT(kind, day) DO UPDATE SET change = ?3",
 			       "INSERT INTO sources(kind, mission, first, last, count) VALUES(?1, ?2, ?3, ?4, ?5)"
 			       " ON CONFLICT(kind, mission) DO UPDATE SET first = min(first, ?3),"
-			       " last = max(last, ?4), count = count + ?5"};
+			       " last = max(last, ?4), count = count + ?5",
+			       "UPDATE counters SET value = value + 1 WHERE name = ? RETURNING value"};
 	sqlite3_stmt **slots[] = {&s->insert, &s->begin, &s->commit, &s->rollback, &s->mark,
-				  &s->source};
+				  &s->source, &s->next};
 	for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++) {
 		int r = sqlite3_prepare_v3(s->w, stmts[i], -1, SQLITE_PREPARE_PERSISTENT, slots[i], NULL);
 		if (r != SQLITE_OK) {
@@ -168,6 +170,7 @@ static void sq_close(struct store *store)
 	sqlite3_finalize(s->insert);
 	sqlite3_finalize(s->mark);
 	sqlite3_finalize(s->source);
+	sqlite3_finalize(s->next);
 	sqlite3_finalize(s->begin);
 	sqlite3_finalize(s->commit);
 	sqlite3_finalize(s->rollback);
@@ -214,6 +217,23 @@ int sq_tx_fail(struct sq *s, sqlite3_stmt *st, int rc, const char *what, char *e
 		sq_step_done(s->rollback);
 	pthread_mutex_unlock(&s->wlock);
 	return e;
+}
+
+int sq_counter_next(struct sq *s, const char *name, int64_t *value)
+{
+	/* The UPDATE takes the writer's lock on the row until the transaction
+	 * ends: numbers become visible in the order they were allocated. */
+	sqlite3_bind_text(s->next, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s->next);
+	if (rc == SQLITE_ROW) {
+		if (value)
+			*value = sqlite3_column_int64(s->next, 0);
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE) {
+		rc = SQLITE_CORRUPT; /* the counter's row is missing */
+	}
+	sqlite3_reset(s->next);
+	return rc;
 }
 
 sqlite3_stmt *sq_write_begin(struct sq *s, const char *sql, int *rc, const char *what, char *err)
