@@ -91,6 +91,29 @@ void store_close(struct store *s)
 		s->ops->close(s);
 }
 
+int store_health(struct store *s, struct store_health *h, char *err)
+{
+	ERR_IN(err);
+	*h = (struct store_health){.schema = -1, .expected_schema = STORE_SCHEMA_VERSION,
+				   .bytes = -1, .events = -1};
+	int rc = s->ops->schema_version(s, err);
+	if (rc < 0)
+		return (int)err_out(rc, err);
+	h->schema = rc;
+	int64_t v = s->ops->size_bytes(s, err);
+	if (v < 0)
+		return (int)err_out(v, err);
+	h->bytes = v;
+	if ((v = s->ops->count_events(s, err)) < 0)
+		return (int)err_out(v, err);
+	h->events = v;
+	h->ok = h->schema == h->expected_schema;
+	if (!h->ok)
+		snprintf(err, STORE_ERRLEN, "the store has schema version %d; this build expects %d",
+			 h->schema, h->expected_schema);
+	return 0;
+}
+
 int store_schema_version(struct store *s)
 {
 	char *err = NULL;

@@ -72,9 +72,28 @@ int store_open(struct store **out, const char *url, const struct store_opts *o, 
  * in flight or follow. */
 void store_close(struct store *s);
 
-/* The schema version this build writes, and the one found on disk. */
-int store_schema_version(struct store *s);
+/* The schema version this build writes. */
 #define STORE_SCHEMA_VERSION 6
+
+/* How the store is, into the caller's *h: its schema (found, and expected
+ * by this build), whether it answers with the expected schema, its size in
+ * bytes and how many events it holds.  Counts events: use it where that is
+ * affordable (a check, a status page), not per request.  0 when the figures
+ * were read (h->ok false, and a sentence in err, when the schema is not the
+ * expected one), or a negative errno (h->ok false, and the figures that
+ * could not be read -1). */
+struct store_health {
+	int schema, expected_schema;
+	bool ok;
+	int64_t bytes, events;
+};
+int store_health(struct store *s, struct store_health *h, char *err);
+/* The schema version found in the store, or a negative errno.  Cheap. */
+int store_schema_version(struct store *s);
+/* The store's size in bytes, or a negative errno.  Cheap. */
+int64_t store_size_bytes(struct store *s);
+/* How many events are stored, or a negative errno.  Reads every event's key. */
+int64_t store_count_events(struct store *s);
 
 /* Stores the batch whole or not at all, in one transaction.  An event whose
  * id is already stored (or appears earlier in the same batch) is counted in
@@ -283,9 +302,6 @@ int store_outbox_mark(struct store *s, int64_t id, enum store_mail_status status
 /* Messages, newest first (status NULL: all). */
 int store_outbox_each(struct store *s, const char *status, int limit,
 		      int (*cb)(const struct store_mail *m, void *ud), void *ud, char *err);
-
-int64_t store_count_events(struct store *s);
-int64_t store_size_bytes(struct store *s);
 
 /* Tokens: only the SHA-256 of a secret is stored. */
 struct store_token {
