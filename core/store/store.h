@@ -16,6 +16,12 @@
  * the call, while the store reads: it may call the store's write functions,
  * not its reading ones (those would wait for the read in progress).
  *
+ * Ownership: the store keeps no pointer it is given once the call returns
+ * (it copies what it stores), and every pointer a callback receives
+ * (strings, events, structs) is valid only during that callback: copy what
+ * must outlive it.  A pointer passed in may be NULL only where a comment
+ * says so.  The handle store_open gives is the caller's until store_close.
+ *
  * Errors: a function returns 0 (or a count, or what it is documented to
  * return) on success, and a negative errno value on failure, with one
  * sentence in `err` (the caller's buffer of STORE_ERRLEN bytes; `err` may be
@@ -43,7 +49,8 @@ struct store;
 
 /* What every backend understands; each maps them onto its own knobs. */
 struct store_opts {
-	bool sync_full;      /* every commit durable on return (true), or only eventually */
+	bool sync_full;      /* every commit on disk when it returns (true), or it may be
+			      * lost to a power failure, not to a crash (false) */
 	int cache_mib;       /* memory for cached pages, per connection */
 	int busy_timeout_ms; /* how long to wait for a lock another writer holds */
 	bool scans;          /* this handle will read much of the store (evaluation) */
@@ -95,10 +102,15 @@ int64_t store_size_bytes(struct store *s);
 /* How many events are stored, or a negative errno.  Reads every event's key. */
 int64_t store_count_events(struct store *s);
 
-/* Stores the batch whole or not at all, in one transaction.  An event whose
- * id is already stored (or appears earlier in the same batch) is counted in
- * *dups and not stored again.  On success the batch is durable as the
- * store's sync setting promises. */
+/* ---- events ------------------------------------------------------------------- */
+
+/* Stores the batch (ev[0..n), read during the call) whole or not at all.  An
+ * event whose id is already stored (or appears earlier in the same batch)
+ * is counted as a duplicate and not stored again.  Marks the (kind, UTC day)
+ * pairs of the stored events dirty and records their sources, in the same
+ * transaction.  On success the batch is durable as the store's sync_full
+ * promises and *res (the caller's) says what was stored; on failure nothing
+ * was. */
 struct store_put_result {
 	size_t accepted, duplicates;
 	size_t accepted_by_kind[EV_NKINDS], duplicates_by_kind[EV_NKINDS];
@@ -114,9 +126,8 @@ struct store_query {
 	int limit;
 };
 
-/* Calls cb for each matching event in time order.  The event and its
- * strings are valid only during the call.  A nonzero return from cb stops
- * the walk and is returned. */
+/* Calls cb for each matching event in time order (of arrival among equal
+ * times).  The event and its strings are valid only during the call. */
 int store_get_events(struct store *s, const struct store_query *q,
 		     int (*cb)(const struct event *e, void *ud), void *ud, char *err);
 
@@ -136,8 +147,20 @@ int store_scan(struct store *s, int kind, int64_t from_ms, int64_t to_ms,
 int store_dirty_read(struct store *s, int64_t *upto,
 		     void (*cb)(int kind, int64_t day, void *ud), void *ud, char *err);
 
+/* Each (kind, mission) that sent events: the first and newest event times
+ * and how many.  Strings valid during the callback. */
+struct store_source {
+	int kind;
+	const char *mission;
+	int64_t first_ms, last_ms, count;
+};
+int store_sources_each(struct store *s, int (*cb)(const struct store_source *src, void *ud),
+		       void *ud, char *err);
+
+/* ---- figures, reported values, KPI status and targets ---------------------------- */
+
 /* One computed figure of a KPI for a period and a slice.  dim and slice are
- * "" for the whole; extra is a JSON object or NULL. */
+ * "" for the whole; extra is a JSON object or NULL; note may be NULL. */
 struct store_result {
 	const char *kpi, *period, *dim, *slice;
 	int pkind;        /* enum period_kind */
@@ -168,49 +191,70 @@ struct store_result_query {
 	int pkind;                /* -1: any */
 	const char *dim;          /* NULL: any; "" the whole */
 	const char *slice;        /* NULL: any */
-	int64_t from_ms, to_ms;   /* on the period's start */
+	int64_t from_ms, to_ms;   /* on the period's start; INT64_MIN / INT64_MAX: unbounded */
 	bool latest;              /* only the latest period per KPI (of the whole) */
 };
+/* Calls cb with each stored figure that matches, by kpi, period kind, start,
+ * dim and slice.  The row's strings are valid during the callback. */
 int store_results_each(struct store *s, const struct store_result_query *q,
 		       int (*cb)(const struct store_result *r, void *ud), void *ud, char *err);
-/* How many result rows carry this run number (and the highest run). */
+/* The highest run number a stored figure carries (0: none), or a negative
+ * errno. */
 int64_t store_results_max_run(struct store *s);
 
-/* A value people report for a KPI (kept with who and when; the newest wins). */
+/* A value people report for a KPI (v's kpi, period, pkind, start_ms, dim,
+ * slice, value and note), kept with who and when; the newest wins. */
 int store_value_add(struct store *s, const struct store_result *v, const char *who, char *err);
 /* The newest reported value per (kpi, period, dim, slice), as results whose
- * provenance is "reported by WHO". */
+ * provenance is "reported by WHO" (n is 1, run the value's id).  As
+ * store_results_each otherwise. */
 int store_values_each(struct store *s, const struct store_result_query *q,
 		      int (*cb)(const struct store_result *r, void *ud), void *ud, char *err);
 
-/* Whether a KPI's last evaluation failed, and why; and the event kinds its
- * indicator reads (a MIZAN_KIND_BIT mask; 0 leaves it as it was). */
+/* Whether a KPI's last evaluation failed, and why (error NULL: it did not);
+ * and the event kinds its indicator reads (a MIZAN_KIND_BIT mask; 0 leaves
+ * it as it was). */
 int store_kpi_status_set(struct store *s, const char *kpi, const char *error, unsigned kinds,
 			 char *err);
-/* The kinds recorded for a KPI (0 when unknown). */
+/* The kinds recorded for a KPI (0 when unknown, or when it cannot be read). */
 unsigned store_kpi_kinds(struct store *s, const char *kpi);
+/* Calls cb with each KPI's status (error NULL when it did not fail). */
 int store_kpi_status_each(struct store *s, void (*cb)(const char *kpi, const char *error,
 						       int64_t at_ms, void *ud),
 			  void *ud, char *err);
 
 /* Targets set by editors (the configuration holds the defaults).
- * store_target_get: 1 found, 0 none, or a negative errno. */
+ * store_target_get fills the caller's *t: 1 found, 0 none, or a negative
+ * errno. */
 int store_target_get(struct store *s, const char *kpi, const char *period, struct target *t,
 		     char *err);
-/* Sets a target and writes its audit entry (old and new as JSON) in one
- * transaction. */
+/* Sets a target and writes its audit entry (old and new as JSON, reason;
+ * each may be NULL) in one transaction. */
 int store_target_put(struct store *s, const char *kpi, const char *period, const struct target *t,
 		     const char *who, const char *old_json, const char *new_json, const char *reason,
 		     char *err);
 
-/* The audit log: who changed what, when, from what to what, and why. */
+/* A number that changes whenever figures, reported values, targets (the
+ * audit log) or notes change: what cached pages are keyed by.  It comes
+ * from a counter the store advances inside each such write, so it never
+ * goes back and does not depend on how rows are numbered.  0 or more, or a
+ * negative errno. */
+int64_t store_data_version(struct store *s);
+
+/* ---- the audit log --------------------------------------------------------------- */
+
+/* Who changed what, when, from what to what, and why (old, new_ and reason
+ * may be NULL).  store_audit_add ignores id and at_ms (the store sets them). */
 struct store_audit {
 	int64_t id, at_ms;
 	const char *who, *action, *object, *old, *new_, *reason;
 };
 int store_audit_add(struct store *s, const struct store_audit *a, char *err);
+/* The newest `limit` entries, newest first. */
 int store_audit_each(struct store *s, int limit, int (*cb)(const struct store_audit *a, void *ud),
 		     void *ud, char *err);
+
+/* ---- alerts, silences and the outbox --------------------------------------------- */
 
 struct store_mail;
 
@@ -223,10 +267,10 @@ struct store_alert {
 	int64_t since_ms;
 	const char *pending; /* a state waiting out alerts.min_state_s, or NULL */
 	int64_t pending_since_ms;
-	double value, target, forecast;
-	const char *detail; /* JSON: status, forecast method and inputs, ... */
+	double value, target, forecast; /* NaN: none */
+	const char *detail; /* JSON: status, forecast method and inputs, ... (or NULL) */
 	int64_t notified_ms; /* 0: never */
-	const char *acked_by;
+	const char *acked_by; /* NULL: not acknowledged */
 	int64_t acked_ms;
 	const char *ack_comment;
 };
@@ -235,10 +279,11 @@ struct store_alert {
 int store_alert_get(struct store *s, const char *kpi, const char *period, const char *dim,
 		    const char *slice, const char *kind,
 		    int (*cb)(const struct store_alert *a, void *ud), void *ud, char *err);
-/* Writes the alert (by its key), a history entry when old_state is not NULL
- * (the state changed from it), and its messages, in one transaction: a state
- * change and the mail announcing it are stored together or not at all.
- * *id gets the alert's id. */
+/* Writes the alert (by its key; a->id is not read), a history entry when
+ * old_state is not NULL (the state changed from it; the acknowledgement is
+ * then dropped), and its messages (mails[0..nmails), their alert set to this
+ * one), in one transaction: a state change and the mail announcing it are
+ * stored together or not at all.  *id (not NULL) gets the alert's id. */
 int store_alert_put(struct store *s, const struct store_alert *a, const char *old_state,
 		    const struct store_mail *mails, size_t nmails, int64_t *id, char *err);
 
@@ -246,44 +291,39 @@ struct store_alert_query {
 	const char *kpi;   /* NULL: any */
 	const char *state; /* NULL: any; "active": any but ok */
 	int64_t id;        /* 0: any */
-	int limit;
+	int limit;         /* 0 or less: 1000 */
 };
+/* Matching alerts, newest state first. */
 int store_alerts_each(struct store *s, const struct store_alert_query *q,
 		      int (*cb)(const struct store_alert *a, void *ud), void *ud, char *err);
-/* State changes, newest first: a->state is the new state, a->pending the old. */
+/* State changes (of kpi; NULL: every KPI), newest first, at most limit (0 or
+ * less: 1000): a->state is the new state, a->pending the old, a->since_ms
+ * when. */
 int store_alert_history_each(struct store *s, const char *kpi, int limit,
 			     int (*cb)(const struct store_alert *a, void *ud), void *ud, char *err);
-/* Acknowledges an alert (stops repeats) and audits it.  -ENOENT: no such alert. */
+/* Acknowledges an alert (stops repeats; comment may be NULL) and audits it.
+ * -ENOENT: no such alert. */
 int store_alert_ack(struct store *s, int64_t id, const char *who, const char *comment, char *err);
 
 struct store_silence {
 	int64_t id;
 	const char *kpi, *dim, *slice; /* NULL: any */
 	int64_t until_ms, created_ms;
-	const char *who, *comment;
+	const char *who, *comment;     /* comment may be NULL */
 };
-/* Adds a silence and audits it; *id gets its id. */
+/* Adds a silence (si->id and created_ms are not read) and audits it; *id
+ * (not NULL) gets its id. */
 int store_silence_add(struct store *s, const struct store_silence *si, int64_t *id, char *err);
-/* Silences in force at `at` (INT64_MIN: all). */
+/* Silences in force at `at` (INT64_MIN: all), newest first. */
 int store_silences_each(struct store *s, int64_t at,
 			int (*cb)(const struct store_silence *si, void *ud), void *ud, char *err);
-
-/* Each (kind, mission) that sent events: the first and newest event times
- * and how many. */
-struct store_source {
-	int kind;
-	const char *mission;
-	int64_t first_ms, last_ms, count;
-};
-int store_sources_each(struct store *s, int (*cb)(const struct store_source *src, void *ud),
-		       void *ud, char *err);
 
 /* The outbox: messages written with the alert change that caused them,
  * delivered later, retried, never dropped. */
 struct store_mail {
 	int64_t id, alert;
 	const char *to_addr, *subject;
-	const char *message; /* the whole RFC 5322 message */
+	const char *message; /* the whole RFC 5322 message, len bytes (not NUL-terminated) */
 	size_t len;
 	int attempts;
 	int64_t created_ms, next_ms, sent_ms;
@@ -291,17 +331,23 @@ struct store_mail {
 };
 enum store_mail_status { MAIL_PENDING, MAIL_SENT, MAIL_FAILED };
 
-/* Adds a pending message (alert: the alert it is about, or 0). */
+/* Adds a pending message (m's to_addr, subject, message and len; alert: the
+ * alert it is about, or 0), due now. */
 int store_outbox_add(struct store *s, const struct store_mail *m, int64_t alert, char *err);
-/* Pending messages whose next attempt is due, oldest first. */
+/* Pending messages whose next attempt is due at now_ms, oldest first, at
+ * most limit; each with its message. */
 int store_outbox_due(struct store *s, int64_t now_ms, int limit,
 		     int (*cb)(const struct store_mail *m, void *ud), void *ud, char *err);
-/* Records an attempt: sent, failed for good, or pending again at next_attempt. */
+/* Records an attempt: sent, failed for good, or pending again at
+ * next_attempt (error may be NULL). */
 int store_outbox_mark(struct store *s, int64_t id, enum store_mail_status status,
 		      const char *error, int64_t next_attempt, char *err);
-/* Messages, newest first (status NULL: all). */
+/* Messages, newest first (status NULL: all), at most limit, without their
+ * message text. */
 int store_outbox_each(struct store *s, const char *status, int limit,
 		      int (*cb)(const struct store_mail *m, void *ud), void *ud, char *err);
+
+/* ---- tokens, sessions and notes -------------------------------------------------- */
 
 /* Tokens: only the SHA-256 of a secret is stored. */
 struct store_token {
@@ -310,14 +356,14 @@ struct store_token {
 	const unsigned char *hash; /* 32 bytes */
 	int64_t created_ms;
 };
+/* -EEXIST when a token has that name already. */
 int store_token_add(struct store *s, const char *name, enum role role, const unsigned char hash[32],
 		    char *err);
 /* -ENOENT when no token has that name. */
 int store_token_revoke(struct store *s, const char *name, char *err);
+/* Every token, by name. */
 int store_token_each(struct store *s, int (*cb)(const struct store_token *t, void *ud), void *ud,
 		     char *err);
-
-/* ---- the dashboard: sessions and notes ---- */
 
 /* A signed-in session: the store keeps only the SHA-256 of its id. */
 struct store_session {
@@ -329,27 +375,25 @@ struct store_session {
 /* Adds a session (and drops expired ones). */
 int store_session_add(struct store *s, const unsigned char hash[32], const char *name, enum role role,
 		      const char *csrf, int64_t expires_ms, char *err);
-/* 1 found and unexpired at `now` (into *out), 0 none, or a negative errno. */
+/* 1 found and unexpired at `now` (copied into the caller's *out), 0 none,
+ * or a negative errno. */
 int store_session_get(struct store *s, const unsigned char hash[32], int64_t now,
 		      struct store_session *out, char *err);
+/* Deleting a session that is not there is not an error. */
 int store_session_delete(struct store *s, const unsigned char hash[32], char *err);
 
 /* The notes editors record per goal and quarter (or year): every save is
- * kept with who and when; the newest is the goal's note. */
+ * kept with who and when; the newest is the goal's note.  store_note_add
+ * ignores id and at_ms; difficulties and solutions NULL are stored as "". */
 struct store_note {
 	int64_t id;
 	const char *goal, *period, *difficulties, *solutions, *who;
 	int64_t at_ms;
 };
 int store_note_add(struct store *s, const struct store_note *n, char *err);
-/* Calls cb with the newest note of (goal, period), if there is one. */
+/* Calls cb with the newest note of (goal, period), if there is one: returns
+ * 0 when there is none, else what cb returned. */
 int store_note_get(struct store *s, const char *goal, const char *period,
 		   int (*cb)(const struct store_note *n, void *ud), void *ud, char *err);
-/* A number that changes whenever figures, reported values, targets (the
- * audit log) or notes change: what cached pages are keyed by.  It comes
- * from a counter the store advances inside each such write, so it never
- * goes back and does not depend on how rows are numbered.  0 or more, or a
- * negative errno. */
-int64_t store_data_version(struct store *s);
 
 #endif
