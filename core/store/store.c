@@ -226,8 +226,9 @@ unsigned store_kpi_kinds(struct store *s, const char *kpi)
 	return s->ops->kpi_kinds(s, kpi);
 }
 
-int store_kpi_status_each(struct store *s, void (*cb)(const char *kpi, const char *error,
-			  int64_t at_ms, void *ud), void *ud, char *err)
+int store_kpi_status_each(struct store *s,
+			  void (*cb)(const char *kpi, const char *error, int64_t at_ms, void *ud),
+			  void *ud, char *err)
 {
 	ERR_IN(err);
 	return (int)err_out(s->ops->kpi_status_each(s, cb, ud, err), err);
@@ -274,8 +275,8 @@ int store_audit_each(struct store *s, int limit, int (*cb)(const struct store_au
 /* ---- alerts, silences and the outbox --------------------------------------------- */
 
 int store_alert_get(struct store *s, const char *kpi, const char *period, const char *dim,
-		    const char *slice, const char *kind, int (*cb)(const struct store_alert *a,
-		    void *ud), void *ud, char *err)
+		    const char *slice, const char *kind,
+		    int (*cb)(const struct store_alert *a, void *ud), void *ud, char *err)
 {
 	ERR_IN(err);
 	return (int)err_out(s->ops->alert_get(s, kpi, period, dim, slice, kind, cb, ud, err), err);
@@ -314,8 +315,8 @@ int store_silence_add(struct store *s, const struct store_silence *si, int64_t *
 	return (int)err_out(s->ops->silence_add(s, si, id, err), err);
 }
 
-int store_silences_each(struct store *s, int64_t at, int (*cb)(const struct store_silence *si,
-			void *ud), void *ud, char *err)
+int store_silences_each(struct store *s, int64_t at,
+			int (*cb)(const struct store_silence *si, void *ud), void *ud, char *err)
 {
 	ERR_IN(err);
 	return (int)err_out(s->ops->silences_each(s, at, cb, ud, err), err);

@@ -373,8 +373,8 @@ struct store_session {
 	int64_t expires_ms;
 };
 /* Adds a session (and drops expired ones). */
-int store_session_add(struct store *s, const unsigned char hash[32], const char *name, enum role role,
-		      const char *csrf, int64_t expires_ms, char *err);
+int store_session_add(struct store *s, const unsigned char hash[32], const char *name,
+		      enum role role, const char *csrf, int64_t expires_ms, char *err);
 /* 1 found and unexpired at `now` (copied into the caller's *out), 0 none,
  * or a negative errno. */
 int store_session_get(struct store *s, const unsigned char hash[32], int64_t now,

@@ -13,9 +13,9 @@ int sq_outbox_due(struct store *store, int64_t now, int limit,
 	int rc;
 
 	if (!(st = sq_read_begin(s,
-				"SELECT id, to_addr, subject, message, attempts, created FROM outbox"
-				" WHERE status = 'pending' AND next_attempt <= ? ORDER BY next_attempt, id"
-				" LIMIT ?", &rc, "outbox", err)))
+				 "SELECT id, to_addr, subject, message, attempts, created FROM outbox"
+				 " WHERE status = 'pending' AND next_attempt <= ? ORDER BY next_attempt, id"
+				 " LIMIT ?", &rc, "outbox", err)))
 		return rc;
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int(st, 2, limit);
@@ -93,9 +93,9 @@ int sq_outbox_each(struct store *store, const char *status, int limit,
 	int rc;
 
 	if (!(st = sq_read_begin(s,
-				"SELECT id, to_addr, subject, attempts, created, status, last_error,"
-				" next_attempt, sent_at, alert FROM outbox WHERE (?1 IS NULL OR status = ?1)"
-				" ORDER BY id DESC LIMIT ?2", &rc, "outbox", err)))
+				 "SELECT id, to_addr, subject, attempts, created, status, last_error,"
+				 " next_attempt, sent_at, alert FROM outbox WHERE (?1 IS NULL OR status = ?1)"
+				 " ORDER BY id DESC LIMIT ?2", &rc, "outbox", err)))
 		return rc;
 	sq_bind_text_or_null(st, 1, status);
 	sqlite3_bind_int(st, 2, limit);
@@ -175,16 +175,16 @@ static void bind_alert_key(sqlite3_stmt *st, const void *arg)
 }
 
 int sq_alert_get(struct store *store, const char *kpi, const char *period, const char *dim,
-		 const char *slice, const char *kind, int (*cb)(const struct store_alert *a,
-		 void *ud), void *ud, char *err)
+		 const char *slice, const char *kind, int (*cb)(const struct store_alert *a, void *ud),
+		 void *ud, char *err)
 {
 	struct sq *s = sq_of(store);
 	struct alert_key k = {kpi, period, dim, slice, kind};
 	struct alert_cb c = {cb, ud};
 	return sq_read_rows(s,
-			 "SELECT " ALERT_COLUMNS " FROM alerts WHERE kpi = ? AND period = ? AND dim = ?"
-			 " AND slice = ? AND kind = ?",
-			 bind_alert_key, &k, alert_row, &c, err);
+			    "SELECT " ALERT_COLUMNS " FROM alerts WHERE kpi = ? AND period = ? AND dim = ?"
+			    " AND slice = ? AND kind = ?",
+			    bind_alert_key, &k, alert_row, &c, err);
 }
 
 static void bind_alert_query(sqlite3_stmt *st, const void *arg)
@@ -202,10 +202,10 @@ int sq_alerts_each(struct store *store, const struct store_alert_query *q,
 	struct sq *s = sq_of(store);
 	struct alert_cb c = {cb, ud};
 	return sq_read_rows(s,
-			 "SELECT " ALERT_COLUMNS " FROM alerts WHERE (?1 IS NULL OR kpi = ?1)"
-			 " AND (?2 IS NULL OR (?2 = 'active' AND state <> 'ok') OR state = ?2)"
-			 " AND (?3 = 0 OR id = ?3) ORDER BY since DESC, id DESC LIMIT ?4",
-			 bind_alert_query, q, alert_row, &c, err);
+			    "SELECT " ALERT_COLUMNS " FROM alerts WHERE (?1 IS NULL OR kpi = ?1)"
+			    " AND (?2 IS NULL OR (?2 = 'active' AND state <> 'ok') OR state = ?2)"
+			    " AND (?3 = 0 OR id = ?3) ORDER BY since DESC, id DESC LIMIT ?4",
+			    bind_alert_query, q, alert_row, &c, err);
 }
 
 struct history_q {
@@ -248,11 +248,11 @@ int sq_alert_history_each(struct store *store, const char *kpi, int limit,
 	struct history_q q = {kpi, limit};
 	struct alert_cb c = {cb, ud};
 	return sq_read_rows(s,
-			 "SELECT a.id, a.kpi, a.period, a.dim, a.slice, a.kind, h.old, h.new, h.at,"
-			 " h.value, h.target, h.forecast, h.detail FROM alert_history h"
-			 " JOIN alerts a ON a.id = h.alert WHERE (?1 IS NULL OR a.kpi = ?1)"
-			 " ORDER BY h.at DESC, h.id DESC LIMIT ?2",
-			 bind_history, &q, history_row, &c, err);
+			    "SELECT a.id, a.kpi, a.period, a.dim, a.slice, a.kind, h.old, h.new, h.at,"
+			    " h.value, h.target, h.forecast, h.detail FROM alert_history h"
+			    " JOIN alerts a ON a.id = h.alert WHERE (?1 IS NULL OR a.kpi = ?1)"
+			    " ORDER BY h.at DESC, h.id DESC LIMIT ?2",
+			    bind_history, &q, history_row, &c, err);
 }
 
 int sq_alert_put(struct store *store, const struct store_alert *a, const char *old_state,
@@ -445,13 +445,13 @@ static int silence_row(sqlite3_stmt *st, void *ud)
 	return c->cb(&si, c->ud);
 }
 
-int sq_silences_each(struct store *store, int64_t at, int (*cb)(const struct store_silence *si,
-		     void *ud), void *ud, char *err)
+int sq_silences_each(struct store *store, int64_t at,
+		     int (*cb)(const struct store_silence *si, void *ud), void *ud, char *err)
 {
 	struct sq *s = sq_of(store);
 	struct silence_cb c = {cb, ud};
 	return sq_read_rows(s,
-			 "SELECT id, kpi, dim, slice, until, who, comment, created FROM silences"
-			 " WHERE until > ?1 ORDER BY id DESC",
-			 bind_at, &at, silence_row, &c, err);
+			    "SELECT id, kpi, dim, slice, until, who, comment, created FROM silences"
+			    " WHERE until > ?1 ORDER BY id DESC",
+			    bind_at, &at, silence_row, &c, err);
 }

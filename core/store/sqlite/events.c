@@ -306,6 +306,8 @@ int sq_sources_each(struct store *store, int (*cb)(const struct store_source *sr
 {
 	struct sq *s = sq_of(store);
 	struct source_cb c = {cb, ud};
-	return sq_read_rows(s, "SELECT kind, mission, first, last, count FROM sources ORDER BY kind, mission",
-			 bind_nothing, NULL, source_row, &c, err);
+	return sq_read_rows(s,
+			    "SELECT kind, mission, first, last, count FROM sources"
+			    " ORDER BY kind, mission",
+			    bind_nothing, NULL, source_row, &c, err);
 }

@@ -57,7 +57,7 @@ int sq_token_each(struct store *store, int (*cb)(const struct store_token *t, vo
 	int rc;
 
 	if (!(st = sq_read_begin(s, "SELECT name, role, hash, created FROM tokens ORDER BY name", &rc,
-			      "tokens", err)))
+				 "tokens", err)))
 		return rc;
 	while ((rc = sq_read_step(s, st, err)) > 0) {
 		if (sqlite3_column_bytes(st, 2) != 32)
@@ -117,8 +117,8 @@ int sq_audit_each(struct store *store, int limit, int (*cb)(const struct store_a
 	int rc;
 
 	if (!(st = sq_read_begin(s,
-				"SELECT id, at, who, action, object, old, new, reason FROM audit"
-				" ORDER BY id DESC LIMIT ?", &rc, "audit", err)))
+				 "SELECT id, at, who, action, object, old, new, reason FROM audit"
+				 " ORDER BY id DESC LIMIT ?", &rc, "audit", err)))
 		return rc;
 	sqlite3_bind_int(st, 1, limit);
 	while ((rc = sq_read_step(s, st, err)) > 0) {

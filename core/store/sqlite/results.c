@@ -214,15 +214,16 @@ int sq_kpi_status_set(struct store *store, const char *kpi, const char *error, u
 	return rc < 0 ? rc : 0;
 }
 
-int sq_kpi_status_each(struct store *store, void (*cb)(const char *kpi, const char *error,
-		       int64_t at_ms, void *ud), void *ud, char *err)
+int sq_kpi_status_each(struct store *store,
+		       void (*cb)(const char *kpi, const char *error, int64_t at_ms, void *ud),
+		       void *ud, char *err)
 {
 	struct sq *s = sq_of(store);
 	sqlite3_stmt *st;
 	int rc;
 
 	if (!(st = sq_read_begin(s, "SELECT kpi, error, at FROM kpi_status ORDER BY kpi", &rc, "status",
-			      err)))
+				 err)))
 		return rc;
 	while ((rc = sq_read_step(s, st, err)) > 0)
 		cb((const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
@@ -240,7 +241,9 @@ int sq_target_get(struct store *store, const char *kpi, const char *period, stru
 	sqlite3_stmt *st;
 	int rc;
 
-	if (!(st = sq_read_begin(s, "SELECT rule, low, high, warn FROM targets WHERE kpi = ? AND period = ?",
+	if (!(st = sq_read_begin(s,
+				 "SELECT rule, low, high, warn FROM targets"
+				 " WHERE kpi = ? AND period = ?",
 				 &rc, "targets", err)))
 		return rc;
 	sqlite3_bind_text(st, 1, kpi, -1, SQLITE_STATIC);
