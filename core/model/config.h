@@ -80,7 +80,7 @@ struct config {
 		/* store.url (or store.path as a URL), or --db: "sqlite:PATH", or a
 		 * bare path (see store_open in store/store.h) */
 		char *store_url;
-		char *db_path; /* its former name, still read by daemon/supervise.c */
+		char *db_path; /* its former name, still read by daemon/supervise.c and cli/main.c */
 	};
 	char *synchronous; /* full | normal */
 	int cache_mib;
