@@ -8,6 +8,7 @@ server.threads = 2                 -- HTTP worker threads (each runs its own epo
 server.base_url = "http://127.0.0.1:8080" -- links in mail point here
 
 store.path = "mizan.db"            -- SQLite database file, relative to where mizan runs
+-- store.url = "sqlite:mizan.db"   -- the same as a URL (SCHEME:WHERE); --db takes either form
 store.synchronous = "full"         -- "full": an acknowledged batch survives power loss
 store.cache_mib = 16               -- SQLite page cache per connection
 store.busy_timeout_ms = 5000

@@ -3,6 +3,7 @@
 #define MIZAN_CLI_H
 
 #include <getopt.h>
+#include <stdbool.h>
 
 #include "model/config.h"
 #include "store/store.h"
@@ -34,8 +35,9 @@ int print_usage(const char *text, int code);
 int common_opt(struct common *co, int opt, const char *usage, int *exit_code);
 /* Reads the configuration (and sets the time zone); -1 after printing why. */
 int load_config(struct common *co);
-/* mmap_mib: see struct store_opts (evaluation maps the file). */
-int open_store(struct common *co, struct store **s, int mmap_mib);
+/* Opens the configured store (scans: see struct store_opts); -1 after
+ * printing why. */
+int open_store(struct common *co, struct store **s, bool scans);
 
 int cmd_worker(int argc, char **argv);
 int cmd_eval(int argc, char **argv);

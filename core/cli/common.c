@@ -58,7 +58,7 @@ int load_config(struct common *co)
 		return -1;
 	}
 	if (co->db)
-		config_set_string(&co->cfg.db_path, co->db);
+		config_set_string(&co->cfg.store_url, co->db);
 	if (co->listen)
 		config_set_string(&co->cfg.listen, co->listen);
 	if (period_set_zone(co->cfg.timezone) < 0) {
@@ -70,18 +70,12 @@ int load_config(struct common *co)
 	return 0;
 }
 
-int open_store(struct common *co, struct store **s, int mmap_mib)
+int open_store(struct common *co, struct store **s, bool scans)
 {
 	char err[STORE_ERRLEN];
-	struct store_opts o = {
-		.path = co->cfg.db_path,
-		.sync_full = strcmp(co->cfg.synchronous, "full") == 0,
-		.cache_mib = co->cfg.cache_mib,
-		.busy_timeout_ms = co->cfg.busy_timeout_ms,
-		.mmap_mib = mmap_mib,
-	};
-	if (store_open(s, &o, err) < 0) {
-		fprintf(stderr, "mizan: %s: %s\n", co->cfg.db_path, err);
+	struct store_opts o = store_opts_from_config(&co->cfg, scans);
+	if (store_open(s, co->cfg.store_url, &o, err) < 0) {
+		fprintf(stderr, "mizan: %s: %s\n", co->cfg.store_url, err);
 		return -1;
 	}
 	return 0;

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "judge/alert.h"
 #include "ingest/batch.h"
@@ -179,7 +178,7 @@ int cmd_eval(int argc, char **argv)
 	}
 	struct store *s;
 	code = EXIT_RUNTIME;
-	if (open_store(&co, &s, 4096) < 0)
+	if (open_store(&co, &s, true) < 0)
 		goto out_cfg;
 	struct registry reg = {0};
 	struct kpi_engine *e = NULL;
@@ -444,7 +443,7 @@ static void print_failure(const char *kpi, const char *error, int64_t at, void *
 		printf("FAIL %s: the indicator failed: %s\n", (const char *)ud, error);
 }
 
-/* Runs one fixture in a scratch database; returns failures, or -1. */
+/* Runs one fixture in a scratch store; returns failures, or -1. */
 static int run_fixture(const struct config *base, const char *file)
 {
 	size_t len;
@@ -523,22 +522,18 @@ static int run_fixture(const struct config *base, const char *file)
 		item->valuestring;
 	c.slices = sl;
 
-	char dbpath[] = "/tmp/mizan-test-kpi-XXXXXX";
-	int fd = mkstemp(dbpath);
-	if (fd >= 0)
-		close(fd);
 	struct store *s = NULL;
 	struct kpi_engine *e = NULL;
 	struct batch b = {0};
 	char err[512];
-	struct store_opts so = {.path = dbpath, .sync_full = false, .cache_mib = 2, .busy_timeout_ms = 1000};
+	struct store_opts so = {.sync_full = false, .cache_mib = 2, .busy_timeout_ms = 1000};
 	char *body = cJSON_PrintUnformatted(events);
 	struct event_limits lim = {.attrs_bytes = base->attrs_bytes, .attrs_depth = base->attrs_depth,
 				   .future_ms = INT64_MAX / 4, .now_ms = 0};
 	struct store_put_result pr;
 	struct eval_stats st;
-	if (fd < 0 || store_open(&s, &so, err) < 0) {
-		fprintf(stderr, "%s: scratch database: %s\n", file, fd < 0 ? strerror(errno) : err);
+	if (store_open(&s, STORE_URL_SCRATCH, &so, err) < 0) {
+		fprintf(stderr, "%s: scratch store: %s\n", file, err);
 		goto out;
 	}
 	if (batch_parse(&b, BATCH_JSON, body, strlen(body), NULL, 1, &lim, SIZE_MAX) < 0) {
@@ -573,12 +568,6 @@ out:
 	batch_free(&b);
 	kpi_engine_free(e);
 	store_close(s);
-	unlink(dbpath);
-	char side[64];
-	snprintf(side, sizeof(side), "%s-wal", dbpath);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-shm", dbpath);
-	unlink(side);
 	registry_free(&reg);
 	free(keys);
 	free(vals);

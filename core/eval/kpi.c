@@ -588,7 +588,7 @@ static char *extra_json(const struct mizan_result *res)
 }
 
 static int add_row(struct kpi_engine *e, struct rows *r, const struct fold *f, const char *dim,
-		   const char *slice, void *state, const char *prov, int64_t run_no)
+		   const char *slice, void *state, const char *prov)
 {
 	struct kpi_run *run = &e->runs[f->kpi];
 	struct mizan_result res;
@@ -619,13 +619,13 @@ static int add_row(struct kpi_engine *e, struct rows *r, const struct fold *f, c
 		.note = own(r, res.note ? strdup(res.note) : NULL),
 		.provenance = prov,
 		.computed_ms = now_ms(),
-		.run = run_no,
+		.run = 0, /* the store's, as it writes the row */
 	};
 	return 0;
 }
 
 static int collect(struct kpi_engine *e, struct rows *r, struct store_result_key **cleared,
-		   size_t *ncleared, char (*prov)[300], int64_t run_no)
+		   size_t *ncleared, char (*prov)[300])
 {
 	struct store_result_key *keys = calloc(e->nfolds + 1, sizeof(*keys));
 	size_t nk = 0;
@@ -638,13 +638,13 @@ static int collect(struct kpi_engine *e, struct rows *r, struct store_result_key
 		e->prog->kpi = f->kpi;
 		e->prog->beat++;
 		keys[nk++] = (struct store_result_key){e->runs[f->kpi].cfg->id, f->label};
-		if (add_row(e, r, f, "", "", f->total, prov[f->kpi], run_no) < 0)
+		if (add_row(e, r, f, "", "", f->total, prov[f->kpi]) < 0)
 			continue;
 		for (int d = 0; d < e->ndims; d++)
 			for (size_t j = 0; j < f->dims[d].cap; j++)
 				if (f->dims[d].v[j].key)
 					add_row(e, r, f, e->dim_name[d], f->dims[d].v[j].key,
-						f->dims[d].v[j].state, prov[f->kpi], run_no);
+						f->dims[d].v[j].state, prov[f->kpi]);
 	}
 	e->prog->kpi = -1;
 	*cleared = keys;
@@ -855,8 +855,8 @@ int kpi_eval(struct kpi_engine *e, bool full, struct kpi_progress *prog, struct 
 		free(ranges);
 	}
 
-	/* Final values, written with the dirty marks they consumed. */
-	st->run = store_results_max_run(e->store) + 1;
+	/* Final values, written with the dirty marks they consumed; the store
+	 * numbers the run as it writes them. */
 	prov = calloc(e->cfg->nkpis + 1, sizeof(*prov));
 	if (!prov) {
 		snprintf(err, errlen, "out of memory");
@@ -865,12 +865,12 @@ int kpi_eval(struct kpi_engine *e, bool full, struct kpi_progress *prog, struct 
 	for (size_t k = 0; k < e->cfg->nkpis; k++)
 		if (e->runs[k].ind)
 			kpi_provenance(e->runs[k].ind, prov[k], sizeof(prov[k]));
-	if (collect(e, &rows, &keys, &nkeys, prov, st->run) < 0) {
+	if (collect(e, &rows, &keys, &nkeys, prov) < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
 	drop_failed(e, &rows, keys, &nkeys);
-	if (store_results_write(e->store, keys, nkeys, rows.v, rows.n, upto, serr) < 0) {
+	if (store_results_write(e->store, keys, nkeys, rows.v, rows.n, upto, &st->run, serr) < 0) {
 		snprintf(err, errlen, "%s", serr);
 		goto out;
 	}

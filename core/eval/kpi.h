@@ -29,7 +29,7 @@ struct kpi_progress {
 };
 
 struct eval_stats {
-	int64_t run;          /* this evaluation's number */
+	int64_t run;          /* this evaluation's number (0: it changed no figure) */
 	size_t kpis;          /* KPIs evaluated */
 	size_t periods;       /* (KPI, period) pairs recomputed */
 	size_t results;       /* rows written (whole and slices) */

@@ -19,10 +19,8 @@ int eval_worker_main(const struct config *c, int progress_fd)
 	struct registry reg = {0};
 	struct kpi_engine *e = NULL;
 	char err[512];
-	struct store_opts so = {.path = c->db_path, .sync_full = strcmp(c->synchronous, "full") == 0,
-				.cache_mib = c->cache_mib, .busy_timeout_ms = c->busy_timeout_ms,
-				.mmap_mib = 4096}; /* evaluation reads everything: map it */
-	if (store_open(&s, &so, err) < 0) {
+	struct store_opts so = store_opts_from_config(c, true); /* evaluation reads everything */
+	if (store_open(&s, c->store_url, &so, err) < 0) {
 		printf("error %s\n", err);
 		fflush(stdout);
 		return 1;

@@ -11,7 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum opt_type { OT_INT, OT_I64, OT_SIZE, OT_NUM, OT_BOOL, OT_STRING, OT_ENUM, OT_STRLIST, OT_TOKENS, OT_USERS };
+enum opt_type {
+	OT_INT, OT_I64, OT_SIZE, OT_NUM, OT_BOOL, OT_STRING, OT_ENUM, OT_STRLIST, OT_TOKENS, OT_USERS,
+	OT_SQLITE_PATH, /* a path to an SQLite file, kept as a store URL */
+};
 
 struct option {
 	const char *section, *key;
@@ -32,7 +35,8 @@ static const struct option options[] = {
 	{"charts", "gnuplot", OT_STRING, OFF(gnuplot), 0, 0, NULL},
 	{"charts", "processes", OT_INT, OFF(charts), 1, 32, NULL},
 	{"charts", "timeout_s", OT_NUM, OFF(chart_timeout_s), 0.1, 600, NULL},
-	{"store", "path", OT_STRING, OFF(db_path), 0, 0, NULL},
+	{"store", "url", OT_STRING, OFF(store_url), 0, 0, NULL},
+	{"store", "path", OT_SQLITE_PATH, OFF(store_url), 0, 0, NULL},
 	{"store", "synchronous", OT_ENUM, OFF(synchronous), 0, 0, "full|normal"},
 	{"store", "cache_mib", OT_INT, OFF(cache_mib), 1, 4096, NULL},
 	{"store", "busy_timeout_ms", OT_INT, OFF(busy_timeout_ms), 0, 600000, NULL},
@@ -123,7 +127,7 @@ static void config_defaults(struct config *c)
 	memset(c, 0, sizeof(*c));
 	c->listen = strdup("127.0.0.1:8080");
 	c->threads = 2;
-	c->db_path = strdup("mizan.db");
+	c->store_url = strdup("mizan.db");
 	c->synchronous = strdup("full");
 	c->cache_mib = 16;
 	c->busy_timeout_ms = 5000;
@@ -323,6 +327,20 @@ static int set_option(lua_State *L, struct config *c, const struct option *o, in
 			return luaL_error(L, "%s.%s must be one of %s, got '%s'", o->section, o->key,
 					  o->values, s);
 		config_set_string((char **)(base + o->offset), s);
+		return 0;
+	}
+	case OT_SQLITE_PATH: {
+		if (lua_type(L, idx) != LUA_TSTRING)
+			return luaL_error(L, "%s.%s must be a string", o->section, o->key);
+		/* A bare path is a store URL already, unless it would read as
+		 * one ("a:b.db"): then it gets its scheme. */
+		const char *s = lua_tostring(L, idx);
+		char *url = malloc(strlen(s) + sizeof("sqlite:"));
+		if (!url)
+			return luaL_error(L, "out of memory");
+		snprintf(url, strlen(s) + sizeof("sqlite:"), "%s%s", strchr(s, ':') ? "sqlite:" : "", s);
+		free(*(char **)(base + o->offset));
+		*(char **)(base + o->offset) = url;
 		return 0;
 	}
 	case OT_NUM: {
@@ -809,7 +827,7 @@ static int load_chunk(lua_State *L, struct load_ctx *ctx, const char *path)
 int config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
 	config_defaults(c);
-	if (!c->listen || !c->db_path || !c->synchronous) {
+	if (!c->listen || !c->store_url || !c->synchronous) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -839,7 +857,7 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 void config_free(struct config *c)
 {
 	free(c->listen);
-	free(c->db_path);
+	free(c->store_url);
 	free(c->synchronous);
 	for (size_t i = 0; i < c->ntokens; i++)
 		free(c->tokens[i].name);

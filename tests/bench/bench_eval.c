@@ -422,9 +422,9 @@ int main(int argc, char **argv)
 	 * synchronous NORMAL, as this is a fixture, not data to keep safe. */
 	struct store *s = NULL;
 	char serr[STORE_ERRLEN];
-	struct store_opts so = {.path = db, .sync_full = false, .cache_mib = cfg.cache_mib,
-				.busy_timeout_ms = cfg.busy_timeout_ms, .mmap_mib = 4096};
-	if (store_open(&s, &so, serr) < 0) {
+	struct store_opts so = store_opts_from_config(&cfg, true);
+	so.sync_full = false;
+	if (store_open(&s, db, &so, serr) < 0) {
 		fprintf(stderr, "bench-eval: %s: %s\n", db, serr);
 		return 1;
 	}

@@ -514,18 +514,7 @@ static void free_parsed(struct parsed *p)
 
 /* ---- the limit: a minimal SQLite loop ----------------------------------------- */
 
-static struct store_opts store_opts_of(const struct config *cfg, const char *path)
-{
-	struct store_opts so = {
-		.path = path,
-		.sync_full = strcmp(cfg->synchronous, "full") == 0,
-		.cache_mib = cfg->cache_mib,
-		.busy_timeout_ms = cfg->busy_timeout_ms,
-	};
-	return so;
-}
-
-/* The same statement store.c prepares. */
+/* The same statement the SQLite store prepares (store/sqlite/events.c). */
 static void build_insert_sql(char *sql, size_t cap)
 {
 	int n = snprintf(sql, cap, "INSERT INTO events(kind, received");
@@ -611,8 +600,8 @@ static struct result run_limit(const struct parsed *p, const struct config *cfg,
 
 	tmp_db(path, name);
 	remove_db(path);
-	struct store_opts so = store_opts_of(cfg, path);
-	if (store_open(&s, &so, err) < 0) {
+	struct store_opts so = store_opts_from_config(cfg, false);
+	if (store_open(&s, path, &so, err) < 0) {
 		fprintf(stderr, "bench-ingest: store_open %s: %s\n", path, err);
 		return r;
 	}

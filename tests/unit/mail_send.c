@@ -74,10 +74,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mail-send: %s\n", err);
 		return 1;
 	}
-	struct store_opts so = {.path = db, .cache_mib = 4, .busy_timeout_ms = 5000};
+	struct store_opts so = {.cache_mib = 4, .busy_timeout_ms = 5000};
 	struct store *s = NULL;
 	int code = 1;
-	if (store_open(&s, &so, err) < 0) {
+	if (store_open(&s, db, &so, err) < 0) {
 		fprintf(stderr, "mail-send: %s: %s\n", db, err);
 		config_free(&c);
 		return 1;

@@ -23,7 +23,29 @@ static void test_defaults(void)
 	CHECK_STR(c.listen, "127.0.0.1:8080");
 	CHECK_STR(c.synchronous, "full");
 	CHECK_INT(c.batch_events, 10000);
+	CHECK_STR(c.store_url, "mizan.db");
 	config_free(&c);
+}
+
+/* store.url is taken as it is; store.path is a file's path, whatever it holds. */
+static void test_store_url(void)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{"store.url = 'sqlite:/var/lib/mizan/m.db'\n", "sqlite:/var/lib/mizan/m.db"},
+		{"store.path = '/var/lib/mizan/m.db'\n", "/var/lib/mizan/m.db"},
+		{"store.path = 'a:b.db'\n", "sqlite:a:b.db"},
+		{"store.path = 'x.db'\nstore.url = 'sqlite::memory:'\n", "sqlite::memory:"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config c;
+		char err[256] = "";
+		const char *p = write_file("store.lua", cases[i].text);
+		CHECK(config_load(&c, p, err, sizeof(err)) == 0, "case %zu: %s", i, err);
+		CHECK_STR(c.store_url, cases[i].want);
+		config_free(&c);
+	}
 }
 
 static void test_good(void)
@@ -81,4 +103,4 @@ static void test_bad(void)
 	config_free(&c);
 }
 
-TEST_MAIN(test_defaults, test_good, test_bad)
+TEST_MAIN(test_defaults, test_store_url, test_good, test_bad)

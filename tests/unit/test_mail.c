@@ -603,9 +603,9 @@ static void test_outbox(void)
 	char dir[] = "/tmp/mizan-test-mail-XXXXXX", path[256], err[STORE_ERRLEN];
 	CHECK(mkdtemp(dir) != NULL, "temporary directory");
 	snprintf(path, sizeof(path), "%s/m.db", dir);
-	struct store_opts o = {.path = path, .cache_mib = 2, .busy_timeout_ms = 1000};
+	struct store_opts o = {.cache_mib = 2, .busy_timeout_ms = 1000};
 	struct store *s = NULL;
-	CHECK_INT(store_open(&s, &o, err), 0);
+	CHECK_INT(store_open(&s, path, &o, err), 0);
 	if (!s)
 		return;
 	struct config c;

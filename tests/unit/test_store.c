@@ -1,7 +1,10 @@
-/* test_store.c - migrations, idempotent batches, all-or-nothing writes, tokens. */
+/* test_store.c - opening by URL, migrations, idempotent batches, all-or-nothing
+ * writes, tokens, run numbers under two writers, change tracking, health. */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -16,9 +19,9 @@ static struct store *open_fresh(const char *path)
 {
 	char err[STORE_ERRLEN] = "";
 	struct store *s = NULL;
-	struct store_opts o = {.path = path, .sync_full = true, .cache_mib = 2, .busy_timeout_ms = 1000};
+	struct store_opts o = {.sync_full = true, .cache_mib = 2, .busy_timeout_ms = 1000};
 	unlink(path);
-	CHECK(store_open(&s, &o, err) == 0, "%s", err);
+	CHECK(store_open(&s, path, &o, err) == 0, "%s", err);
 	return s;
 }
 
@@ -77,8 +80,8 @@ static void test_idempotent(void)
 
 	/* Reopening migrates nothing and keeps everything. */
 	char err2[STORE_ERRLEN];
-	struct store_opts o = {.path = "t.db", .sync_full = true, .cache_mib = 2, .busy_timeout_ms = 1000};
-	CHECK_INT(store_open(&s, &o, err2), 0);
+	struct store_opts o = {.sync_full = true, .cache_mib = 2, .busy_timeout_ms = 1000};
+	CHECK_INT(store_open(&s, "t.db", &o, err2), 0);
 	CHECK_INT(store_count_events(s), 3);
 	store_close(s);
 }
@@ -123,4 +126,288 @@ static void test_tokens(void)
 	store_close(s);
 }
 
-TEST_MAIN(test_idempotent, test_all_or_nothing, test_tokens)
+static void unlink_db(const char *path)
+{
+	char side[256];
+	unlink(path);
+	snprintf(side, sizeof(side), "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", path);
+	unlink(side);
+}
+
+static const struct store_opts test_opts = {.sync_full = false, .cache_mib = 2,
+					     .busy_timeout_ms = 10000};
+
+/* sqlite:PATH and the bare PATH are the same store; an unknown scheme is
+ * refused, naming it; sqlite::memory: is private to its handle. */
+static void test_open_url(void)
+{
+	char err[STORE_ERRLEN] = "";
+	struct store *s = NULL;
+	struct store_put_result r;
+
+	unlink_db("t5.db");
+	CHECK(store_open(&s, "sqlite:t5.db", &test_opts, err) == 0, "%s", err);
+	CHECK(access("t5.db", F_OK) == 0, "sqlite:t5.db made no file t5.db");
+	CHECK_INT(put_body(s, EV("u1", "2026-01-01T00:00:00Z"), &r), 0);
+	store_close(s);
+	s = NULL;
+	CHECK(store_open(&s, "t5.db", NULL, err) == 0, "%s", err);
+	CHECK_INT(store_count_events(s), 1);
+	store_close(s);
+
+	/* A colon after something that is not a scheme: a path. */
+	unlink_db("t5:x.db");
+	s = NULL;
+	CHECK(store_open(&s, "./t5:x.db", &test_opts, err) == 0, "%s", err);
+	CHECK(access("t5:x.db", F_OK) == 0, "./t5:x.db made no file");
+	store_close(s);
+	unlink_db("t5:x.db");
+
+	static char junk;
+	s = (struct store *)(void *)&junk; /* not NULL: a failed open must clear it */
+	err[0] = '\0';
+	CHECK_INT(store_open(&s, "postgresql://db.example/mizan", &test_opts, err), -EPROTONOSUPPORT);
+	CHECK(s == NULL, "a failed open left a handle");
+	CHECK(strstr(err, "'postgresql'") != NULL, "the message does not name the scheme: %s", err);
+	CHECK(store_open(&s, "sqlite:", &test_opts, err) < 0, "sqlite: with no path opened");
+	CHECK(err[0] != '\0', "no message for sqlite: with no path");
+	CHECK(store_open(&s, "", &test_opts, NULL) < 0, "an empty URL opened"); /* err may be NULL */
+
+	/* Two stores in memory do not see each other. */
+	struct store *m1 = NULL, *m2 = NULL;
+	CHECK(store_open(&m1, STORE_URL_SCRATCH, &test_opts, err) == 0, "%s", err);
+	CHECK(store_open(&m2, "sqlite::memory:", &test_opts, err) == 0, "%s", err);
+	if (m1 && m2) {
+		CHECK_INT(put_body(m1, EV("m1", "2026-01-01T00:00:00Z"), &r), 0);
+		CHECK_INT(store_count_events(m1), 1);
+		CHECK_INT(store_count_events(m2), 0);
+		CHECK_INT(store_schema_version(m2), STORE_SCHEMA_VERSION);
+	}
+	store_close(m1);
+	store_close(m2);
+}
+
+static struct store_result figure(const char *kpi, const char *period)
+{
+	return (struct store_result){.kpi = kpi, .period = period, .dim = "", .slice = "",
+				     .pkind = 1, .start_ms = 1767225600000LL, .value = 1, .n = 1,
+				     .provenance = "test", .computed_ms = 1, .run = -7};
+}
+
+struct writer {
+	const char *path, *kpi;
+	int64_t runs[40];
+	int failures;
+	char err[STORE_ERRLEN];
+};
+
+static void *write_runs(void *arg)
+{
+	struct writer *w = arg;
+	struct store *s = NULL;
+	if (store_open(&s, w->path, &test_opts, w->err) < 0) {
+		w->failures = 40;
+		return NULL;
+	}
+	for (int i = 0; i < 40; i++) {
+		struct store_result row = figure(w->kpi, "2026-Q1");
+		struct store_result_key key = {w->kpi, "2026-Q1"};
+		if (store_results_write(s, &key, 1, &row, 1, -1, &w->runs[i], w->err) < 0)
+			w->failures++;
+	}
+	store_close(s);
+	return NULL;
+}
+
+static int take_run(const struct store_result *r, void *ud)
+{
+	*(int64_t *)ud = r->run;
+	return 0;
+}
+
+/* Two handles (as two processes would) writing at once never get the same
+ * run number, and each one's numbers grow. */
+static void test_runs_two_writers(void)
+{
+	unlink_db("t6.db");
+	struct store *s = NULL;
+	char err[STORE_ERRLEN];
+	CHECK(store_open(&s, "sqlite:t6.db", &test_opts, err) == 0, "%s", err);
+	if (!s)
+		return;
+	int64_t run = -1;
+	CHECK_INT(store_results_write(s, NULL, 0, NULL, 0, -1, &run, err), 0);
+	CHECK_INT(run, 0); /* nothing written: no number used */
+
+	struct writer a = {.path = "sqlite:t6.db", .kpi = "A"}, b = {.path = "t6.db", .kpi = "B"};
+	pthread_t ta, tb;
+	pthread_create(&ta, NULL, write_runs, &a);
+	pthread_create(&tb, NULL, write_runs, &b);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	CHECK(a.failures == 0 && b.failures == 0, "writes failed: %s %s", a.err, b.err);
+	int64_t all[80];
+	for (int i = 0; i < 40; i++) {
+		all[i] = a.runs[i];
+		all[40 + i] = b.runs[i];
+		CHECK(a.runs[i] > 0 && b.runs[i] > 0, "run %d: %lld, %lld", i, (long long)a.runs[i],
+		      (long long)b.runs[i]);
+		if (i) {
+			CHECK(a.runs[i] > a.runs[i - 1], "A's runs do not grow at %d", i);
+			CHECK(b.runs[i] > b.runs[i - 1], "B's runs do not grow at %d", i);
+		}
+	}
+	int same = 0;
+	for (int i = 0; i < 80; i++)
+		for (int j = i + 1; j < 80; j++)
+			same += all[i] == all[j];
+	CHECK_INT(same, 0);
+	CHECK_INT(store_results_max_run(s), a.runs[39] > b.runs[39] ? a.runs[39] : b.runs[39]);
+
+	/* Each row carries its write's run number, not the one it was given. */
+	run = 0;
+	struct store_result_query q = {.kpi = "A", .pkind = -1, .from_ms = INT64_MIN, .to_ms = INT64_MAX};
+	CHECK_INT(store_results_each(s, &q, take_run, &run, err), 0);
+	CHECK_INT(run, a.runs[39]);
+	store_close(s);
+}
+
+static void on_mark(int kind, int64_t day, void *ud)
+{
+	int *n = ud;
+	(void)kind;
+	(void)day;
+	++*n;
+}
+
+static int64_t dirty(struct store *s, int *marks)
+{
+	int64_t upto = -2;
+	char err[STORE_ERRLEN];
+	*marks = 0;
+	CHECK(store_dirty_read(s, &upto, on_mark, marks, err) == 0, "%s", err);
+	return upto;
+}
+
+/* The data version moves with every write of figures, values, audit entries
+ * and notes, and not with ingest; dirty marks carry numbers that keep
+ * growing however rows come and go, and a mark renewed after it was read
+ * survives the clearing of what was read. */
+static void test_change_tracking(void)
+{
+	struct store *s = open_fresh("t7.db");
+	char err[STORE_ERRLEN];
+	struct store_put_result r;
+	int marks;
+	if (!s)
+		return;
+
+	int64_t v = store_data_version(s), v2;
+	CHECK(v >= 0, "data version %lld", (long long)v);
+	CHECK_INT(dirty(s, &marks), -1);
+	CHECK_INT(marks, 0);
+
+	CHECK_INT(put_body(s, EV("d1", "2026-01-01T10:00:00Z") EV("d2", "2026-01-02T10:00:00Z"), &r), 0);
+	CHECK_INT(store_data_version(s), v); /* events are not figures */
+	int64_t u1 = dirty(s, &marks);
+	CHECK(u1 > 0, "upto %lld", (long long)u1);
+	CHECK_INT(marks, 2);
+
+	struct store_result row = figure("K", "2026-Q1");
+	struct store_result_key key = {"K", "2026-Q1"};
+	int64_t run1 = 0;
+	CHECK_INT(store_results_write(s, &key, 1, &row, 1, u1, &run1, err), 0);
+	CHECK((v2 = store_data_version(s)) > v, "figures: %lld -> %lld", (long long)v, (long long)v2);
+	v = v2;
+	CHECK_INT(dirty(s, &marks), -1); /* all cleared */
+
+	/* Every mark gone, new ones still get higher numbers (rowids would
+	 * start again). */
+	CHECK_INT(put_body(s, EV("d3", "2026-01-01T11:00:00Z"), &r), 0);
+	int64_t u2 = dirty(s, &marks);
+	CHECK(u2 > u1, "after clearing: %lld, before %lld", (long long)u2, (long long)u1);
+	CHECK_INT(marks, 1);
+
+	/* Read at u2, then the same day is marked again before the results are
+	 * written: that mark must survive. */
+	CHECK_INT(put_body(s, EV("d4", "2026-01-01T12:00:00Z"), &r), 0);
+	int64_t u3 = dirty(s, &marks);
+	CHECK(u3 > u2, "renewed mark: %lld, read %lld", (long long)u3, (long long)u2);
+	CHECK_INT(marks, 1); /* one (kind, day) */
+	CHECK_INT(store_results_write(s, &key, 1, &row, 1, u2, NULL, err), 0);
+	CHECK_INT(dirty(s, &marks), u3);
+	CHECK_INT(marks, 1);
+	CHECK_INT(store_results_write(s, NULL, 0, NULL, 0, u3, NULL, err), 0);
+	CHECK_INT(dirty(s, &marks), -1);
+	CHECK_INT(store_data_version(s) > v, 1);
+	v = store_data_version(s);
+
+	/* Figures dropped and none written: the version still moves. */
+	int64_t run2 = 0;
+	CHECK_INT(store_results_write(s, &key, 1, NULL, 0, -1, &run2, err), 0);
+	CHECK(run2 > run1, "a clearing run is numbered: %lld after %lld", (long long)run2,
+	      (long long)run1);
+	CHECK((v2 = store_data_version(s)) > v, "cleared: %lld -> %lld", (long long)v, (long long)v2);
+	v = v2;
+
+	struct store_result val = figure("K", "2026-Q1");
+	CHECK_INT(store_value_add(s, &val, "editor", err), 0);
+	CHECK((v2 = store_data_version(s)) > v, "value: %lld -> %lld", (long long)v, (long long)v2);
+	v = v2;
+	struct store_note note = {.goal = "G1", .period = "2026-Q1", .difficulties = "d", .who = "ed"};
+	CHECK_INT(store_note_add(s, &note, err), 0);
+	CHECK((v2 = store_data_version(s)) > v, "note: %lld -> %lld", (long long)v, (long long)v2);
+	v = v2;
+	struct target t = {.rule = TR_MIN, .low = 5, .high = NAN, .warn = 0.1};
+	CHECK_INT(store_target_put(s, "K", "2026", &t, "ed", NULL, "{}", NULL, err), 0);
+	CHECK((v2 = store_data_version(s)) > v, "target: %lld -> %lld", (long long)v, (long long)v2);
+	v = v2;
+	struct store_audit a = {.who = "ed", .action = "test", .object = "x"};
+	CHECK_INT(store_audit_add(s, &a, err), 0);
+	CHECK((v2 = store_data_version(s)) > v, "audit: %lld -> %lld", (long long)v, (long long)v2);
+	v = v2;
+	unsigned char h[32] = {9};
+	CHECK_INT(store_token_add(s, "t", ROLE_ADMIN, h, err), 0);
+	CHECK_INT(store_data_version(s), v); /* a token is no figure */
+	store_close(s);
+
+	/* Reopening keeps the counters. */
+	s = NULL;
+	CHECK(store_open(&s, "t7.db", &test_opts, err) == 0, "%s", err);
+	CHECK_INT(store_data_version(s), v);
+	store_close(s);
+}
+
+static void test_health(void)
+{
+	struct store *s = open_fresh("t8.db");
+	char err[STORE_ERRLEN] = "";
+	struct store_health h;
+	struct store_put_result r;
+	if (!s)
+		return;
+	CHECK_INT(store_health(s, &h, err), 0);
+	CHECK(h.ok, "a fresh store is not ok: %s", err);
+	CHECK_INT(h.schema, STORE_SCHEMA_VERSION);
+	CHECK_INT(h.expected_schema, STORE_SCHEMA_VERSION);
+	CHECK_INT(h.events, 0);
+	CHECK(h.bytes > 0, "size %lld", (long long)h.bytes);
+	CHECK_INT(put_body(s, EV("h1", "2026-01-01T00:00:00Z") EV("h2", "2026-01-02T00:00:00Z"), &r), 0);
+	CHECK_INT(store_health(s, &h, NULL), 0);
+	CHECK_INT(h.events, 2);
+	CHECK_INT(h.bytes, store_size_bytes(s));
+	CHECK_INT(store_schema_version(s), STORE_SCHEMA_VERSION);
+	CHECK_INT(store_count_events(s), 2);
+	store_close(s);
+
+	CHECK_INT(store_open(&s, STORE_URL_SCRATCH, NULL, err), 0);
+	CHECK_INT(store_health(s, &h, err), 0);
+	CHECK(h.ok && h.events == 0 && h.bytes > 0, "in memory: ok %d, events %lld, bytes %lld", h.ok,
+	      (long long)h.events, (long long)h.bytes);
+	store_close(s);
+}
+
+TEST_MAIN(test_idempotent, test_all_or_nothing, test_tokens, test_open_url, test_runs_two_writers,
+	  test_change_tracking, test_health)
