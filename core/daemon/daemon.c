@@ -1,6 +1,7 @@
 /* daemon.c - see daemon.h. */
 #include "daemon/daemon.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,7 +25,8 @@
 
 static double store_bytes(void *ud)
 {
-	return (double)store_size_bytes(ud);
+	int64_t n = store_size_bytes(ud);
+	return n < 0 ? NAN : (double)n; /* NaN: the store could not say */
 }
 
 static void poke(void *ud)
@@ -91,7 +93,7 @@ int daemon_run(const struct config *c, struct store *s, const char *self)
 	char addr[80];
 	snprintf(addr, sizeof(addr), "%.*s:%u", (int)(strrchr(c->listen, ':') - c->listen), c->listen,
 		 http_port(h));
-	log_info("mizan %s listening on http://%s (database %s)", MIZAN_VERSION, addr, c->db_path);
+	log_info("mizan %s listening on http://%s (database %s)", MIZAN_VERSION, addr, c->store_url);
 	int sig;
 	sigwait(&sigs, &sig);
 	log_info("stopping on signal %d", sig);

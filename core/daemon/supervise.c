@@ -81,7 +81,7 @@ static int spawn_worker(struct supervisor *sv)
 	argv[argc++] = sv->self;
 	argv[argc++] = "worker";
 	argv[argc++] = "--db";
-	argv[argc++] = sv->cfg->db_path;
+	argv[argc++] = sv->cfg->store_url;
 	if (sv->config_path) {
 		argv[argc++] = "--config";
 		argv[argc++] = sv->config_path;

@@ -76,12 +76,9 @@ struct config {
 	char *listen; /* ADDR:PORT */
 	int threads;
 	/* store */
-	union {
-		/* store.url (or store.path as a URL), or --db: "sqlite:PATH", or a
-		 * bare path (see store_open in store/store.h) */
-		char *store_url;
-		char *db_path; /* its former name, still read by daemon/supervise.c and cli/main.c */
-	};
+	/* store.url (or store.path as a URL), or --db: "sqlite:PATH", or a bare
+	 * path (see store_open in store/store.h) */
+	char *store_url;
 	char *synchronous; /* full | normal */
 	int cache_mib;
 	int busy_timeout_ms;

@@ -240,7 +240,10 @@ static void put_name(struct buf *o, const char *name, const char *suffix, const 
 
 static void put_double(struct buf *o, double v)
 {
-	buf_printf(o, "%.6f\n", v);
+	if (isnan(v))
+		buf_puts(o, "NaN\n"); /* Prometheus' spelling */
+	else
+		buf_printf(o, "%.6f\n", v);
 }
 
 char *metrics_render(struct metrics *m, size_t *len)

@@ -71,10 +71,9 @@ static void setup(struct fixture *f, int min_state_s, int repeat_s)
 	char err[512];
 	CHECK(config_load(&f->c, f->cfg_path, err, sizeof(err)) == 0, "%s", err);
 	CHECK(period_set_zone("UTC") == 0, "zone");
-	struct store_opts o = {.path = f->db_path, .sync_full = false, .cache_mib = 2,
-			       .busy_timeout_ms = 1000};
+	struct store_opts o = {.sync_full = false, .cache_mib = 2, .busy_timeout_ms = 1000};
 	char serr[STORE_ERRLEN];
-	CHECK(store_open(&f->s, &o, serr) == 0, "%s", serr);
+	CHECK(store_open(&f->s, f->db_path, &o, serr) == 0, "%s", serr);
 	f->nf = (struct alert_notifier){record, &f->heard};
 }
 

@@ -209,13 +209,13 @@ static struct store *open_fresh(const char *path)
 {
 	char err[STORE_ERRLEN] = "", side[64];
 	struct store *s = NULL;
-	struct store_opts o = {.path = path, .sync_full = false, .cache_mib = 2, .busy_timeout_ms = 1000};
+	struct store_opts o = {.sync_full = false, .cache_mib = 2, .busy_timeout_ms = 1000};
 	unlink(path);
 	snprintf(side, sizeof(side), "%s-wal", path);
 	unlink(side);
 	snprintf(side, sizeof(side), "%s-shm", path);
 	unlink(side);
-	CHECK(store_open(&s, &o, err) == 0, "%s", err);
+	CHECK(store_open(&s, path, &o, err) == 0, "%s", err);
 	return s;
 }
 
@@ -579,7 +579,8 @@ static void test_forecast_of(void)
 	add_row(&w, "1.3", PK_QUARTER, 2022, 2, "", "", 1000);
 	add_row(&w, "2.1", PK_QUARTER, 2022, 1, "", "", 1);
 	add_row(&w, "2.1", PK_QUARTER, 2022, 2, "", "", 1000);
-	CHECK(store_results_write(s, NULL, 0, w.r, w.n, -1, err) == 0, "%s", err);
+	int64_t run;
+	CHECK(store_results_write(s, NULL, 0, w.r, w.n, -1, &run, err) == 0, "%s", err);
 
 	struct cfg_kpi k = kpi_named("1.2"), none_stored = kpi_named("2.2"), cum = kpi_named("2.1");
 	cum.cumulative = true;
