@@ -197,14 +197,38 @@ static void row_to_event(sqlite3_stmt *st, struct event *e)
 	}
 }
 
+/* "SELECT kind, <every field>" into sql[cap] (attrs as NULL unless asked
+ * for); returns the length written. */
+static int select_fields(char *sql, size_t cap, bool attrs)
+{
+	int n = snprintf(sql, cap, "SELECT kind");
+	for (int f = 0; f < F_NFIELDS; f++)
+		n += snprintf(sql + n, cap - (size_t)n, ", %s",
+			      f == F_ATTRS && !attrs ? "NULL" : event_fields[f].name);
+	return n;
+}
+
+/* Hands each row of a statement from select_fields to cb. */
+static int each_event(struct sq *s, sqlite3_stmt *st, int (*cb)(const struct event *e, void *ud),
+		      void *ud, char *err)
+{
+	int rc;
+	while ((rc = sq_read_step(s, st, err)) > 0) {
+		struct event e;
+		row_to_event(st, &e);
+		if ((rc = cb(&e, ud)) != 0)
+			break;
+	}
+	sq_read_end(s, st);
+	return rc;
+}
+
 int sq_get_events(struct store *store, const struct store_query *q,
 		  int (*cb)(const struct event *e, void *ud), void *ud, char *err)
 {
 	struct sq *s = sq_of(store);
 	char sql[1024];
-	int n = snprintf(sql, sizeof(sql), "SELECT kind");
-	for (int f = 0; f < F_NFIELDS; f++)
-		n += snprintf(sql + n, sizeof(sql) - (size_t)n, ", %s", event_fields[f].name);
+	int n = select_fields(sql, sizeof(sql), true);
 	snprintf(sql + n, sizeof(sql) - (size_t)n,
 		 " FROM events WHERE (?1 < 0 OR kind = ?1) AND ts >= ?2 AND ts < ?3"
 		 " AND (?4 IS NULL OR mission = ?4) ORDER BY ts, seq LIMIT ?5");
@@ -219,14 +243,7 @@ int sq_get_events(struct store *store, const struct store_query *q,
 	if (q->mission)
 		sqlite3_bind_text(st, 4, q->mission, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 5, q->limit);
-	while ((rc = sq_read_step(s, st, err)) > 0) {
-		struct event e;
-		row_to_event(st, &e);
-		if ((rc = cb(&e, ud)) != 0)
-			break;
-	}
-	sq_read_end(s, st);
-	return rc;
+	return each_event(s, st, cb, ud, err);
 }
 
 int sq_scan(struct store *store, int kind, int64_t from_ms, int64_t to_ms,
@@ -234,10 +251,7 @@ int sq_scan(struct store *store, int kind, int64_t from_ms, int64_t to_ms,
 {
 	struct sq *s = sq_of(store);
 	char sql[1024];
-	int n = snprintf(sql, sizeof(sql), "SELECT kind");
-	for (int f = 0; f < F_NFIELDS; f++)
-		n += snprintf(sql + n, sizeof(sql) - (size_t)n, ", %s",
-			      f == F_ATTRS ? "NULL" : event_fields[f].name);
+	int n = select_fields(sql, sizeof(sql), false);
 	snprintf(sql + n, sizeof(sql) - (size_t)n,
 		 " FROM events WHERE kind = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY kind, ts");
 
@@ -248,14 +262,7 @@ int sq_scan(struct store *store, int kind, int64_t from_ms, int64_t to_ms,
 	sqlite3_bind_int(st, 1, kind);
 	sqlite3_bind_int64(st, 2, from_ms);
 	sqlite3_bind_int64(st, 3, to_ms);
-	while ((rc = sq_read_step(s, st, err)) > 0) {
-		struct event e;
-		row_to_event(st, &e);
-		if ((rc = cb(&e, ud)) != 0)
-			break;
-	}
-	sq_read_end(s, st);
-	return rc;
+	return each_event(s, st, cb, ud, err);
 }
 
 int sq_dirty_read(struct store *store, int64_t *upto, void (*cb)(int kind, int64_t day, void *ud),
