@@ -77,21 +77,28 @@ static cJSON *json_body(struct MHD_Connection *c, struct http_req *r, enum MHD_R
 
 /* ---- alerts --------------------------------------------------------------------------- */
 
-static int add_alert(const struct store_alert *a, void *ud)
+/* What an alert and a change of it share: its id, its key and its figures. */
+static cJSON *alert_json(const struct store_alert *a, const char *id_key)
 {
-	cJSON *list = ud, *o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "id", (double)a->id);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, id_key, (double)a->id);
 	cJSON_AddStringToObject(o, "kind", a->kind);
 	cJSON_AddStringToObject(o, "kpi", a->kpi);
 	cJSON_AddStringToObject(o, "period", a->period);
 	cJSON_AddStringToObject(o, "dim", a->dim);
 	cJSON_AddStringToObject(o, "slice", a->slice);
-	cJSON_AddStringToObject(o, "state", a->state);
-	add_text(o, "pending", a->pending);
-	add_time(o, "since", a->since_ms);
 	add_number(o, "value", a->value);
 	add_number(o, "target", a->target);
 	add_number(o, "forecast", a->forecast);
+	return o;
+}
+
+static int add_alert(const struct store_alert *a, void *ud)
+{
+	cJSON *list = ud, *o = alert_json(a, "id");
+	cJSON_AddStringToObject(o, "state", a->state);
+	add_text(o, "pending", a->pending);
+	add_time(o, "since", a->since_ms);
 	cJSON *detail = a->detail ? cJSON_Parse(a->detail) : NULL;
 	cJSON_AddItemToObject(o, "detail", detail ? detail : cJSON_CreateObject());
 	add_time(o, "notified_at", a->notified_ms);
@@ -105,19 +112,10 @@ static int add_alert(const struct store_alert *a, void *ud)
 /* History rows carry the old state in `pending` (see store.h). */
 static int add_change(const struct store_alert *a, void *ud)
 {
-	cJSON *list = ud, *o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "alert", (double)a->id);
-	cJSON_AddStringToObject(o, "kind", a->kind);
-	cJSON_AddStringToObject(o, "kpi", a->kpi);
-	cJSON_AddStringToObject(o, "period", a->period);
-	cJSON_AddStringToObject(o, "dim", a->dim);
-	cJSON_AddStringToObject(o, "slice", a->slice);
+	cJSON *list = ud, *o = alert_json(a, "alert");
 	add_text(o, "from", a->pending);
 	cJSON_AddStringToObject(o, "to", a->state);
 	add_time(o, "at", a->since_ms);
-	add_number(o, "value", a->value);
-	add_number(o, "target", a->target);
-	add_number(o, "forecast", a->forecast);
 	cJSON_AddItemToArray(list, o);
 	return 0;
 }
