@@ -22,6 +22,7 @@
 
 #include "ingest/batch.h"
 #include "render/chart.h"
+#include "util/buf.h"
 #include "util/log.h"
 #include "util/utf8.h"
 #include "model/period.h"
@@ -490,23 +491,23 @@ static const char *field(struct page *pg, const char *name)
 }
 
 /* Percent-encodes s into b (for links). */
-static void url_encode(struct tbuf *b, const char *s)
+static void url_encode(struct buf *b, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	for (; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
 		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
 		    ch == '-' || ch == '_' || ch == '.' || ch == '~') {
-			tbuf_put(b, s, 1);
+			buf_add(b, s, 1);
 		} else {
 			char e[3] = {'%', hex[ch >> 4], hex[ch & 15]};
-			tbuf_put(b, e, 3);
+			buf_add(b, e, 3);
 		}
 	}
 }
 
 struct query_build {
-	struct tbuf b;
+	struct buf b;
 	const char *skip;
 };
 
@@ -516,9 +517,9 @@ static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *k
 	(void)kind;
 	if (!key || (q->skip && strcmp(key, q->skip) == 0))
 		return MHD_YES;
-	tbuf_put(&q->b, q->b.len ? "&" : "?", 1);
+	buf_add(&q->b, q->b.len ? "&" : "?", 1);
 	url_encode(&q->b, key);
-	tbuf_put(&q->b, "=", 1);
+	buf_add(&q->b, "=", 1);
 	url_encode(&q->b, value ? value : "");
 	return MHD_YES;
 }
@@ -527,23 +528,23 @@ static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *k
 static char *lang_href(struct page *pg, enum lang l)
 {
 	struct query_build q = {{0}, "lang"};
-	tbuf_put(&q.b, "", 0);
-	struct tbuf path = {0};
+	buf_add(&q.b, "", 0);
+	struct buf path = {0};
 	/* the path as requested, re-encoded segment by segment */
 	for (const char *p = pg->url; *p; p++) {
 		if (*p == '/') {
-			tbuf_put(&path, "/", 1);
+			buf_add(&path, "/", 1);
 		} else {
 			char one[2] = {*p, 0};
 			url_encode(&path, one);
 		}
 	}
 	if (!path.p)
-		tbuf_put(&path, "/", 1);
+		buf_add(&path, "/", 1);
 	MHD_get_connection_values(pg->c, MHD_GET_ARGUMENT_KIND, add_arg, &q);
-	tbuf_put(&path, q.b.p, q.b.len);
-	tbuf_put(&path, q.b.len ? "&lang=" : "?lang=", 6);
-	tbuf_put(&path, l == AR ? "ar" : "en", 2);
+	buf_add(&path, q.b.p, q.b.len);
+	buf_add(&path, q.b.len ? "&lang=" : "?lang=", 6);
+	buf_add(&path, l == AR ? "ar" : "en", 2);
 	free(q.b.p);
 	return path.p;
 }
@@ -1105,20 +1106,20 @@ static int cmp_value_desc(const void *a, const void *b)
 	return x->value > y->value ? -1 : 1;
 }
 
-static void csv_field(struct tbuf *b, const char *s)
+static void csv_field(struct buf *b, const char *s)
 {
 	bool quote = strpbrk(s, ",\"\r\n") != NULL;
 	if (!quote) {
-		tbuf_put(b, s, strlen(s));
+		buf_add(b, s, strlen(s));
 		return;
 	}
-	tbuf_put(b, "\"", 1);
+	buf_add(b, "\"", 1);
 	for (; *s; s++) {
-		tbuf_put(b, s, 1);
+		buf_add(b, s, 1);
 		if (*s == '"')
-			tbuf_put(b, "\"", 1);
+			buf_add(b, "\"", 1);
 	}
-	tbuf_put(b, "\"", 1);
+	buf_add(b, "\"", 1);
 }
 
 static enum MHD_Result kpi_page(struct page *pg, const char *id)
@@ -1164,9 +1165,9 @@ static enum MHD_Result kpi_page(struct page *pg, const char *id)
 
 	/* the table of values per period: the page's table and the CSV */
 	cJSON *rows = cJSON_CreateArray();
-	struct tbuf out = {0};
+	struct buf out = {0};
 	if (csv)
-		tbuf_put(&out, "period,value,target_low,target_high,status,n\r\n", 46);
+		buf_add(&out, "period,value,target_low,target_high,status,n\r\n", 46);
 	for (size_t i = s.n; i-- > 0;) {
 		struct period rp;
 		struct target t = {.rule = TR_NONE};
@@ -1183,10 +1184,10 @@ static enum MHD_Result kpi_page(struct page *pg, const char *id)
 			const char *cells[] = {s.v[i].label, v, lo, hi, status_name(st), n};
 			for (int c = 0; c < 6; c++) {
 				if (c)
-					tbuf_put(&out, ",", 1);
+					buf_add(&out, ",", 1);
 				csv_field(&out, cells[c]);
 			}
-			tbuf_put(&out, "\r\n", 2);
+			buf_add(&out, "\r\n", 2);
 			continue;
 		}
 		cJSON *o = cJSON_CreateObject();
@@ -1213,7 +1214,7 @@ static enum MHD_Result kpi_page(struct page *pg, const char *id)
 		snprintf(disp, sizeof(disp), "attachment; filename=\"mizan-kpi-%s-%s.csv\"", k->id, label);
 		struct extra x = {.disposition = disp};
 		if (!out.p)
-			tbuf_put(&out, "", 0);
+			buf_add(&out, "", 0);
 		return respond(pg, MHD_HTTP_OK, "text/csv; charset=utf-8", out.p, out.len, &x);
 	}
 
@@ -1879,19 +1880,11 @@ int web_init(struct web *h)
 		return 0;
 	}
 	for (int t = 0; t < T_N; t++) {
-		char path[4096], err[256];
-		size_t len;
+		char path[4096], err[4400];
 		snprintf(path, sizeof(path), "%s/%s", dir, tpl_names[t]);
-		char *text = read_file(path, &len);
-		if (!text) {
-			log_error("dashboard: cannot read %s: %s", path, strerror(errno));
-			web_free();
-			return -1;
-		}
-		W.t[t] = tmpl_parse(text, len, err, sizeof(err));
-		free(text);
+		W.t[t] = tmpl_load(path, err, sizeof(err));
 		if (!W.t[t]) {
-			log_error("dashboard: %s: %s", path, err);
+			log_error("dashboard: %s", err);
 			web_free();
 			return -1;
 		}
