@@ -1,8 +1,7 @@
 /* web.c - the dashboard: see web.h.
  *
- * Numbers: Western digits in both languages; Arabic pages use the Arabic
- * decimal and thousands separators (U+066B, U+066C), English ones "." and ",".
- * Dates are ISO (2026-03-04 12:00 UTC) in both.
+ * Words come from render/i18n.h, numbers, periods and dates are written by
+ * render/format.h.
  */
 #include "web/web.h"
 
@@ -27,6 +26,8 @@
 #include "util/utf8.h"
 #include "model/period.h"
 #include "judge/target.h"
+#include "render/format.h"
+#include "render/i18n.h"
 #include "render/template.h"
 
 #define SESSION_COOKIE "mizan_session"
@@ -35,128 +36,6 @@
 #define CSP "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'"
 #define TEXT_MAX 10000 /* a note's text */
 #define COMMENT_MAX 2000
-
-enum lang { EN, AR };
-
-/* ---- the strings of the interface ------------------------------------------------------ */
-
-static const struct {
-	const char *key, *en, *ar;
-} strings[] = {
-	{"app", "Mizan", "ميزان"},
-	{"tagline", "Strategy KPI monitoring", "متابعة مؤشرات الأداء الاستراتيجية"},
-	{"other_lang", "العربية", "English"},
-	{"nav_scorecard", "Scorecard", "بطاقة الأداء"},
-	{"nav_alerts", "Alerts", "التنبيهات"},
-	{"nav_report", "Report", "التقرير"},
-	{"nav_edit", "Edit", "الإدخال"},
-	{"logout", "Sign out", "تسجيل الخروج"},
-	{"login", "Sign in", "تسجيل الدخول"},
-	{"login_token", "With a token", "بواسطة رمز الدخول"},
-	{"login_user", "With a user name and password", "باسم المستخدم وكلمة المرور"},
-	{"token", "Token", "رمز الدخول"},
-	{"user", "User name", "اسم المستخدم"},
-	{"password", "Password", "كلمة المرور"},
-	{"scorecard", "Scorecard", "بطاقة الأداء"},
-	{"period", "Period", "الفترة"},
-	{"show", "Show", "عرض"},
-	{"goal", "Goal", "الهدف"},
-	{"kpi", "KPI", "المؤشر"},
-	{"value", "Value", "القيمة"},
-	{"target", "Target", "المستهدف"},
-	{"status", "Status", "الحالة"},
-	{"n", "Sample", "حجم العينة"},
-	{"trend", "Trend", "الاتجاه"},
-	{"unit", "Unit", "الوحدة"},
-	{"values", "Values per period", "القيم حسب الفترة"},
-	{"breakdown", "Breakdown", "التوزيع"},
-	{"by", "By", "حسب"},
-	{"slice", "Slice", "الفئة"},
-	{"provenance", "Provenance", "مصدر الحساب"},
-	{"computed_by", "Computed by", "حُسب بواسطة"},
-	{"csv", "Export CSV", "تصدير CSV"},
-	{"forecast", "Forecast", "التوقع"},
-	{"no_data", "No data for this period.", "لا توجد بيانات لهذه الفترة."},
-	{"no_chart", "Charts are not available.", "الرسوم البيانية غير متاحة."},
-	{"alerts", "Alerts", "التنبيهات"},
-	{"active_alerts", "Active alerts", "التنبيهات النشطة"},
-	{"alert_history", "History", "السجل"},
-	{"stale_sources", "Stale sources", "مصادر متوقفة"},
-	{"silences", "Silences", "الإسكات"},
-	{"none", "None.", "لا يوجد."},
-	{"state", "State", "الحالة"},
-	{"since", "Since", "منذ"},
-	{"at", "When", "الوقت"},
-	{"from", "From", "من"},
-	{"to", "To", "إلى"},
-	{"acked", "Acknowledged", "تم الإقرار"},
-	{"ack", "Acknowledge", "إقرار"},
-	{"comment", "Comment", "تعليق"},
-	{"silence", "Silence", "إسكات"},
-	{"silence_add", "Silence a KPI", "إسكات مؤشر"},
-	{"until", "Until", "حتى"},
-	{"any_kpi", "Any KPI", "أي مؤشر"},
-	{"who", "Who", "بواسطة"},
-	{"report", "Quarterly report", "التقرير الربعي"},
-	{"download", "Download", "تنزيل"},
-	{"print", "Print", "طباعة"},
-	{"all_goals", "All goals", "جميع الأهداف"},
-	{"notes", "Notes", "الملاحظات"},
-	{"difficulties", "Difficulties met", "الصعوبات التي واجهت التنفيذ"},
-	{"solutions", "Solutions proposed", "الحلول المقترحة"},
-	{"no_notes", "No notes recorded.", "لم تُسجّل ملاحظات."},
-	{"recorded_by", "Recorded by", "سجّلها"},
-	{"edit", "Record figures and notes", "إدخال القيم والملاحظات"},
-	{"value_form", "A reported value", "قيمة مُبلّغ عنها"},
-	{"notes_form", "The quarter's notes", "ملاحظات الفترة"},
-	{"note", "Note", "ملاحظة"},
-	{"save", "Save", "حفظ"},
-	{"saved", "Saved.", "تم الحفظ."},
-	{"no_reported", "No KPI of the strategy is reported by hand.",
-	 "لا يوجد في الاستراتيجية مؤشر يُدخل يدويًا."},
-	{"error", "Error", "خطأ"},
-	{"back", "Back", "رجوع"},
-	{"status_green", "On target", "ضمن المستهدف"},
-	{"status_amber", "Near target", "قريب من المستهدف"},
-	{"status_red", "Off target", "دون المستهدف"},
-	{"status_grey", "No data", "لا توجد بيانات"},
-	{"state_ok", "OK", "سليم"},
-	{"state_at_risk", "At risk", "معرّض للخطر"},
-	{"state_missed", "Missed", "لم يتحقق"},
-	{"state_stale", "Stale", "متوقف"},
-	{"dim_mission", "Mission", "البعثة"},
-	{"dim_country", "Country", "الدولة"},
-	{"dim_service", "Service", "الخدمة"},
-	{"dim_channel", "Channel", "القناة"},
-	{"dim_sex", "Sex", "الجنس"},
-	{"dim_age_group", "Age group", "الفئة العمرية"},
-	{"whole", "All", "الكل"},
-	{"e_login", "The token or the user name and password are not right.",
-	 "رمز الدخول أو اسم المستخدم وكلمة المرور غير صحيحة."},
-	{"e_forged", "This form is forged or expired: nothing was changed. Reload the page and try again.",
-	 "هذا النموذج مزوّر أو منتهي الصلاحية: لم يتغيّر شيء. أعد تحميل الصفحة وحاول مجددًا."},
-	{"e_role", "Your role cannot do this: it needs an editor.",
-	 "صلاحياتك لا تسمح بذلك: يلزم دور المحرّر."},
-	{"e_notfound", "There is no such page.", "لا توجد صفحة كهذه."},
-	{"e_method", "This page does not take that method.", "هذه الصفحة لا تقبل هذا الطلب."},
-	{"e_store", "The store could not be read or written. Try again later.",
-	 "تعذّرت القراءة من قاعدة البيانات أو الكتابة إليها. حاول لاحقًا."},
-	{"e_form", "The form is not valid", "النموذج غير صالح"},
-	{"e_period", "The period must be a quarter (2026-Q3) or a year (2026).",
-	 "يجب أن تكون الفترة ربعًا (2026-Q3) أو سنة (2026)."},
-	{"e_kpi", "There is no such KPI.", "لا يوجد مؤشر كهذا."},
-	{"e_goal", "There is no such goal.", "لا يوجد هدف كهذا."},
-	{"e_value", "The value must be a number.", "يجب أن تكون القيمة رقمًا."},
-	{"e_reported", "This KPI is computed from events; only reported KPIs take values.",
-	 "هذا المؤشر يُحسب من الأحداث؛ تُدخل القيم للمؤشرات المُبلّغ عنها فقط."},
-	{"e_comment", "A comment of 1 to 2000 bytes is needed.", "يلزم تعليق من 1 إلى 2000 بايت."},
-	{"e_until", "The date must be in the future (2026-12-31).", "يجب أن يكون التاريخ في المستقبل (2026-12-31)."},
-	{"e_alert", "There is no such alert.", "لا يوجد تنبيه كهذا."},
-	{"e_text", "A note is at most 10000 bytes.", "الملاحظة 10000 بايت على الأكثر."},
-	{"e_by", "Breakdown by one of the configured dimensions.", "التوزيع حسب أحد الأبعاد المُعدّة."},
-};
-
-static const char *const ar_quarters[] = {"الأول", "الثاني", "الثالث", "الرابع"};
 
 /* ---- state ------------------------------------------------------------------------------ */
 
@@ -185,7 +64,6 @@ static struct {
 	struct static_file *files;
 	size_t nfiles;
 	struct chart_pool *charts;
-	cJSON *strings[2]; /* key -> text, per language */
 	char *css;         /* mizan.css, inlined into a downloaded report */
 	pthread_mutex_t lock;
 	struct cached_page cache[CACHE_SLOTS];
@@ -204,8 +82,7 @@ static int64_t now_ms(void)
 
 static const char *S(enum lang l, const char *key)
 {
-	const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(W.strings[l], key));
-	return v ? v : key;
+	return i18n_text(l, key);
 }
 
 static char *read_file(const char *path, size_t *len)
@@ -242,113 +119,14 @@ static char *read_file(const char *path, size_t *len)
 	return buf;
 }
 
-/* Number formatting for the language: see the head of this file. */
-static void fmt_num(double v, enum lang l, char *out, size_t outlen)
-{
-	if (!isfinite(v)) {
-		snprintf(out, outlen, "—");
-		return;
-	}
-	int decimals = v == floor(v) || fabs(v) >= 100 ? 0 : fabs(v) < 10 ? 2 : 1;
-	char raw[64];
-	snprintf(raw, sizeof(raw), "%.*f", decimals, fabs(v));
-	const char *dot = strchr(raw, '.');
-	size_t intlen = dot ? (size_t)(dot - raw) : strlen(raw);
-	const char *group = l == AR ? "\xd9\xac" : ",", *point = l == AR ? "\xd9\xab" : ".";
-	size_t o = 0;
-	char buf[128];
-	bool neg = v < 0 && strspn(raw, "0.") != strlen(raw);
-	if (neg)
-		buf[o++] = '-';
-	for (size_t i = 0; i < intlen; i++) {
-		buf[o++] = raw[i];
-		size_t left = intlen - i - 1;
-		if (left && left % 3 == 0)
-			for (const char *g = group; *g; g++)
-				buf[o++] = *g;
-	}
-	if (dot) {
-		for (const char *p = point; *p; p++)
-			buf[o++] = *p;
-		for (const char *p = dot + 1; *p; p++)
-			buf[o++] = *p;
-	}
-	buf[o] = '\0';
-	snprintf(out, outlen, "%s", buf);
-}
-
-/* A raw number for data-* attributes and CSV: "" when there is none. */
-static void raw_num(double v, char *out, size_t outlen)
-{
-	if (isfinite(v))
-		snprintf(out, outlen, "%.15g", v);
-	else
-		out[0] = '\0';
-}
-
-static void fmt_target(const struct target *t, enum lang l, char *out, size_t outlen)
-{
-	char a[40], b[40];
-	switch (t->rule) {
-	case TR_MIN:
-		fmt_num(t->low, l, a, sizeof(a));
-		snprintf(out, outlen, "≥ %s", a);
-		break;
-	case TR_MAX:
-		fmt_num(t->high, l, a, sizeof(a));
-		snprintf(out, outlen, "≤ %s", a);
-		break;
-	case TR_RANGE:
-		fmt_num(t->low, l, a, sizeof(a));
-		fmt_num(t->high, l, b, sizeof(b));
-		snprintf(out, outlen, "%s – %s", a, b);
-		break;
-	default:
-		snprintf(out, outlen, "—");
-	}
-}
-
-static void fmt_time(int64_t ms, char *out, size_t outlen)
-{
-	if (ms <= 0) {
-		snprintf(out, outlen, "—");
-		return;
-	}
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, outlen, "%Y-%m-%d %H:%M UTC", &tm);
-}
-
-static void period_text(const struct period *p, enum lang l, char *out, size_t outlen)
-{
-	if (p->kind == PK_QUARTER && l == AR)
-		snprintf(out, outlen, "الربع %s %d", ar_quarters[(p->index - 1) & 3], p->year);
-	else if (p->kind == PK_QUARTER)
-		snprintf(out, outlen, "Q%d %d", p->index, p->year);
-	else if (p->kind == PK_YEAR)
-		snprintf(out, outlen, "%d", p->year);
-	else
-		snprintf(out, outlen, "%d-%02d", p->year, p->index);
-}
-
-static void label_text(const char *label, enum lang l, char *out, size_t outlen)
-{
-	struct period p;
-	if (period_parse(label, &p) == 0)
-		period_text(&p, l, out, outlen);
-	else
-		snprintf(out, outlen, "%s", label);
-}
-
 static const char *kpi_title(const struct cfg_kpi *k, enum lang l)
 {
-	return l == AR ? k->title_ar : k->title_en;
+	return l == LANG_AR ? k->title_ar : k->title_en;
 }
 
 static const char *goal_title(const struct cfg_goal *g, enum lang l)
 {
-	return l == AR ? g->title_ar : g->title_en;
+	return l == LANG_AR ? g->title_ar : g->title_en;
 }
 
 static const struct cfg_goal *find_goal(const struct config *c, const char *id)
@@ -544,7 +322,7 @@ static char *lang_href(struct page *pg, enum lang l)
 	MHD_get_connection_values(pg->c, MHD_GET_ARGUMENT_KIND, add_arg, &q);
 	buf_add(&path, q.b.p, q.b.len);
 	buf_add(&path, q.b.len ? "&lang=" : "?lang=", 6);
-	buf_add(&path, l == AR ? "ar" : "en", 2);
+	buf_add(&path, l == LANG_AR ? "ar" : "en", 2);
 	free(q.b.p);
 	return path.p;
 }
@@ -553,13 +331,13 @@ static void choose_lang(struct page *pg)
 {
 	const char *v = arg(pg, "lang");
 	if (v && (strcmp(v, "ar") == 0 || strcmp(v, "en") == 0)) {
-		pg->lang = strcmp(v, "ar") == 0 ? AR : EN;
+		pg->lang = strcmp(v, "ar") == 0 ? LANG_AR : LANG_EN;
 		pg->lang_cookie = true;
 		return;
 	}
 	v = MHD_lookup_connection_value(pg->c, MHD_COOKIE_KIND, LANG_COOKIE);
 	if (v && (strcmp(v, "ar") == 0 || strcmp(v, "en") == 0)) {
-		pg->lang = strcmp(v, "ar") == 0 ? AR : EN;
+		pg->lang = strcmp(v, "ar") == 0 ? LANG_AR : LANG_EN;
 		return;
 	}
 	v = MHD_lookup_connection_value(pg->c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_LANGUAGE);
@@ -567,8 +345,8 @@ static void choose_lang(struct page *pg)
 		v++;
 	pg->lang = v && strncasecmp(v, "ar", 2) == 0 && (v[2] == '\0' || v[2] == '-' || v[2] == ',' ||
 							v[2] == ';' || v[2] == ' ')
-			   ? AR
-			   : EN;
+			   ? LANG_AR
+			   : LANG_EN;
 }
 
 /* Sessions just read from the store, kept for SESSION_MEMO_MS so that a
@@ -672,7 +450,7 @@ static enum MHD_Result respond(struct page *pg, unsigned status, const char *typ
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, x->cookie);
 	if (pg && pg->lang_cookie)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE,
-					pg->lang == AR ? LANG_COOKIE "=ar; Path=/; Max-Age=31536000; SameSite=Lax"
+					pg->lang == LANG_AR ? LANG_COOKIE "=ar; Path=/; Max-Age=31536000; SameSite=Lax"
 						       : LANG_COOKIE "=en; Path=/; Max-Age=31536000; SameSite=Lax");
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD, POST");
@@ -689,10 +467,10 @@ static enum MHD_Result redirect(struct page *pg, const char *to, const char *coo
 static cJSON *page_data(struct page *pg, const char *name, const char *title)
 {
 	cJSON *d = cJSON_CreateObject();
-	cJSON_AddStringToObject(d, "lang", pg->lang == AR ? "ar" : "en");
-	cJSON_AddStringToObject(d, "dir", pg->lang == AR ? "rtl" : "ltr");
-	cJSON_AddStringToObject(d, "other_lang", pg->lang == AR ? "en" : "ar");
-	cJSON_AddItemReferenceToObject(d, "t", W.strings[pg->lang]);
+	cJSON_AddStringToObject(d, "lang", pg->lang == LANG_AR ? "ar" : "en");
+	cJSON_AddStringToObject(d, "dir", pg->lang == LANG_AR ? "rtl" : "ltr");
+	cJSON_AddStringToObject(d, "other_lang", pg->lang == LANG_AR ? "en" : "ar");
+	cJSON_AddItemReferenceToObject(d, "t", i18n_table(pg->lang));
 	cJSON_AddStringToObject(d, "page", name);
 	char on[32];
 	snprintf(on, sizeof(on), "on_%s", name);
@@ -720,7 +498,7 @@ static enum MHD_Result send_page(struct page *pg, unsigned status, enum tpl t, c
 	}
 	cJSON_AddStringToObject(d, "content", content);
 	free(content);
-	char *href = lang_href(pg, pg->lang == AR ? EN : AR);
+	char *href = lang_href(pg, pg->lang == LANG_AR ? LANG_EN : LANG_AR);
 	add_str(d, "lang_href", href);
 	free(href);
 	if (download) {
@@ -850,7 +628,7 @@ static char *series_chart(const struct series *s, size_t from, enum chart_kind k
 		pts[i].value = s->v[from + i].value;
 	}
 	struct chart_spec spec = {.kind = kind, .format = CHART_SVG, .title = title, .unit = unit,
-				  .lang = l == AR ? "ar" : "en", .points = pts, .n = n,
+				  .lang = l == LANG_AR ? "ar" : "en", .points = pts, .n = n,
 				  .forecast = forecast, .width = width, .height = height};
 	spec_target(&spec, t);
 	char *svg = chart_svg(&spec, failed);
@@ -880,7 +658,7 @@ static cJSON *period_options(const struct period *sel, enum lang l)
 			else
 				period_make(PK_QUARTER, y, q, &p);
 			period_label(&p, label);
-			period_text(&p, l, text, sizeof(text));
+			fmt_period(&p, l, text, sizeof(text));
 			cJSON *o = cJSON_CreateObject();
 			cJSON_AddStringToObject(o, "value", label);
 			cJSON_AddStringToObject(o, "text", text);
@@ -947,13 +725,13 @@ static void add_status(cJSON *o, enum status st, enum lang l)
 static void add_figure(cJSON *o, const struct figure *f, enum lang l)
 {
 	char buf[96];
-	fmt_num(f->value, l, buf, sizeof(buf));
+	fmt_number(f->value, l, buf, sizeof(buf));
 	cJSON_AddStringToObject(o, "value", buf);
-	raw_num(f->value, buf, sizeof(buf));
+	fmt_raw(f->value, buf, sizeof(buf));
 	cJSON_AddStringToObject(o, "value_raw", buf);
 	fmt_target(&f->t, l, buf, sizeof(buf));
 	cJSON_AddStringToObject(o, "target", buf);
-	fmt_num(f->n, l, buf, sizeof(buf));
+	fmt_number(f->n, l, buf, sizeof(buf));
 	cJSON_AddStringToObject(o, "n", f->has ? buf : "—");
 	add_status(o, f->st, l);
 }
@@ -983,7 +761,7 @@ static char *scorecard_content(struct page *pg, const struct period *p, bool *fa
 	cJSON *d = page_data(pg, "scorecard", NULL);
 	char label[16], text[64];
 	period_label(p, label);
-	period_text(p, l, text, sizeof(text));
+	fmt_period(p, l, text, sizeof(text));
 	cJSON_AddStringToObject(d, "period", label);
 	cJSON_AddStringToObject(d, "period_text", text);
 	cJSON_AddItemToObject(d, "periods", period_options(p, l));
@@ -994,7 +772,7 @@ static char *scorecard_content(struct page *pg, const struct period *p, bool *fa
 		cJSON *go = cJSON_CreateObject();
 		cJSON_AddStringToObject(go, "id", goal->id);
 		add_str(go, "title", goal_title(goal, l));
-		add_str(go, "title_other", goal_title(goal, l == AR ? EN : AR));
+		add_str(go, "title_other", goal_title(goal, l == LANG_AR ? LANG_EN : LANG_AR));
 		cJSON *kpis = cJSON_AddArrayToObject(go, "kpis");
 		enum status worst = ST_GREY;
 		for (size_t i = 0; i < h->cfg->nkpis; i++) {
@@ -1049,7 +827,7 @@ static enum MHD_Result scorecard(struct page *pg)
 		return error_page(pg, MHD_HTTP_BAD_REQUEST, "e_period", NULL);
 	char label[16], key[48];
 	period_label(&p, label);
-	snprintf(key, sizeof(key), "%s|%s|%d", pg->lang == AR ? "ar" : "en", label, W.charts != NULL);
+	snprintf(key, sizeof(key), "%s|%s|%d", pg->lang == LANG_AR ? "ar" : "en", label, W.charts != NULL);
 	int64_t version = data_version(pg->h->store);
 	char *content = NULL;
 	pthread_mutex_lock(&W.lock);
@@ -1154,7 +932,7 @@ static enum MHD_Result kpi_page(struct page *pg, const char *id)
 		by = h->cfg->slices.v[0];
 	char label[16], text[64], buf[96];
 	period_label(&p, label);
-	period_text(&p, l, text, sizeof(text));
+	fmt_period(&p, l, text, sizeof(text));
 
 	/* the series of this kind of period, up to the chosen one */
 	struct series s = {0};
@@ -1176,10 +954,10 @@ static enum MHD_Result kpi_page(struct page *pg, const char *id)
 			t.rule = TR_NONE;
 		enum status st = status_of(s.v[i].value, &t);
 		char v[64], lo[64], hi[64], n[64];
-		raw_num(s.v[i].value, v, sizeof(v));
-		raw_num(t.rule == TR_MIN || t.rule == TR_RANGE ? t.low : NAN, lo, sizeof(lo));
-		raw_num(t.rule == TR_MAX || t.rule == TR_RANGE ? t.high : NAN, hi, sizeof(hi));
-		raw_num(s.v[i].n, n, sizeof(n));
+		fmt_raw(s.v[i].value, v, sizeof(v));
+		fmt_raw(t.rule == TR_MIN || t.rule == TR_RANGE ? t.low : NAN, lo, sizeof(lo));
+		fmt_raw(t.rule == TR_MAX || t.rule == TR_RANGE ? t.high : NAN, hi, sizeof(hi));
+		fmt_raw(s.v[i].n, n, sizeof(n));
 		if (csv) {
 			const char *cells[] = {s.v[i].label, v, lo, hi, status_name(st), n};
 			for (int c = 0; c < 6; c++) {
@@ -1192,17 +970,17 @@ static enum MHD_Result kpi_page(struct page *pg, const char *id)
 		}
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "period", s.v[i].label);
-		label_text(s.v[i].label, l, buf, sizeof(buf));
+		fmt_period_label(s.v[i].label, l, buf, sizeof(buf));
 		cJSON_AddStringToObject(o, "period_text", buf);
 		cJSON_AddStringToObject(o, "value_raw", v);
 		cJSON_AddStringToObject(o, "low_raw", lo);
 		cJSON_AddStringToObject(o, "high_raw", hi);
 		cJSON_AddStringToObject(o, "n_raw", n);
-		fmt_num(s.v[i].value, l, buf, sizeof(buf));
+		fmt_number(s.v[i].value, l, buf, sizeof(buf));
 		cJSON_AddStringToObject(o, "value", buf);
 		fmt_target(&t, l, buf, sizeof(buf));
 		cJSON_AddStringToObject(o, "target", buf);
-		fmt_num(s.v[i].n, l, buf, sizeof(buf));
+		fmt_number(s.v[i].n, l, buf, sizeof(buf));
 		cJSON_AddStringToObject(o, "n", buf);
 		add_status(o, st, l);
 		cJSON_AddItemToArray(rows, o);
@@ -1239,7 +1017,7 @@ static enum MHD_Result kpi_page(struct page *pg, const char *id)
 	if (f.has && forecast_of(h->store, k, &p, "", "", f.value, now_ms(), &fc, err) == 0 &&
 	    fc.open && isfinite(fc.value)) {
 		forecast = fc.value;
-		fmt_num(fc.value, l, buf, sizeof(buf));
+		fmt_number(fc.value, l, buf, sizeof(buf));
 		cJSON *fo = cJSON_AddObjectToObject(d, "forecast");
 		cJSON_AddStringToObject(fo, "value", buf);
 		cJSON_AddStringToObject(fo, "method", fc.method);
@@ -1272,11 +1050,11 @@ static enum MHD_Result kpi_page(struct page *pg, const char *id)
 		for (size_t i = 0; i < b.n && i < 500; i++) {
 			cJSON *o = cJSON_CreateObject();
 			cJSON_AddStringToObject(o, "slice", b.v[i].label);
-			fmt_num(b.v[i].value, l, buf, sizeof(buf));
+			fmt_number(b.v[i].value, l, buf, sizeof(buf));
 			cJSON_AddStringToObject(o, "value", buf);
-			raw_num(b.v[i].value, buf, sizeof(buf));
+			fmt_raw(b.v[i].value, buf, sizeof(buf));
 			cJSON_AddStringToObject(o, "value_raw", buf);
-			fmt_num(b.v[i].n, l, buf, sizeof(buf));
+			fmt_number(b.v[i].n, l, buf, sizeof(buf));
 			cJSON_AddStringToObject(o, "n", buf);
 			cJSON_AddStringToObject(o, "status", status_name(status_of(b.v[i].value, &f.t)));
 			cJSON_AddItemToArray(brows, o);
@@ -1321,7 +1099,7 @@ static void alert_common(struct page *pg, cJSON *o, const struct store_alert *a)
 	add_str(o, "kpi_title", k ? kpi_title(k, l) : a->kpi);
 	cJSON_AddBoolToObject(o, "is_kpi", k != NULL);
 	add_str(o, "period", a->period);
-	label_text(a->period, l, buf, sizeof(buf));
+	fmt_period_label(a->period, l, buf, sizeof(buf));
 	cJSON_AddStringToObject(o, "period_text", buf);
 	if (a->dim && *a->dim) {
 		snprintf(buf, sizeof(buf), "dim_%s", a->dim);
@@ -1331,11 +1109,11 @@ static void alert_common(struct page *pg, cJSON *o, const struct store_alert *a)
 	} else {
 		cJSON_AddStringToObject(o, "slice", S(l, "whole"));
 	}
-	fmt_num(a->value, l, buf, sizeof(buf));
+	fmt_number(a->value, l, buf, sizeof(buf));
 	cJSON_AddStringToObject(o, "value", buf);
-	fmt_num(a->target, l, buf, sizeof(buf));
+	fmt_number(a->target, l, buf, sizeof(buf));
 	cJSON_AddStringToObject(o, "target", buf);
-	fmt_num(a->forecast, l, buf, sizeof(buf));
+	fmt_number(a->forecast, l, buf, sizeof(buf));
 	cJSON_AddStringToObject(o, "forecast", buf);
 }
 
@@ -1435,10 +1213,7 @@ static enum MHD_Result alerts_page(struct page *pg)
 		cJSON_AddItemToArray(kpis, o);
 	}
 	char until[16];
-	time_t t = (time_t)(now_ms() / 1000 + 7 * 86400);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(until, sizeof(until), "%Y-%m-%d", &tm);
+	fmt_date(now_ms() + 7 * 86400 * 1000LL, until, sizeof(until));
 	cJSON_AddStringToObject(d, "until_default", until);
 	return send_page(pg, MHD_HTTP_OK, T_ALERTS, d, NULL, NULL, false);
 }
@@ -1512,7 +1287,7 @@ static enum MHD_Result report_page(struct page *pg)
 		return error_page(pg, MHD_HTTP_NOT_FOUND, "e_goal", NULL);
 	char label[16], text[64];
 	period_label(&p, label);
-	period_text(&p, l, text, sizeof(text));
+	fmt_period(&p, l, text, sizeof(text));
 	char title[200];
 	snprintf(title, sizeof(title), "%s — %s", S(l, "report"), text);
 	cJSON *d = page_data(pg, "report", title);
@@ -1867,12 +1642,6 @@ int web_init(struct web *h)
 		log_error("dashboard: libsodium failed to start");
 		return -1;
 	}
-	for (int l = 0; l < 2; l++) {
-		W.strings[l] = cJSON_CreateObject();
-		for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
-			cJSON_AddStringToObject(W.strings[l], strings[i].key,
-						l == AR ? strings[i].ar : strings[i].en);
-	}
 	struct stat dst;
 	if (stat(dir, &dst) < 0 || !S_ISDIR(dst.st_mode)) {
 		/* No dashboard installed: the API still serves; pages answer 503. */
@@ -1915,10 +1684,6 @@ void web_free(void)
 	free(W.files);
 	W.files = NULL;
 	W.nfiles = 0;
-	for (int l = 0; l < 2; l++) {
-		cJSON_Delete(W.strings[l]);
-		W.strings[l] = NULL;
-	}
 	free(W.css);
 	W.css = NULL;
 	for (int i = 0; i < CACHE_SLOTS; i++) {
