@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -47,10 +48,18 @@ void fmt_number(double v, enum lang l, char *out, size_t outlen)
 
 void fmt_raw(double v, char *out, size_t outlen)
 {
-	if (isfinite(v))
-		snprintf(out, outlen, "%.15g", v);
-	else if (outlen)
-		out[0] = '\0';
+	char buf[32];
+	if (!isfinite(v)) {
+		if (outlen)
+			out[0] = '\0';
+		return;
+	}
+	/* As cJSON writes the API's numbers: 15 digits when they read back as
+	 * the same double, else 17. */
+	snprintf(buf, sizeof(buf), "%.15g", v);
+	if (strtod(buf, NULL) != v)
+		snprintf(buf, sizeof(buf), "%.17g", v);
+	snprintf(out, outlen, "%s", buf);
 }
 
 void fmt_target(const struct target *t, enum lang l, char *out, size_t outlen)

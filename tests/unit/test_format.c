@@ -35,6 +35,10 @@ static void test_numbers(void)
 	CHECK(strlen(out) > 0 && strlen(out) < sizeof(out), "1e300: %s", out);
 	fmt_raw(61.5, out, sizeof(out));
 	CHECK_STR(out, "61.5");
+	fmt_raw(112.0 / 3, out, sizeof(out)); /* 15 digits would not read back */
+	CHECK_STR(out, "37.333333333333336");
+	fmt_raw(0.1, out, sizeof(out));
+	CHECK_STR(out, "0.1");
 	fmt_raw(NAN, out, sizeof(out));
 	CHECK_STR(out, "");
 	char tiny[4];
