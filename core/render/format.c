@@ -1,6 +1,7 @@
 /* format.c - see format.h. */
 #include "render/format.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -54,10 +55,11 @@ void fmt_raw(double v, char *out, size_t outlen)
 			out[0] = '\0';
 		return;
 	}
-	/* As cJSON writes the API's numbers: 15 digits when they read back as
-	 * the same double, else 17. */
+	/* As cJSON writes the API's numbers, to the character: 15 digits when
+	 * they read back within a relative DBL_EPSILON, else 17. */
 	snprintf(buf, sizeof(buf), "%.15g", v);
-	if (strtod(buf, NULL) != v)
+	double back = strtod(buf, NULL);
+	if (!(fabs(back - v) <= fmax(fabs(back), fabs(v)) * DBL_EPSILON))
 		snprintf(buf, sizeof(buf), "%.17g", v);
 	snprintf(out, outlen, "%s", buf);
 }

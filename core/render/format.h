@@ -6,8 +6,8 @@
  * "1,234" and "62.5"; Arabic writes the same digits with the Arabic
  * thousands and decimal separators, U+066C and U+066B: "1٬234", "62٫5".
  * No number (NaN, infinite) is "—".  The raw form (for data-* attributes
- * and CSV) is the API's: printf's %.15g when it reads back as the same
- * double, else %.17g (as cJSON writes numbers); "" for no number.
+ * and CSV) is the API's, as cJSON writes numbers: printf's %.15g when it
+ * reads back within a relative DBL_EPSILON, else %.17g; "" for no number.
  *
  * Targets in words, without the unit: "at least 70", "at most 5",
  * "between 60 and 80" (Arabic: "لا يقل عن 70", ...); no target is "—".
