@@ -94,11 +94,13 @@ int view_build(struct kpi_view *v, struct store *s, const struct cfg_kpi *k,
 void view_free(struct kpi_view *v);
 
 /* The latest period of k's own kind that has a figure of the whole, into
- * *out: 1, 0 when there is none, or a negative errno with err. */
+ * *out (the caller's): 1, 0 when there is none, or a negative errno with
+ * err[STORE_ERRLEN].  Thread-safe. */
 int view_latest(struct store *s, const struct cfg_kpi *k, struct period *out, char *err);
 
 /* The view in language l, as template data: a new object the caller owns
- * (cJSON_Delete), NULL when out of memory.  Its members:
+ * (cJSON_Delete), NULL when out of memory; v is only read, so any number of
+ * threads may write one view at once.  Its members:
  *   id, title, title_other, unit, goal, source, indicator
  *   period, period_text, dim, dim_text, slice (the slice's value, "" whole)
  *   has, value, value_raw, n, n_raw, target, low_raw, high_raw, status,
@@ -113,7 +115,7 @@ int view_latest(struct store *s, const struct cfg_kpi *k, struct period *out, ch
  * the *_raw members are fmt_raw's. */
 struct cJSON *view_json(const struct kpi_view *v, enum lang l);
 
-/* The index in v->breakdown of slice, or -1. */
+/* The index in v->breakdown of slice (NULL: none), or -1. */
 long view_breakdown_find(const struct kpi_view *v, const char *slice);
 
 #endif
