@@ -185,12 +185,13 @@ static int queue(const struct notifier *nf, const struct alert_notice *n,
 		.date_ms = now,
 	};
 	size_t len = 0;
-	char *msg = subject && text && html ? mail_format(&m, &len) : NULL;
+	bool rendered = subject && text && html;
+	char *msg = rendered ? mail_format(&m, &len) : NULL;
 	free(text);
 	free(html);
 	struct store_mail *grown = msg ? realloc(*out->v, (*out->n + 1) * sizeof(*grown)) : NULL;
 	if (!grown) {
-		if (msg || !subject || !text || !html)
+		if (msg || !rendered)
 			log_error("out of memory queueing mail to %s", to->email);
 		else
 			log_error("cannot format mail to '%s' (an invalid address?)", to->email);
@@ -204,8 +205,7 @@ static int queue(const struct notifier *nf, const struct alert_notice *n,
 	return 0;
 }
 
-/* ---- the chart ---- */
-
+/* ---- the chart ------------------------------------------------------------------------ */
 
 struct figures {
 	struct figure *v;
