@@ -13,6 +13,7 @@
 #include "util/utf8.h"
 #include "model/period.h"
 #include "judge/target.h"
+#include "render/view.h"
 
 static cJSON *number_or_null(double v)
 {
@@ -58,38 +59,19 @@ static cJSON *result_json(const struct store_result *r, bool with_slice)
 	return o;
 }
 
-struct latest {
-	bool found;
-	char period[16];
-	double value;
-};
-
-static int keep_latest(const struct store_result *r, void *ud)
-{
-	struct latest *l = ud;
-	if (!l->found) {
-		l->found = true;
-		snprintf(l->period, sizeof(l->period), "%s", r->period);
-		l->value = r->value;
-	}
-	return 0;
-}
-
 /* The status of a KPI's latest figure against that period's target: what
  * GET /api/v1/kpis reports as its status. */
 static enum status latest_status(struct api *h, const struct cfg_kpi *k)
 {
-	struct latest l = {0};
 	struct period p;
-	struct target t;
+	struct kpi_view v;
+	struct view_opts o = {0};
 	char err[STORE_ERRLEN];
-	struct store_result_query q = {.kpi = k->id, .pkind = (int)k->period, .dim = "", .slice = "",
-				       .from_ms = INT64_MIN, .to_ms = INT64_MAX, .latest = true};
-	if ((k->indicator ? store_results_each : store_values_each)(h->store, &q, keep_latest, &l,
-								    err) < 0 ||
-	    !l.found || period_parse(l.period, &p) < 0 || target_for(h->store, k, &p, &t, err) < 0)
+	if (view_latest(h->store, k, &p, err) <= 0)
 		return ST_GREY;
-	return status_of(l.value, &t);
+	enum status st = view_build(&v, h->store, k, &p, &o, err) < 0 ? ST_GREY : v.status;
+	view_free(&v);
+	return st;
 }
 
 enum MHD_Result api_goals(struct api *h, struct MHD_Connection *c, struct http_req *r)
@@ -123,14 +105,6 @@ enum MHD_Result api_goals(struct api *h, struct MHD_Connection *c, struct http_r
 
 /* ---- KPIs ------------------------------------------------------------------------ */
 
-static int keep_first(const struct store_result *res, void *ud)
-{
-	cJSON **slot = ud;
-	if (!*slot)
-		*slot = result_json(res, false);
-	return 0;
-}
-
 struct errors {
 	cJSON *map; /* kpi -> message */
 };
@@ -150,40 +124,46 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Adds the latest figure's target, status and forecast to it; returns the
- * status. */
-static enum status judge_latest(struct api *h, const struct cfg_kpi *k, cJSON *latest)
+/* The view's figure as the API gives it, numbers raw: {period, start, value,
+ * n, extra, note, provenance, computed_at, run, target, status, forecast}. */
+static cJSON *latest_json(const struct kpi_view *v)
 {
-	struct period p;
-	struct target t;
-	struct forecast fc;
-	char err[STORE_ERRLEN];
-	const char *label = cJSON_GetStringValue(cJSON_GetObjectItem(latest, "period"));
-	const cJSON *v = cJSON_GetObjectItem(latest, "value");
-	double value = cJSON_IsNumber(v) ? v->valuedouble : NAN;
-	if (!label || period_parse(label, &p) < 0 || target_for(h->store, k, &p, &t, err) < 0)
-		return ST_GREY;
-	enum status st = status_of(value, &t);
-	cJSON_AddItemToObject(latest, "target", t.rule == TR_NONE ? cJSON_CreateNull() : target_json(&t));
-	cJSON_AddStringToObject(latest, "status", status_name(st));
-	if (forecast_of(h->store, k, &p, "", "", value, now_ms(), &fc, err) == 0 && fc.open) {
-		cJSON *f = cJSON_AddObjectToObject(latest, "forecast");
-		cJSON_AddStringToObject(f, "method", fc.method);
-		if (isfinite(fc.value))
-			cJSON_AddNumberToObject(f, "value", fc.value);
-		else
-			cJSON_AddNullToObject(f, "value");
-		cJSON_AddNumberToObject(f, "elapsed", fc.elapsed);
-		if (strcmp(fc.method, "trend") == 0) {
-			cJSON_AddNumberToObject(f, "slope", fc.slope);
-			cJSON_AddNumberToObject(f, "history", fc.history);
+	cJSON *o = cJSON_CreateObject();
+	char when[32];
+	cJSON_AddStringToObject(o, "period", v->period);
+	event_format_time(v->p.start_ms, when);
+	cJSON_AddStringToObject(o, "start", when);
+	cJSON_AddItemToObject(o, "value", number_or_null(v->value));
+	cJSON_AddNumberToObject(o, "n", v->n);
+	cJSON *extra = v->extra ? cJSON_Parse(v->extra) : NULL;
+	cJSON_AddItemToObject(o, "extra", extra ? extra : cJSON_CreateObject());
+	if (v->note)
+		cJSON_AddStringToObject(o, "note", v->note);
+	else
+		cJSON_AddNullToObject(o, "note");
+	cJSON_AddStringToObject(o, "provenance", v->provenance ? v->provenance : "");
+	event_format_time(v->computed_ms, when);
+	cJSON_AddStringToObject(o, "computed_at", when);
+	cJSON_AddNumberToObject(o, "run", (double)v->run);
+	const struct target *t = &v->target;
+	cJSON_AddItemToObject(o, "target", t->rule == TR_NONE ? cJSON_CreateNull() : target_json(t));
+	cJSON_AddStringToObject(o, "status", status_name(v->status));
+	const struct forecast *fc = &v->fc;
+	if (v->forecast_made && fc->open) {
+		cJSON *f = cJSON_AddObjectToObject(o, "forecast");
+		cJSON_AddStringToObject(f, "method", fc->method);
+		cJSON_AddItemToObject(f, "value", number_or_null(fc->value));
+		cJSON_AddNumberToObject(f, "elapsed", fc->elapsed);
+		if (strcmp(fc->method, "trend") == 0) {
+			cJSON_AddNumberToObject(f, "slope", fc->slope);
+			cJSON_AddNumberToObject(f, "history", fc->history);
 		}
-		cJSON_AddStringToObject(f, "status", status_name(status_of(fc.value, &t)));
-		cJSON_AddBoolToObject(f, "at_risk", isfinite(fc.value) && !target_met(fc.value, &t));
+		cJSON_AddStringToObject(f, "status", status_name(status_of(fc->value, t)));
+		cJSON_AddBoolToObject(f, "at_risk", isfinite(fc->value) && !target_met(fc->value, t));
 	} else {
-		cJSON_AddNullToObject(latest, "forecast");
+		cJSON_AddNullToObject(o, "forecast");
 	}
-	return st;
+	return o;
 }
 
 static cJSON *kpi_json(struct api *h, const struct cfg_kpi *k, const cJSON *errors)
@@ -214,17 +194,24 @@ static cJSON *kpi_json(struct api *h, const struct cfg_kpi *k, const cJSON *erro
 			cJSON_AddItemToObject(targets, period_kind_name((enum period_kind)p),
 					      target_json(&k->target[p]));
 
+	/* The latest period with a figure, in its view. */
 	cJSON *latest = NULL;
+	enum status st = ST_GREY;
+	struct period p;
 	char err[STORE_ERRLEN];
-	struct store_result_query q = {.kpi = k->id, .pkind = (int)k->period, .dim = "", .slice = "",
-				       .from_ms = INT64_MIN, .to_ms = INT64_MAX, .latest = true};
-	int rc = (k->indicator ? store_results_each : store_values_each)(h->store, &q, keep_first,
-									  &latest, err);
+	int rc = view_latest(h->store, k, &p, err);
+	if (rc > 0) {
+		struct kpi_view v;
+		struct view_opts vo = {.parts = VIEW_FORECAST, .now_ms = now_ms()};
+		rc = view_build(&v, h->store, k, &p, &vo, err);
+		if (rc == 0 && v.has) {
+			latest = latest_json(&v);
+			st = v.status;
+		}
+		view_free(&v);
+	}
 	if (rc < 0)
 		log_error("kpi %s: %s", k->id, err);
-	enum status st = ST_GREY;
-	if (latest)
-		st = judge_latest(h, k, latest);
 	cJSON_AddStringToObject(o, "status", status_name(st));
 	cJSON_AddItemToObject(o, "latest", latest ? latest : cJSON_CreateNull());
 	const char *e = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(errors, k->id));

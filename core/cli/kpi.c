@@ -235,10 +235,8 @@ int cmd_eval(int argc, char **argv)
 				     sizeof(cerr)) < 0)
 			charts = NULL; /* mail without charts */
 		struct alert_notifier nf = {0};
-		int arc = -1;
-		if (notice_new(&nf, &co.cfg, s, charts) < 0)
-			snprintf(err, sizeof(err), "out of memory");
-		else
+		int arc = notice_new(&nf, &co.cfg, s, charts, err, sizeof(err));
+		if (arc == 0)
 			arc = alert_evaluate(&co.cfg, s, &nf, now_ms, &as, err, sizeof(err));
 		notice_free(&nf);
 		chart_pool_stop(charts);

@@ -73,7 +73,7 @@ int daemon_run(const struct config *c, struct store *s, const char *self)
 		log_error("cannot start mail delivery");
 		goto out;
 	}
-	if (notice_new(&nf, c, s, charts) < 0 ||
+	if (notice_new(&nf, c, s, charts, err, sizeof(err)) < 0 ||
 	    supervise_start(&sv, c, self, c->path, s, m, ob, &nf, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		goto out;

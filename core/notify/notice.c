@@ -1,290 +1,122 @@
-/* notice.c - the mail that announces an alert's change (see notice.h). */
+/* notice.c - the mail that announces an alert's change (see notice.h).
+ *
+ * The data the templates (dashboards/mail) see, per recipient:
+ *   lang, dir, align   "ar", "rtl", "right" (or "en", "ltr", "left")
+ *   t                  the table of words of render/i18n.h, in that language
+ *   announce           what changed: notice_at_risk, _missed, _recovered,
+ *                      _stale or _reminder, in words
+ *   kpi                a KPI's alert: the KPI's view (render/view.h's
+ *                      view_json) for the alert's period and slice
+ *   link               the KPI's page
+ *   gaps, has_gaps     the missions furthest below, worst first, each the
+ *                      view's breakdown entry {slice, value, value_raw, n}
+ *   chart              true when the message carries the chart (cid:kpi-chart)
+ *   stale              a source that stopped: {mission, kind, since,
+ *                      subject_word}
+ */
 #include "notify/notice.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "judge/target.h"
 #include "model/period.h"
+#include "notify/embedded.h"
 #include "notify/mail.h"
 #include "render/chart.h"
+#include "render/format.h"
+#include "render/i18n.h"
+#include "render/template.h"
+#include "render/view.h"
 #include "util/log.h"
+
+enum { T_SUBJECT, T_TEXT, T_HTML, T_N };
+static const char *const template_names[T_N] = {"subject.txt", "alert.txt", "alert.html"};
 
 struct notifier {
 	const struct config *cfg;
 	struct store *store;
 	struct chart_pool *charts;
+	struct tmpl *t[T_N];
 };
 
-/* ---- text ------------------------------------------------------------------------- */
 
-/* A growing string. */
-struct buf {
-	char *s;
-	size_t len, cap;
+/* ---- the words ------------------------------------------------------------------------ */
+
+static const char *const notice_keys[] = {
+	[AN_AT_RISK] = "at_risk", [AN_MISSED] = "missed", [AN_RECOVERED] = "recovered",
+	[AN_STALE] = "stale",     [AN_REMINDER] = "reminder",
 };
 
-__attribute__((format(printf, 2, 3))) static void bprintf(struct buf *b, const char *fmt, ...)
+/* What the templates render for one recipient (see the head of this file);
+ * v is the KPI's view, NULL for a stale source.  NULL when out of memory. */
+static cJSON *notice_data(const struct alert_notice *n, const struct kpi_view *v, enum lang l,
+			  bool chart)
 {
-	va_list ap;
-	for (;;) {
-		va_start(ap, fmt);
-		int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			return;
-		if (b->s && (size_t)n < b->cap - b->len) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t cap = (b->cap + (size_t)n + 1) * 2;
-		char *p = realloc(b->s, cap);
-		if (!p)
-			return;
-		b->s = p;
-		b->cap = cap;
+	cJSON *d = cJSON_CreateObject();
+	if (!d)
+		return NULL;
+	cJSON_AddStringToObject(d, "lang", lang_code(l));
+	cJSON_AddStringToObject(d, "dir", lang_dir(l));
+	cJSON_AddStringToObject(d, "align", l == LANG_AR ? "right" : "left");
+	cJSON_AddItemReferenceToObject(d, "t", i18n_table(l));
+	const char *announce = i18n_text2(l, "notice_", notice_keys[n->kind]);
+	cJSON_AddStringToObject(d, "announce", announce);
+	cJSON_AddBoolToObject(d, "chart", chart);
+	if (!v) {
+		char since[FMT_LEN];
+		fmt_time(n->stale_since, since, sizeof(since));
+		cJSON *st = cJSON_AddObjectToObject(d, "stale");
+		cJSON_AddStringToObject(st, "mission", n->a->slice ? n->a->slice : "");
+		cJSON_AddStringToObject(st, "kind", n->stale_kind ? n->stale_kind : "");
+		cJSON_AddStringToObject(st, "since", since);
+		cJSON_AddStringToObject(st, "subject_word", n->kind == AN_STALE
+								  ? i18n_text(l, "stale_subject")
+								  : announce);
+		return d;
 	}
+	cJSON *k = view_json(v, l);
+	cJSON_AddItemToObject(d, "kpi", k);
+	char link[1024];
+	snprintf(link, sizeof(link), "%s/kpis/%s?period=%s", n->cfg->base_url, n->k->id, v->period);
+	cJSON_AddStringToObject(d, "link", link);
+	/* The judge chose the missions; what they show is the view's breakdown. */
+	cJSON *gaps = cJSON_AddArrayToObject(d, "gaps");
+	const cJSON *breakdown = cJSON_GetObjectItemCaseSensitive(k, "breakdown");
+	for (int i = 0; i < n->ngaps; i++) {
+		long at = view_breakdown_find(v, n->gaps[i].slice);
+		cJSON *g = at >= 0 ? cJSON_Duplicate(cJSON_GetArrayItem(breakdown, (int)at), 1) : NULL;
+		if (!g) { /* gone from the store since the judge read it */
+			char buf[FMT_LEN];
+			g = cJSON_CreateObject();
+			cJSON_AddStringToObject(g, "slice", n->gaps[i].slice);
+			fmt_number(n->gaps[i].value, l, buf, sizeof(buf));
+			cJSON_AddStringToObject(g, "value", buf);
+			fmt_raw(n->gaps[i].value, buf, sizeof(buf));
+			cJSON_AddStringToObject(g, "value_raw", buf);
+		}
+		cJSON_AddItemToArray(gaps, g);
+	}
+	cJSON_AddBoolToObject(d, "has_gaps", n->ngaps > 0);
+	return d;
 }
 
-/* Text for HTML: & < > " ' escaped. */
-static void bhtml(struct buf *b, const char *s)
+/* A rendered Subject on one line, without the spaces around it. */
+static void one_line(char *s)
 {
-	for (; s && *s; s++) {
-		switch (*s) {
-		case '&':
-			bprintf(b, "&amp;");
-			break;
-		case '<':
-			bprintf(b, "&lt;");
-			break;
-		case '>':
-			bprintf(b, "&gt;");
-			break;
-		case '"':
-			bprintf(b, "&quot;");
-			break;
-		case '\'':
-			bprintf(b, "&#39;");
-			break;
-		default:
-			bprintf(b, "%c", *s);
-		}
-	}
-}
-
-/* The words of a message, in Arabic and in English. */
-struct words {
-	const char *brand, *state[5], *kpi, *period, *value, *target, *status, *forecast,
-		*contributors, *open_link, *no_value, *run_rate, *trend, *stale_subject, *stale_body,
-		*status_name[4], *at_least, *at_most, *between, *and_, *slice, *reminder;
-};
-
-
-static const struct words ar = {
-	.brand = "ميزان",
-	.state = {"معرّض لعدم بلوغ الهدف", "لم يبلغ الهدف", "عاد إلى الهدف", "انقطاع البيانات",
-		  "تذكير: لم يبلغ الهدف"},
-	.kpi = "المؤشر",
-	.period = "الفترة",
-	.value = "القيمة",
-	.target = "الهدف",
-	.status = "الحالة",
-	.forecast = "التوقع لنهاية الفترة",
-	.contributors = "أكثر البعثات ابتعاداً عن الهدف",
-	.open_link = "افتح صفحة المؤشر",
-	.no_value = "لا توجد قيمة",
-	.run_rate = "بمعدل الإنجاز حتى الآن",
-	.trend = "باتجاه الفترات الأخيرة",
-	.stale_subject = "لم تصل بيانات",
-	.stale_body = "لم تصل أحداث من هذا النوع من البعثة منذ",
-	.status_name = {"رمادي", "أخضر", "كهرماني", "أحمر"},
-	.at_least = "لا يقل عن",
-	.at_most = "لا يزيد على",
-	.between = "بين",
-	.and_ = "و",
-	.slice = "الشريحة",
-	.reminder = "تذكير",
-};
-
-static const struct words en = {
-	.brand = "Mizan",
-	.state = {"at risk", "missed", "recovered", "stale data", "reminder: missed"},
-	.kpi = "KPI",
-	.period = "Period",
-	.value = "Value",
-	.target = "Target",
-	.status = "Status",
-	.forecast = "Forecast for the end of the period",
-	.contributors = "Furthest below target",
-	.open_link = "Open the KPI page",
-	.no_value = "no value",
-	.run_rate = "at the run rate so far",
-	.trend = "along the recent trend",
-	.stale_subject = "no data",
-	.stale_body = "No events of this kind have arrived from this mission since",
-	.status_name = {"grey", "green", "amber", "red"},
-	.at_least = "at least",
-	.at_most = "at most",
-	.between = "between",
-	.and_ = "and",
-	.slice = "Slice",
-	.reminder = "reminder",
-};
-
-static void fmt_number(char *out, size_t n, double v, const char *unit)
-{
-	if (!isfinite(v))
-		snprintf(out, n, "-");
-	else if (fabs(v) >= 1000)
-		snprintf(out, n, "%.0f %s", v, unit);
-	else
-		snprintf(out, n, "%.2f %s", v, unit);
-}
-
-static void fmt_target(char *out, size_t n, const struct target *t, const struct words *w,
-		       const char *unit)
-{
-	char a[48], b[48];
-	fmt_number(a, sizeof(a), t->low, unit);
-	fmt_number(b, sizeof(b), t->high, unit);
-	if (t->rule == TR_MIN)
-		snprintf(out, n, "%s %s", w->at_least, a);
-	else if (t->rule == TR_MAX)
-		snprintf(out, n, "%s %s", w->at_most, b);
-	else
-		snprintf(out, n, "%s %s %s %s", w->between, a, w->and_, b);
-}
-
-static void compose(const struct alert_notice *n, const struct cfg_person *to, struct buf *subject,
-		    struct buf *text, struct buf *html, bool chart)
-{
-	bool arabic = !to->lang || strcmp(to->lang, "ar") == 0;
-	const struct words *w = arabic ? &ar : &en;
-	char value[64], target[128], when[32];
-	const char *dir = arabic ? "rtl" : "ltr";
-
-	if (!n->k) { /* a stale source, or one that resumed */
-		event_format_time(n->stale_since, when);
-		bprintf(subject, "[%s] %s: %s %s", w->brand,
-			n->kind == AN_STALE ? w->stale_subject : w->state[n->kind], n->a->slice,
-			n->stale_kind);
-		bprintf(text, "%s: %s %s\n%s %s.\n", w->state[n->kind], n->a->slice, n->stale_kind,
-			w->stale_body, when);
-		bprintf(html, "<!DOCTYPE html><html lang=\"%s\" dir=\"%s\"><body dir=\"%s\"><p><b>",
-			arabic ? "ar" : "en", dir, dir);
-		bhtml(html, w->state[n->kind]);
-		bprintf(html, "</b>: ");
-		bhtml(html, n->a->slice);
-		bprintf(html, " %s</p><p>", n->stale_kind);
-		bhtml(html, w->stale_body);
-		bprintf(html, " %s.</p></body></html>", when);
-		return;
-	}
-	const char *title = arabic ? n->k->title_ar : n->k->title_en;
-	const char *unit = n->k->unit;
-	char period[16];
-	period_label(n->p, period);
-	fmt_number(value, sizeof(value), n->a->value, unit);
-	fmt_target(target, sizeof(target), n->t, w, unit);
-	enum status st = status_of(n->a->value, n->t);
-	const char *slice = *n->a->dim ? n->a->slice : NULL;
-	bprintf(subject, "[%s] %s: %s %s — %s%s%s", w->brand, w->state[n->kind], n->k->id, title,
-		period, slice ? " — " : "", slice ? slice : "");
-
-	char link[512];
-	snprintf(link, sizeof(link), "%s/kpis/%s?period=%s", n->cfg->base_url, n->k->id, period);
-	char fc[128] = "";
-	if (n->fc && isfinite(n->fc->value)) {
-		char v[48];
-		fmt_number(v, sizeof(v), n->fc->value, unit);
-		snprintf(fc, sizeof(fc), "%s (%s)", v,
-			 strcmp(n->fc->method, "run_rate") == 0 ? w->run_rate : w->trend);
-	}
-
-	/* text/plain */
-	bprintf(text, "%s: %s\n\n%s: %s %s\n%s: %s\n", w->state[n->kind], title, w->kpi, n->k->id,
-		title, w->period, period);
-	if (slice)
-		bprintf(text, "%s: %s = %s\n", w->slice, n->a->dim, slice);
-	bprintf(text, "%s: %s\n%s: %s\n%s: %s\n", w->value, value, w->target, target, w->status,
-		w->status_name[st]);
-	if (*fc)
-		bprintf(text, "%s: %s\n", w->forecast, fc);
-	if (n->ngaps) {
-		bprintf(text, "\n%s:\n", w->contributors);
-		for (int i = 0; i < n->ngaps; i++) {
-			char v[48];
-			fmt_number(v, sizeof(v), n->gaps[i].value, unit);
-			bprintf(text, "  - %s: %s\n", n->gaps[i].slice, v);
-		}
-	}
-	bprintf(text, "\n%s: %s\n", w->open_link, link);
-
-	/* text/html, right to left in Arabic */
-	static const char *const colours[] = {"#8a8f98", "#1e8e3e", "#c77700", "#c5221f"};
-	bprintf(html,
-		"<!DOCTYPE html><html lang=\"%s\" dir=\"%s\"><head><meta charset=\"utf-8\"></head>"
-		"<body dir=\"%s\" style=\"font-family:Tahoma,Arial,sans-serif;text-align:%s\">"
-		"<h2 style=\"color:%s\">",
-		arabic ? "ar" : "en", dir, dir, arabic ? "right" : "left", colours[st]);
-	bhtml(html, w->state[n->kind]);
-	bprintf(html, ": ");
-	bhtml(html, n->k->id);
-	bprintf(html, " ");
-	bhtml(html, title);
-	bprintf(html, "</h2><table cellpadding=\"4\">");
-	const char *labels[] = {w->period, w->value, w->target, w->status};
-	const char *values[] = {period, value, target, w->status_name[st]};
-	for (int i = 0; i < 4; i++) {
-		bprintf(html, "<tr><th>");
-		bhtml(html, labels[i]);
-		bprintf(html, "</th><td>");
-		bhtml(html, values[i]);
-		bprintf(html, "</td></tr>");
-	}
-	if (slice) {
-		bprintf(html, "<tr><th>");
-		bhtml(html, w->slice);
-		bprintf(html, "</th><td>");
-		bhtml(html, n->a->dim);
-		bprintf(html, " = ");
-		bhtml(html, slice);
-		bprintf(html, "</td></tr>");
-	}
-	if (*fc) {
-		bprintf(html, "<tr><th>");
-		bhtml(html, w->forecast);
-		bprintf(html, "</th><td>");
-		bhtml(html, fc);
-		bprintf(html, "</td></tr>");
-	}
-	bprintf(html, "</table>");
-	if (n->ngaps) {
-		bprintf(html, "<h3>");
-		bhtml(html, w->contributors);
-		bprintf(html, "</h3><ul>");
-		for (int i = 0; i < n->ngaps; i++) {
-			char v[48];
-			fmt_number(v, sizeof(v), n->gaps[i].value, unit);
-			bprintf(html, "<li>");
-			bhtml(html, n->gaps[i].slice);
-			bprintf(html, ": ");
-			bhtml(html, v);
-			bprintf(html, "</li>");
-		}
-		bprintf(html, "</ul>");
-	}
-	if (chart)
-		bprintf(html, "<p><img src=\"cid:kpi-chart\" alt=\"\" width=\"720\" height=\"320\"></p>");
-	bprintf(html, "<p><a href=\"");
-	bhtml(html, link);
-	bprintf(html, "\">");
-	bhtml(html, w->open_link);
-	bprintf(html, "</a></p></body></html>");
+	for (char *p = s; *p; p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
+	size_t start = strspn(s, " "), len = strlen(s);
+	while (len > start && s[len - 1] == ' ')
+		len--;
+	memmove(s, s + start, len - start);
+	s[len - start] = '\0';
 }
 
 /* ---- recipients and messages --------------------------------------------------------- */
@@ -320,46 +152,55 @@ static size_t recipients_of(const struct config *c, const struct cfg_kpi *k,
 	return n;
 }
 
-static int queue(const struct alert_notice *n, const struct cfg_person *to, int64_t now,
+static int queue(const struct notifier *nf, const struct alert_notice *n,
+		 const struct kpi_view *v, const struct cfg_person *to, int64_t now,
 		 const struct mail_part_image *image, struct mails *out)
 {
-	struct buf subject = {0}, text = {0}, html = {0};
-	compose(n, to, &subject, &text, &html, image != NULL);
+	enum lang l = lang_from_code(to->lang, LANG_AR);
+	cJSON *d = notice_data(n, v, l, image != NULL);
+	char *subject = d ? tmpl_render(nf->t[T_SUBJECT], d, NULL) : NULL;
+	char *text = d ? tmpl_render(nf->t[T_TEXT], d, NULL) : NULL;
+	char *html = d ? tmpl_render(nf->t[T_HTML], d, NULL) : NULL;
+	cJSON_Delete(d);
+	if (subject)
+		one_line(subject);
+	if (text) /* one line end at the end, whatever the template's last lines */
+		for (size_t e = strlen(text); e > 1 && text[e - 1] == '\n' && text[e - 2] == '\n'; e--)
+			text[e - 1] = '\0';
 	struct mail_message m = {
 		.from_addr = n->cfg->mail_from,
 		.from_name = n->cfg->mail_from_name,
 		.to_addr = to->email,
 		.to_name = to->name,
-		.subject = subject.s,
-		.text = text.s,
-		.html = html.s,
+		.subject = subject,
+		.text = text,
+		.html = html,
 		.image = image,
 		.message_id_domain = NULL,
 		.date_ms = now,
 	};
 	size_t len = 0;
-	char *msg = subject.s && text.s && html.s ? mail_format(&m, &len) : NULL;
-	free(text.s);
-	free(html.s);
-	struct store_mail *v = msg ? realloc(*out->v, (*out->n + 1) * sizeof(*v)) : NULL;
-	if (!v) {
-		if (msg)
+	bool rendered = subject && text && html;
+	char *msg = rendered ? mail_format(&m, &len) : NULL;
+	free(text);
+	free(html);
+	struct store_mail *grown = msg ? realloc(*out->v, (*out->n + 1) * sizeof(*grown)) : NULL;
+	if (!grown) {
+		if (msg || !rendered)
 			log_error("out of memory queueing mail to %s", to->email);
 		else
 			log_error("cannot format mail to '%s' (an invalid address?)", to->email);
-		free(subject.s);
+		free(subject);
 		free(msg);
 		return -1;
 	}
-	*out->v = v;
-	v[(*out->n)++] = (struct store_mail){.to_addr = strdup(to->email), .subject = subject.s,
-					       .message = msg, .len = len};
+	*out->v = grown;
+	grown[(*out->n)++] = (struct store_mail){.to_addr = strdup(to->email), .subject = subject,
+						 .message = msg, .len = len};
 	return 0;
 }
 
-
-/* ---- the chart ---- */
-
+/* ---- the chart ------------------------------------------------------------------------ */
 
 /* The KPI's last eight periods up to the alert's, with its target and the
  * forecast, as a PNG for the message; NULL without charts. */
@@ -417,8 +258,21 @@ static int compose_all(void *ud, const struct alert_notice *n, struct store_mail
 	const struct config *c = n->cfg;
 	const struct cfg_person *to[64];
 	size_t nto = 0;
+	struct kpi_view view, *v = NULL;
 	if (n->k) {
 		nto = recipients_of(c, n->k, to, 64);
+		/* The KPI's view for the alert's period and slice: what every
+		 * recipient reads, each in their language. */
+		char err[STORE_ERRLEN];
+		struct view_opts o = {.dim = n->a->dim, .slice = n->a->slice,
+				      .parts = VIEW_FORECAST | (n->ngaps ? VIEW_BREAKDOWN : 0),
+				      .by = "mission", .now_ms = n->now_ms};
+		if (view_build(&view, nf->store, n->k, n->p, &o, err) < 0) {
+			log_error("mail about %s not composed: %s", n->k->id, err);
+			view_free(&view);
+			return -1;
+		}
+		v = &view;
 	} else {
 		/* A stale source: the owners of the KPIs that read its kind. */
 		unsigned kindbit = 1u << event_kind_from_name(n->stale_kind);
@@ -433,25 +287,67 @@ static int compose_all(void *ud, const struct alert_notice *n, struct store_mail
 	struct mails out = {mails, nm};
 	int rc = 0;
 	for (size_t i = 0; i < nto; i++)
-		if (queue(n, to[i], n->now_ms, png ? &image : NULL, &out) < 0)
+		if (queue(nf, n, v, to[i], n->now_ms, png ? &image : NULL, &out) < 0)
 			rc = -1;
 	free(png);
+	if (v)
+		view_free(v);
 	return rc;
 }
 
-int notice_new(struct alert_notifier *out, const struct config *c, struct store *s,
-	       struct chart_pool *charts)
+/* The templates of dir/mail, or the ones compiled in when there is no such
+ * folder. */
+static int load_templates(struct notifier *nf, const char *dir, char *err, size_t errlen)
 {
+	char mdir[4096];
+	snprintf(mdir, sizeof(mdir), "%s/mail", dir);
+	struct stat st;
+	bool own = stat(mdir, &st) == 0 && S_ISDIR(st.st_mode);
+	for (int i = 0; i < T_N; i++) {
+		if (own) {
+			char path[4200];
+			snprintf(path, sizeof(path), "%s/%s", mdir, template_names[i]);
+			nf->t[i] = tmpl_load(path, err, errlen);
+		} else {
+			size_t len = 0;
+			const char *text = notice_embedded(template_names[i], &len);
+			char perr[200];
+			nf->t[i] = text ? tmpl_parse(text, len, perr, sizeof(perr)) : NULL;
+			if (!nf->t[i])
+				snprintf(err, errlen, "the built-in mail template %s: %s", template_names[i],
+					 text ? perr : "missing");
+		}
+		if (!nf->t[i])
+			return -1;
+	}
+	if (!own)
+		log_info("mail: no folder %s; the built-in mail templates are used", mdir);
+	return 0;
+}
+
+int notice_new(struct alert_notifier *out, const struct config *c, struct store *s,
+	       struct chart_pool *charts, char *err, size_t errlen)
+{
+	*out = (struct alert_notifier){0};
 	struct notifier *nf = calloc(1, sizeof(*nf));
-	if (!nf)
-		return -ENOMEM;
-	*nf = (struct notifier){c, s, charts};
+	if (!nf) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	*nf = (struct notifier){.cfg = c, .store = s, .charts = charts};
 	*out = (struct alert_notifier){compose_all, nf};
+	if (load_templates(nf, c->dashboards, err, errlen) < 0) {
+		notice_free(out);
+		return -1;
+	}
 	return 0;
 }
 
 void notice_free(struct alert_notifier *nf)
 {
-	free(nf->ud);
+	struct notifier *n = nf->ud;
+	for (int i = 0; n && i < T_N; i++)
+		tmpl_free(n->t[i]);
+	free(n);
 	nf->ud = NULL;
 }

@@ -2,10 +2,13 @@
 #include "render/template.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "util/buf.h"
 
 enum node_kind { N_TEXT, N_VAR, N_RAW, N_SECTION, N_INVERTED };
 
@@ -176,25 +179,8 @@ fail:
 
 /* ---- rendering ---------------------------------------------------------------------- */
 
-int tbuf_put(struct tbuf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (!p)
-			return -1;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return 0;
-}
-
-int tbuf_escape(struct tbuf *b, const char *s, size_t n)
+/* The one HTML escaper: & < > " ' become entities. */
+static void put_escaped(struct buf *b, const char *s, size_t n)
 {
 	size_t from = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -207,11 +193,11 @@ int tbuf_escape(struct tbuf *b, const char *s, size_t n)
 		case '\'': e = "&#39;"; break;
 		default: continue;
 		}
-		if (tbuf_put(b, s + from, i - from) < 0 || tbuf_put(b, e, strlen(e)) < 0)
-			return -1;
+		buf_add(b, s + from, i - from);
+		buf_puts(b, e);
 		from = i + 1;
 	}
-	return tbuf_put(b, s + from, n - from);
+	buf_add(b, s + from, n - from);
 }
 
 struct ctx {
@@ -258,7 +244,7 @@ static bool truthy(const cJSON *v)
 	return true;
 }
 
-static int put_value(struct tbuf *b, const cJSON *v, bool raw)
+static void put_value(struct buf *b, const cJSON *v, bool raw)
 {
 	char num[64];
 	const char *s = NULL;
@@ -270,59 +256,83 @@ static int put_value(struct tbuf *b, const cJSON *v, bool raw)
 	} else if (cJSON_IsTrue(v))
 		s = "true";
 	if (!s)
-		return 0;
-	return raw ? tbuf_put(b, s, strlen(s)) : tbuf_escape(b, s, strlen(s));
+		return;
+	if (raw)
+		buf_puts(b, s);
+	else
+		put_escaped(b, s, strlen(s));
 }
 
-static int render(struct tbuf *b, const struct node *n, const struct ctx *cx)
+/* Stops adding once the buffer ran out of memory: the rendering is lost anyway. */
+static void render(struct buf *b, const struct node *n, const struct ctx *cx)
 {
-	for (; n; n = n->next) {
-		int rc = 0;
+	for (; n && !b->oom; n = n->next) {
 		switch (n->kind) {
 		case N_TEXT:
-			rc = tbuf_put(b, n->text, n->len);
+			buf_add(b, n->text, n->len);
 			break;
 		case N_VAR:
 		case N_RAW:
-			rc = put_value(b, lookup(cx, n->text), n->kind == N_RAW);
+			put_value(b, lookup(cx, n->text), n->kind == N_RAW);
 			break;
 		case N_INVERTED:
 			if (!truthy(lookup(cx, n->text)))
-				rc = render(b, n->child, cx);
+				render(b, n->child, cx);
 			break;
 		case N_SECTION: {
 			const cJSON *v = lookup(cx, n->text);
 			if (!truthy(v))
 				break;
 			if (cJSON_IsArray(v)) {
-				for (const cJSON *it = v->child; it && rc == 0; it = it->next) {
+				for (const cJSON *it = v->child; it && !b->oom; it = it->next) {
 					struct ctx inner = {it, cx};
-					rc = render(b, n->child, &inner);
+					render(b, n->child, &inner);
 				}
 			} else if (cJSON_IsObject(v) || cJSON_IsString(v) || cJSON_IsNumber(v)) {
 				struct ctx inner = {v, cx};
-				rc = render(b, n->child, &inner);
+				render(b, n->child, &inner);
 			} else {
-				rc = render(b, n->child, cx);
+				render(b, n->child, cx);
 			}
 			break;
 		}
 		}
-		if (rc < 0)
-			return rc;
 	}
-	return 0;
 }
 
 char *tmpl_render(const struct tmpl *t, const cJSON *data, size_t *len)
 {
-	struct tbuf b = {0};
+	struct buf b = {0};
 	struct ctx top = {data, NULL};
-	if (tbuf_put(&b, "", 0) < 0 || render(&b, t->root, &top) < 0) {
-		free(b.p);
+	render(&b, t->root, &top);
+	return buf_take(&b, len);
+}
+
+struct tmpl *tmpl_load(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (len)
-		*len = b.len;
-	return b.p;
+	struct buf b = {0};
+	char chunk[8192];
+	size_t got;
+	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_add(&b, chunk, got);
+	bool bad = ferror(f);
+	fclose(f);
+	size_t len = 0;
+	char *text = buf_take(&b, &len);
+	if (bad || !text) {
+		snprintf(err, errlen, "%s: %s", path, bad ? "read error" : "out of memory");
+		free(text);
+		return NULL;
+	}
+	char perr[200];
+	struct tmpl *t = tmpl_parse(text, len, perr, sizeof(perr));
+	free(text);
+	if (!t)
+		snprintf(err, errlen, "%s: %s", path, perr);
+	return t;
 }

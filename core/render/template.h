@@ -17,29 +17,30 @@
  * A template is parsed once (tmpl_parse) and rendered any number of times,
  * from any number of threads at once: rendering does not change it.
  */
-#ifndef MIZAN_TEMPLATE_H
-#define MIZAN_TEMPLATE_H
+#ifndef MIZAN_RENDER_TEMPLATE_H
+#define MIZAN_RENDER_TEMPLATE_H
 
 #include <stddef.h>
 
 struct cJSON;
 struct tmpl;
 
-/* NULL with a message ("line 3: unclosed section 'x'") in err on a syntax
- * error (an unclosed or mismatched section, an unclosed tag). */
+/* Parses text[0..len) (the template keeps its own copy; text stays the
+ * caller's).  The template is the caller's, freed with tmpl_free (NULL is
+ * nothing).  NULL with a message ("line 3: unclosed section 'x'") in err on
+ * a syntax error (an unclosed or mismatched section, an unclosed tag) or
+ * when out of memory. */
 struct tmpl *tmpl_parse(const char *text, size_t len, char *err, size_t errlen);
+/* Reads the file at path and parses it: as tmpl_parse, and NULL with
+ * "path: why" in err when it cannot be read or parsed. */
+struct tmpl *tmpl_load(const char *path, char *err, size_t errlen);
 void tmpl_free(struct tmpl *t);
 
-/* The rendering, malloc'd and NUL-terminated (the caller frees), its length
- * in *len (may be NULL); NULL when out of memory. */
+/* The rendering of data (borrowed, not changed; NULL renders every name as
+ * missing), malloc'd and NUL-terminated: the caller frees it.  Its length
+ * in *len (len may be NULL).  NULL when out of memory.  {{x}} goes through
+ * the engine's HTML escaper, the only one in the project: text for a
+ * text/plain part uses {{{x}}}. */
 char *tmpl_render(const struct tmpl *t, const struct cJSON *data, size_t *len);
-
-/* Appends s, HTML-escaped, to a growing buffer; -1 when out of memory. */
-struct tbuf {
-	char *p;
-	size_t len, cap;
-};
-int tbuf_put(struct tbuf *b, const char *s, size_t n);
-int tbuf_escape(struct tbuf *b, const char *s, size_t n);
 
 #endif

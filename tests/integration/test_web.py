@@ -18,7 +18,9 @@ demo data ends on, and its alert can be acknowledged.
 
 Python standard library only.
 """
+import csv
 import html
+import io
 import json
 import os
 import re
@@ -387,9 +389,11 @@ def test_csv_static():
     st, h, c = web(srv, 'GET', html.unescape(m.group(1)) if m else '/', cookies=ed)
     check(st == 200 and h.get('content-type') == 'text/csv; charset=utf-8', 'CSV: %s %s' % (st, h.get('content-type')))
     check('attachment' in h.get('content-disposition', ''), 'CSV is an attachment')
-    lines = [l for l in c.split('\r\n') if l]
-    check(lines and lines[0] == 'period,value,target_low,target_high,status,n', 'CSV header: %r' % lines[:1])
-    csv_rows = [tuple(l.split(',')) for l in lines[1:]]
+    check(c.endswith('\r\n') and '\n' not in c.replace('\r\n', ''), 'CSV lines end in CRLF')
+    lines = list(csv.reader(io.StringIO(c, newline='')))
+    check(lines and lines[0] == ['period', 'value', 'target_low', 'target_high', 'status', 'n'],
+          'CSV header: %r' % lines[:1])
+    csv_rows = [tuple(l) for l in lines[1:]]
     check(len(rows) > 2 and csv_rows == rows, 'the CSV matches table#values (%d rows, %d in CSV)'
           % (len(rows), len(csv_rows)))
     # Arabic separators on the page, plain numbers in the CSV
