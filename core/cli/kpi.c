@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "judge/alert.h"
@@ -20,6 +19,7 @@
 #include "eval/script.h"
 #include "daemon/supervise.h"
 #include "eval/worker.h"
+#include "util/time.h"
 
 static const char usage_eval[] =
 	"usage: mizan eval [--kpi ID] [--period LABEL] [--by DIM] [--json] [--full]\n"
@@ -220,9 +220,7 @@ int cmd_eval(int argc, char **argv)
 	}
 	if (alerts) {
 		struct alert_stats as;
-		struct timespec now;
-		clock_gettime(CLOCK_REALTIME, &now);
-		int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+		int64_t now_ms = time_now_ms();
 		if (at && event_parse_time(at, false, &now_ms) < 0) {
 			fprintf(stderr, "mizan eval: --now must be an ISO 8601 date-time with a zone\n");
 			cJSON_Delete(p.json);
@@ -249,9 +247,7 @@ int cmd_eval(int argc, char **argv)
 			goto out;
 		}
 		/* Mail queued just now is due now: by the clock, whatever --now said. */
-		clock_gettime(CLOCK_REALTIME, &now);
-		int64_t wall = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-		int sent = *co.cfg.smtp_url ? outbox_deliver_due(&co.cfg, s, wall) : 0;
+		int sent = *co.cfg.smtp_url ? outbox_deliver_due(&co.cfg, s, time_now_ms()) : 0;
 		fprintf(stderr, "alerts: %zu figures judged, %zu changed state, %zu messages queued, %d sent, in %.2f s\n",
 			as.evaluated, as.changed, as.messages, sent < 0 ? 0 : sent, as.seconds);
 	}

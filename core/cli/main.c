@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -18,6 +17,7 @@
 #include "model/event.h"
 #include "ingest/import.h"
 #include "util/log.h"
+#include "util/time.h"
 #include "model/period.h"
 #include "store/store.h"
 
@@ -93,13 +93,11 @@ static int cmd_serve(int argc, char **argv)
 	if (open_store(&co, &s, 0) < 0)
 		goto out;
 	if (co.cfg.demo_when_empty > 0 && store_count_events(s) == 0) {
-		struct timespec now;
-		clock_gettime(CLOCK_REALTIME, &now);
 		struct demo_opts d = {
 			.events = (uint64_t)co.cfg.demo_when_empty,
 			.seed = (uint64_t)co.cfg.demo_seed,
 			.from_ms = 1672531200000LL, /* 2023-01-01 */
-			.to_ms = (int64_t)(now.tv_sec / 86400) * 86400000,
+			.to_ms = time_now_ms() / 86400000 * 86400000,
 		};
 		struct import_stats st;
 		log_info("the database is empty: loading %lld demo events (demo.when_empty)",
@@ -225,10 +223,8 @@ static int cmd_demo(int argc, char **argv)
 						 {"output", required_argument, NULL, 'o'},
 						 {0}};
 	struct common co = {0};
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
 	struct demo_opts d = {.events = 100000, .seed = 1, .from_ms = 1672531200000LL,
-			      .to_ms = (int64_t)(now.tv_sec / 86400) * 86400000};
+			      .to_ms = time_now_ms() / 86400000 * 86400000};
 	const char *out = NULL;
 	bool load = false;
 	int opt, code;

@@ -5,7 +5,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "api/api.h"
 #include "daemon/supervise.h"
@@ -16,6 +15,7 @@
 #include "render/chart.h"
 #include "util/log.h"
 #include "util/metrics.h"
+#include "util/time.h"
 #include "web/web.h"
 
 #ifndef MIZAN_VERSION
@@ -57,10 +57,8 @@ int daemon_run(const struct config *c, struct store *s, const char *self)
 
 	if (metrics_new(&m) < 0 || auth_new(&a, c, s) < 0)
 		goto out;
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
 	metric_set(metrics_gauge(m, "mizan_start_time_seconds", "When the server started.", NULL),
-		   (double)now.tv_sec);
+		   (double)(time_now_ms() / 1000));
 	metrics_gauge_read(m, "mizan_db_size_bytes", "Size of the database file.", NULL, store_bytes, s);
 	if (*c->gnuplot &&
 	    chart_pool_start(&charts, c->gnuplot, c->charts, c->chart_timeout_s, err, sizeof(err)) < 0) {

@@ -13,7 +13,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "judge/alert.h"
@@ -21,6 +20,7 @@
 #include "eval/kpi.h"
 #include "notify/outbox.h"
 #include "util/log.h"
+#include "util/time.h"
 #include "model/period.h"
 
 extern char **environ;
@@ -51,13 +51,6 @@ struct supervisor {
 	struct skip *skips;
 	size_t nskips;
 };
-
-static double mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* ---- the worker process ---------------------------------------------------------- */
 
@@ -137,14 +130,14 @@ static void skip_kpi(struct supervisor *sv, const char *kpi)
 		return;
 	sv->skips = p;
 	snprintf(p[sv->nskips].kpi, sizeof(p[sv->nskips].kpi), "%s", kpi);
-	p[sv->nskips].until = mono() + sv->cfg->eval_retry_s;
+	p[sv->nskips].until = time_mono() + sv->cfg->eval_retry_s;
 	sv->nskips++;
 }
 
 /* "eval skip=a,b\n": KPIs whose skip has not expired. */
 static void request_line(struct supervisor *sv, char *buf, size_t len)
 {
-	double now = mono();
+	double now = time_mono();
 	size_t n = (size_t)snprintf(buf, len, "eval");
 	size_t kept = 0;
 	for (size_t i = 0; i < sv->nskips; i++) {
@@ -201,13 +194,13 @@ static void evaluate_once(struct supervisor *sv)
 		blame(sv, describe(reap_worker(sv, true), why, sizeof(why)));
 		return;
 	}
-	double start = mono(), last_move = start;
+	double start = time_mono(), last_move = start;
 	uint64_t last_beat = sv->prog->beat;
 	size_t got = 0;
 	for (;;) {
 		struct pollfd pfd = {sv->from_worker, POLLIN, 0};
 		int pr = poll(&pfd, 1, 250);
-		double now = mono();
+		double now = time_mono();
 		if (pr > 0) {
 			ssize_t r = read(sv->from_worker, line + got, sizeof(line) - 1 - got);
 			if (r <= 0) { /* the worker died */
@@ -266,10 +259,7 @@ static void check_alerts(struct supervisor *sv)
 {
 	struct alert_stats st;
 	char err[STORE_ERRLEN];
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	if (alert_evaluate(sv->cfg, sv->store, sv->nf, (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, &st,
-			   err, sizeof(err)) < 0) {
+	if (alert_evaluate(sv->cfg, sv->store, sv->nf, time_now_ms(), &st, err, sizeof(err)) < 0) {
 		log_error("alert evaluation failed: %s", err);
 		return;
 	}
@@ -282,24 +272,16 @@ static void check_alerts(struct supervisor *sv)
 static void *supervise_thread(void *arg)
 {
 	struct supervisor *sv = arg;
-	double next = mono(); /* evaluate once at start */
+	double next = time_mono(); /* evaluate once at start */
 
 	pthread_mutex_lock(&sv->lock);
 	while (!sv->stop) {
-		double now = mono();
+		double now = time_mono();
 		double due = next;
 		if (sv->poked && sv->poked_at + sv->cfg->eval_after_ingest_s < due)
 			due = sv->poked_at + sv->cfg->eval_after_ingest_s;
 		if (now < due) {
-			struct timespec ts;
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			double wait = due - now;
-			ts.tv_sec += (time_t)wait;
-			ts.tv_nsec += (long)((wait - (double)(time_t)wait) * 1e9);
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
+			struct timespec ts = time_mono_after(due - now);
 			pthread_cond_timedwait(&sv->wake, &sv->lock, &ts);
 			continue;
 		}
@@ -315,7 +297,7 @@ static void *supervise_thread(void *arg)
 			log_warn("restarting the evaluation worker in %.0f s", sv->backoff);
 		}
 		pthread_mutex_lock(&sv->lock);
-		next = mono() + (sv->pid ? sv->cfg->eval_interval_s : sv->backoff);
+		next = time_mono() + (sv->pid ? sv->cfg->eval_interval_s : sv->backoff);
 		if (!sv->pid && sv->backoff)
 			sv->poked = false;
 	}
@@ -366,11 +348,7 @@ int supervise_start(struct supervisor **out, const struct config *c, const char 
 	}
 	sv->prog->kpi = -1;
 	pthread_mutex_init(&sv->lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&sv->wake, &ca);
-	pthread_condattr_destroy(&ca);
+	time_cond_init(&sv->wake);
 	if (pthread_create(&sv->thread, NULL, supervise_thread, sv) != 0) {
 		snprintf(err, errlen, "cannot start the supervisor thread");
 		munmap(sv->prog, 4096);
@@ -391,7 +369,7 @@ void supervise_poke(struct supervisor *sv)
 	pthread_mutex_lock(&sv->lock);
 	if (!sv->poked) {
 		sv->poked = true;
-		sv->poked_at = mono();
+		sv->poked_at = time_mono();
 		pthread_cond_signal(&sv->wake);
 	}
 	pthread_mutex_unlock(&sv->lock);

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/time.h"
 #include "model/period.h"
 #include "eval/plugin.h"
 #include "eval/script.h"
@@ -74,20 +74,6 @@ static const struct {
 	enum field_id field;
 } dims[] = {{"mission", F_MISSION}, {"country", F_COUNTRY}, {"service", F_SERVICE},
 	    {"channel", F_CHANNEL}, {"sex", F_SEX},         {"age_group", F_AGE_GROUP}};
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 int kpi_engine_new(struct kpi_engine **out, const struct config *c, struct store *s,
 		   struct registry *r)
@@ -618,7 +604,7 @@ static int add_row(struct kpi_engine *e, struct rows *r, const struct fold *f, c
 		.extra = own(r, extra_json(&res)),
 		.note = own(r, res.note ? strdup(res.note) : NULL),
 		.provenance = prov,
-		.computed_ms = now_ms(),
+		.computed_ms = time_now_ms(),
 		.run = run_no,
 	};
 	return 0;
@@ -812,7 +798,7 @@ int kpi_eval(struct kpi_engine *e, bool full, struct kpi_progress *prog, struct 
 {
 	struct kpi_progress local = {0};
 	char serr[STORE_ERRLEN];
-	double t0 = mono();
+	double t0 = time_mono();
 	int rc = -1;
 	struct rows rows = {0};
 	struct store_result_key *keys = NULL;
@@ -892,7 +878,7 @@ out:
 	free(keys);
 	free_rows(&rows);
 	finish(e);
-	st->seconds = mono() - t0;
+	st->seconds = time_mono() - t0;
 	e->prog->busy = 0;
 	e->prog->kpi = -1;
 	return rc;

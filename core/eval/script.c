@@ -70,10 +70,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/time.h"
 
 #define HOOK_EVERY 1000             /* VM instructions between two runs of the count hook */
 #define SCRIPT_MAX_BYTES (1u << 20) /* a larger file is refused unread */
@@ -126,7 +126,6 @@ struct script {
 	lua_State *L;
 	char path[256];
 	struct script_limits lim;
-	int64_t deadline_ns;
 
 	/* the allocator */
 	size_t mem_used;
@@ -135,7 +134,7 @@ struct script {
 	/* the current call, for the hook */
 	const char *call; /* "load", "init", "step", ... */
 	uint64_t used;    /* instructions counted so far in this call */
-	int64_t t0;       /* monotonic ns at the first hook of the call */
+	double t0;        /* monotonic seconds at the first hook of the call */
 	bool t0_set;
 	bool tripped; /* a limit was hit in this call: the hook raises at every instruction */
 	char tripmsg[IND_ERRLEN];
@@ -159,13 +158,6 @@ struct fold {
 static struct script *script_of(lua_State *L)
 {
 	return *(struct script **)lua_getextraspace(L);
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static void *script_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
@@ -223,11 +215,11 @@ static void hook(lua_State *L, lua_Debug *ar)
 				 (unsigned long long)s->lim.instructions, s->call);
 			s->tripped = true;
 		} else {
-			int64_t now = now_ns();
+			double now = time_mono();
 			if (!s->t0_set) {
 				s->t0 = now;
 				s->t0_set = true;
-			} else if (now - s->t0 > s->deadline_ns) {
+			} else if (now - s->t0 > s->lim.seconds) {
 				errf(s->tripmsg,
 					 "%s: wall-clock deadline of %g s exceeded in %s", s->path,
 					 s->lim.seconds, s->call);
@@ -1119,7 +1111,6 @@ int script_load_file(struct registry *r, const char *path, const struct script_l
 	s->lim.memory_bytes = lim && lim->memory_bytes ? lim->memory_bytes : DEFAULT_MEMORY;
 	s->lim.instructions = lim && lim->instructions ? lim->instructions : DEFAULT_INSTRUCTIONS;
 	s->lim.seconds = lim && lim->seconds > 0 ? lim->seconds : DEFAULT_SECONDS;
-	s->deadline_ns = (int64_t)(s->lim.seconds * 1e9);
 	s->init_ref = s->step_ref = s->merge_ref = s->final_ref = LUA_NOREF;
 
 	s->L = lua_newstate(script_alloc, s);

@@ -17,6 +17,7 @@
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/metrics.h"
+#include "util/time.h"
 
 /* The status codes Mizan answers with, each counted in its own series;
  * anything else counts as "other". */
@@ -51,13 +52,6 @@ struct http {
 	bool stopping;
 };
 
-static double since(const struct timespec *t0)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 static void count_route(struct metrics *m, struct route *rt)
 {
 	char labels[96];
@@ -82,7 +76,7 @@ static void count(struct http_req *r, unsigned status)
 	while (i < NCODES && codes[i] != status)
 		i++;
 	metric_add(rt->answered[i], 1);
-	metric_observe(rt->duration, since(&r->start));
+	metric_observe(rt->duration, time_mono() - r->start);
 }
 
 /* ---- answers ------------------------------------------------------------------------ */
@@ -486,7 +480,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			free(r);
 			return MHD_NO;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &r->start);
+		r->start = time_mono();
 		r->h = h;
 		r->url = r->url_copy;
 		r->method = method;

@@ -27,7 +27,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
 
 #include "http/auth.h"
 #include "model/config.h"
@@ -88,7 +87,7 @@ struct http_req {
 	struct cJSON *reply;
 	/* ---- the router's own ---- */
 	struct http *h;
-	struct timespec start;
+	double start;                /* time_mono() when the request began */
 	unsigned status;             /* set when an answer is queued */
 	size_t cap, limit;
 	int job;

@@ -8,27 +8,18 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ingest/batch.h"
-
-static double mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "util/time.h"
 
 static struct event_limits limits_of(const struct config *c)
 {
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
 	return (struct event_limits){
 		.attrs_bytes = c->attrs_bytes,
 		.attrs_depth = c->attrs_depth,
 		.future_ms = (int64_t)c->future_s * 1000,
-		.now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000,
+		.now_ms = time_now_ms(),
 	};
 }
 
@@ -42,7 +33,7 @@ struct progress {
 
 static void progress_draw(struct progress *p, double frac, size_t events, bool final)
 {
-	double t = mono();
+	double t = time_mono();
 	if (!p->on || (!final && t - p->last < 0.1))
 		return;
 	p->last = t;
@@ -223,7 +214,7 @@ int import_file(struct store *s, const struct config *c, const char *path, bool 
 		struct import_stats *st, FILE *errs)
 {
 	memset(st, 0, sizeof(*st));
-	double t0 = mono();
+	double t0 = time_mono();
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		fprintf(errs, "%s: %s\n", path, strerror(errno));
@@ -254,14 +245,14 @@ int import_file(struct store *s, const struct config *c, const char *path, bool 
 	int rc = pass(s, c, path, data, len, fmt, false, &pg, st, errs);
 	if (rc == 0) {
 		progress_draw(&pg, 1, st->events, true);
-		pg = (struct progress){progress, "storing", mono(), 0};
+		pg = (struct progress){progress, "storing", time_mono(), 0};
 		rc = pass(s, c, path, data, len, fmt, true, &pg, st, errs);
 		progress_draw(&pg, 1, st->events, true);
 	} else if (progress) {
 		fputc('\n', stderr);
 	}
 	munmap(data, len);
-	st->seconds = mono() - t0;
+	st->seconds = time_mono() - t0;
 	return rc;
 }
 
@@ -319,7 +310,7 @@ int import_demo(struct store *s, const struct config *c, const struct demo_opts 
 		bool progress, struct import_stats *st, FILE *errs)
 {
 	memset(st, 0, sizeof(*st));
-	struct progress pg = {progress, "loading demo events", mono(), 0};
+	struct progress pg = {progress, "loading demo events", time_mono(), 0};
 	struct demo_sink d = {.s = s, .c = c, .lim = limits_of(c), .st = st, .pg = &pg,
 			      .total = o->events ? o->events : 1, .errs = errs};
 	int rc = demo_generate(o, demo_line, &d);
@@ -327,6 +318,6 @@ int import_demo(struct store *s, const struct config *c, const struct demo_opts 
 		rc = flush_demo(&d);
 	free(d.buf);
 	progress_draw(&pg, 1, st->events, true);
-	st->seconds = mono() - pg.t0;
+	st->seconds = time_mono() - pg.t0;
 	return rc;
 }

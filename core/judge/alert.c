@@ -6,18 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "util/log.h"
+#include "util/time.h"
 #include "model/period.h"
 #include "judge/target.h"
-
-static double mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* ---- one alert ----------------------------------------------------------------------- */
 
@@ -399,7 +392,7 @@ static int judge_source(struct engine *e, int kind, const char *mission, int64_t
 int alert_evaluate(const struct config *c, struct store *s, const struct alert_notifier *nf,
 		   int64_t now_ms, struct alert_stats *st, char *err, size_t errlen)
 {
-	double t0 = mono();
+	double t0 = time_mono();
 	struct engine e = {.c = c, .s = s, .nf = nf, .now = now_ms, .st = st};
 	int rc = -1;
 
@@ -434,6 +427,6 @@ out:
 		free(e.sil.owned[i]);
 	free(e.sil.owned);
 	free(e.sil.v);
-	st->seconds = mono() - t0;
+	st->seconds = time_mono() - t0;
 	return rc;
 }

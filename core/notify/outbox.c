@@ -8,21 +8,14 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "util/log.h"
+#include "util/time.h"
 #include "notify/mail.h"
 
 /* Messages read from the store per round (each is copied, then sent with
  * the store's locks released). */
 #define OUTBOX_BATCH 32
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int64_t outbox_backoff_ms(const struct config *c, int attempts)
 {
@@ -211,11 +204,9 @@ static void *outbox_thread(void *arg)
 	while (!atomic_load(&o->stop)) {
 		o->poked = false;
 		pthread_mutex_unlock(&o->mu);
-		deliver_due(o->c, o->s, wall_ms(), &o->stop);
+		deliver_due(o->c, o->s, time_now_ms(), &o->stop);
 		pthread_mutex_lock(&o->mu);
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += poll;
+		struct timespec ts = time_mono_after(poll);
 		while (!o->poked && !atomic_load(&o->stop))
 			if (pthread_cond_timedwait(&o->cv, &o->mu, &ts) == ETIMEDOUT)
 				break;
@@ -235,14 +226,10 @@ int outbox_start(struct outbox **out, const struct config *c, struct store *s)
 	o->c = c;
 	o->s = s;
 	atomic_init(&o->stop, 0);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	int rc = pthread_cond_init(&o->cv, &ca);
-	pthread_condattr_destroy(&ca);
-	if (rc != 0) {
+	int rc = time_cond_init(&o->cv);
+	if (rc < 0) {
 		free(o);
-		log_error("mail: cannot start the outbox: %s", strerror(rc));
+		log_error("mail: cannot start the outbox: %s", strerror(-rc));
 		return -1;
 	}
 	pthread_mutex_init(&o->mu, NULL);

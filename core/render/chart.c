@@ -76,6 +76,7 @@
 #include "render/chart.h"
 
 #include "util/utf8.h"
+#include "util/time.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -691,13 +692,6 @@ static bool worker_alive(struct chart_pool *p, struct worker *w)
 	return true;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void tail_add(char *tail, size_t *tl, const char *d, size_t n)
 {
 	if (n >= STDERR_TAIL - 1) {
@@ -770,7 +764,7 @@ static enum run_result worker_run(struct worker *w, const char *script, size_t s
 	}
 	size_t woff = 0, tl = 0;
 	tail[0] = '\0';
-	double deadline = now_s() + timeout_s;
+	double deadline = time_mono() + timeout_s;
 	enum run_result res = RUN_DIED;
 	char tmp[65536];
 
@@ -781,7 +775,7 @@ static enum run_result worker_run(struct worker *w, const char *script, size_t s
 			res = RUN_OK;
 			break;
 		}
-		double left = deadline - now_s();
+		double left = deadline - time_mono();
 		if (left <= 0) {
 			set_err(err, errlen, "chart: gnuplot timed out after %.3g s (killed)",
 				timeout_s);
