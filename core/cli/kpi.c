@@ -19,6 +19,7 @@
 #include "eval/script.h"
 #include "daemon/supervise.h"
 #include "eval/worker.h"
+#include "util/buf.h"
 #include "util/time.h"
 
 static const char usage_eval[] =
@@ -412,24 +413,17 @@ static char *read_all(const char *path, size_t *len)
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return NULL;
-	size_t cap = 65536, n = 0;
-	char *buf = malloc(cap);
-	for (size_t r; buf && (r = fread(buf + n, 1, cap - n, f)) > 0;) {
-		n += r;
-		if (n == cap) {
-			char *p = realloc(buf, cap *= 2);
-			if (!p) {
-				free(buf);
-				buf = NULL;
-			}
-			buf = p;
-		}
-	}
+	struct buf b = {0};
+	char chunk[65536];
+	for (size_t r; (r = fread(chunk, 1, sizeof(chunk), f)) > 0;)
+		buf_add(&b, chunk, r);
+	bool failed = ferror(f);
 	fclose(f);
-	if (buf)
-		buf[n < cap ? n : cap - 1] = '\0';
-	*len = n;
-	return buf;
+	if (failed) {
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_take(&b, len);
 }
 
 static void print_failure(const char *kpi, const char *error, int64_t at, void *ud)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ingest/batch.h"
+#include "util/buf.h"
 #include "util/time.h"
 
 static struct event_limits limits_of(const struct config *c)
@@ -262,8 +263,8 @@ struct demo_sink {
 	struct store *s;
 	const struct config *c;
 	struct event_limits lim;
-	char *buf;
-	size_t len, cap, lines;
+	struct buf lines_text; /* the NDJSON lines since the last flush */
+	size_t lines;
 	struct import_stats *st;
 	struct progress *pg;
 	uint64_t total;
@@ -274,15 +275,16 @@ struct demo_sink {
 static int flush_demo(struct demo_sink *d)
 {
 	struct batch b;
-	int rc = batch_parse(&b, BATCH_NDJSON, d->buf, d->len, NULL, d->st->events + 1, &d->lim,
-			     d->lines);
+	int rc = batch_parse(&b, BATCH_NDJSON, d->lines_text.p, d->lines_text.len, NULL,
+			     d->st->events + 1, &d->lim, d->lines);
 	if (rc == -EINVAL)
 		print_errors(d->errs, "demo", &b);
 	if (rc == 0)
 		rc = put(d->s, b.ev, b.n, d->st, "demo", d->errs);
 	d->st->events += d->lines;
 	batch_free(&b);
-	d->len = d->lines = 0;
+	buf_truncate(&d->lines_text, 0);
+	d->lines = 0;
 	progress_draw(d->pg, (double)d->st->events / (double)d->total, d->st->events, false);
 	return rc;
 }
@@ -290,17 +292,10 @@ static int flush_demo(struct demo_sink *d)
 static int demo_line(const char *line, size_t n, void *ud)
 {
 	struct demo_sink *d = ud;
-	if (d->len + n + 1 > d->cap) {
-		size_t cap = (d->len + n + 1) * 2;
-		char *p = realloc(d->buf, cap);
-		if (!p)
-			return -ENOMEM;
-		d->buf = p;
-		d->cap = cap;
-	}
-	memcpy(d->buf + d->len, line, n);
-	d->len += n;
-	d->buf[d->len++] = '\n';
+	buf_add(&d->lines_text, line, n);
+	buf_putc(&d->lines_text, '\n');
+	if (d->lines_text.oom)
+		return -ENOMEM;
 	if (++d->lines == (size_t)d->c->batch_events)
 		return flush_demo(d);
 	return 0;
@@ -316,7 +311,7 @@ int import_demo(struct store *s, const struct config *c, const struct demo_opts 
 	int rc = demo_generate(o, demo_line, &d);
 	if (rc == 0 && d.lines)
 		rc = flush_demo(&d);
-	free(d.buf);
+	buf_free(&d.lines_text);
 	progress_draw(&pg, 1, st->events, true);
 	st->seconds = time_mono() - pg.t0;
 	return rc;

@@ -1,11 +1,8 @@
 /* mail.c - composing (RFC 5322, MIME, RFC 2047) and sending (SMTP with libcurl). */
 #include "notify/mail.h"
 
-#include "util/utf8.h"
-
 #include <curl/curl.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,60 +10,15 @@
 #include <strings.h>
 #include <time.h>
 
+#include "util/buf.h"
+#include "util/utf8.h"
+
 /* Header lines are folded to stay within this many characters (RFC 5322
  * asks for 78 at most, CRLF not counted). */
 #define LINE_MAX_COLS 76
 /* An encoded-word is at most 75 characters: "=?UTF-8?B?" + text + "?=". */
 #define EW_OVERHEAD 12
 #define EW_MAX 75
-
-/* ---- a growing buffer ------------------------------------------------------------ */
-
-struct buf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void buf_put(struct buf *b, const void *d, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, d, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void buf_puts(struct buf *b, const char *s)
-{
-	buf_put(b, s, strlen(s));
-}
-
-__attribute__((format(printf, 2, 3))) static void buf_printf(struct buf *b, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		b->oom = true; /* only short, fixed texts go through here */
-		return;
-	}
-	buf_put(b, tmp, (size_t)n);
-}
 
 /* ---- base64 ---------------------------------------------------------------------- */
 
@@ -93,7 +45,7 @@ static void put_base64(struct buf *b, const unsigned char *d, size_t n, bool wra
 				line[col++] = '\r';
 				line[col++] = '\n';
 			}
-			buf_put(b, line, col);
+			buf_add(b, line, col);
 			col = 0;
 		}
 	}
@@ -101,9 +53,9 @@ static void put_base64(struct buf *b, const unsigned char *d, size_t n, bool wra
 		line[col++] = '\r';
 		line[col++] = '\n';
 		if (col > 2 || n == 0)
-			buf_put(b, line, col);
+			buf_add(b, line, col);
 	} else if (col) {
-		buf_put(b, line, col);
+		buf_add(b, line, col);
 	}
 }
 
@@ -167,7 +119,7 @@ static void put_words(struct buf *b, size_t *col, const char *s)
 			*col = 0;
 		}
 		buf_puts(b, " ");
-		buf_put(b, s, n);
+		buf_add(b, s, n);
 		*col += 1 + n;
 		s += n;
 		if (*s == ' ')
@@ -412,12 +364,9 @@ char *mail_format(const struct mail_message *m, size_t *len)
 		put_part(&b, balt, "text/html", m->html);
 	}
 	buf_printf(&b, "--%s--\r\n", balt);
-	if (b.oom)
-		goto oom;
-	*len = b.len;
-	return b.p;
+	return buf_take(&b, len); /* NULL when b ran out of memory */
 oom:
-	free(b.p);
+	buf_free(&b);
 	return NULL;
 }
 

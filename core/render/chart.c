@@ -74,9 +74,9 @@
  * least recently used evicted; one mutex.
  */
 #include "render/chart.h"
-
-#include "util/utf8.h"
+#include "util/buf.h"
 #include "util/time.h"
+#include "util/utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -101,61 +101,6 @@ extern char **environ;
 #define STDERR_TAIL 512
 #define LABEL_MAX_BYTES 128
 #define TEXT_MAX_BYTES 240
-
-/* ---- growable byte buffer ---- */
-
-struct buf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static bool buf_reserve(struct buf *b, size_t more)
-{
-	if (b->oom)
-		return false;
-	if (b->len + more + 1 <= b->cap)
-		return true;
-	size_t cap = b->cap ? b->cap : 1024;
-	while (cap < b->len + more + 1)
-		cap *= 2;
-	char *np = realloc(b->p, cap);
-	if (!np) {
-		b->oom = true;
-		return false;
-	}
-	b->p = np;
-	b->cap = cap;
-	return true;
-}
-
-static void buf_add(struct buf *b, const void *d, size_t n)
-{
-	if (!buf_reserve(b, n))
-		return;
-	memcpy(b->p + b->len, d, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void buf_puts(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
-__attribute__((format(printf, 2, 3))) static void buf_printf(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || !buf_reserve(b, (size_t)n))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
 
 __attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen,
 							    const char *fmt, ...)
@@ -473,14 +418,14 @@ static char *script_with_eod(const struct chart_spec *s, const char *eod)
 	buf_puts(&b, "plot ");
 	buf_add(&b, plot.p ? plot.p : "", plot.len);
 	buf_puts(&b, "\nunset output\n");
-	bool oom = b.oom || data.oom || plot.oom;
-	free(data.p);
-	free(plot.p);
+	bool oom = data.oom || plot.oom;
+	buf_free(&data);
+	buf_free(&plot);
 	if (oom) {
-		free(b.p);
+		buf_free(&b);
 		return NULL;
 	}
-	return b.p;
+	return buf_take(&b, NULL); /* NULL when b ran out of memory */
 }
 
 char *chart_script(const struct chart_spec *s)
@@ -758,7 +703,7 @@ static enum run_result worker_run(struct worker *w, const char *script, size_t s
 	buf_add(&in, script, slen);
 	buf_add(&in, epi, (size_t)el);
 	if (in.oom) {
-		free(in.p);
+		buf_free(&in);
 		set_err(err, errlen, "chart: out of memory");
 		return RUN_DIED;
 	}
@@ -771,7 +716,7 @@ static enum run_result worker_run(struct worker *w, const char *script, size_t s
 	for (;;) {
 		if (out->len >= (size_t)ml &&
 		    memcmp(out->p + out->len - (size_t)ml, marker, (size_t)ml) == 0) {
-			out->len -= (size_t)ml;
+			buf_truncate(out, out->len - (size_t)ml);
 			res = RUN_OK;
 			break;
 		}
@@ -836,7 +781,7 @@ static enum run_result worker_run(struct worker *w, const char *script, size_t s
 			}
 		}
 	}
-	free(in.p);
+	buf_free(&in);
 	return res;
 }
 
@@ -1002,14 +947,12 @@ static void cache_put(struct chart_pool *p, uint64_t h, struct buf *k, const uns
 	}
 	free(victim->key);
 	free(victim->data);
-	victim->key = (unsigned char *)k->p; /* takes the key */
 	victim->keylen = k->len;
+	victim->key = (unsigned char *)buf_take(k, NULL); /* takes the key */
 	victim->hash = h;
 	victim->data = copy;
 	victim->len = len;
 	victim->tick = ++p->tick;
-	k->p = NULL;
-	k->len = k->cap = 0;
 	pthread_mutex_unlock(&p->cache_mu);
 }
 
@@ -1066,14 +1009,14 @@ unsigned char *chart_render(struct chart_pool *p, const struct chart_spec *s, si
 	if (!s->no_cache) {
 		spec_key(&key, s);
 		if (key.oom) {
-			free(key.p);
+			buf_free(&key);
 			set_err(err, errlen, "chart: out of memory");
 			return NULL;
 		}
 		h = fnv1a(key.p, key.len);
 		unsigned char *hit = cache_get(p, h, &key, len);
 		if (hit) {
-			free(key.p);
+			buf_free(&key);
 			pthread_mutex_lock(&p->mu);
 			p->st.cache_hits++;
 			pthread_mutex_unlock(&p->mu);
@@ -1082,7 +1025,7 @@ unsigned char *chart_render(struct chart_pool *p, const struct chart_spec *s, si
 	}
 	char *script = chart_script(s);
 	if (!script) {
-		free(key.p);
+		buf_free(&key);
 		set_err(err, errlen, "chart: out of memory");
 		return NULL;
 	}
@@ -1127,8 +1070,8 @@ done:
 	release(p, w);
 	if (res && !s->no_cache)
 		cache_put(p, h, &key, res, *len);
-	free(key.p);
-	free(out.p);
+	buf_free(&key);
+	buf_free(&out);
 	free(script);
 	return res;
 }

@@ -27,6 +27,9 @@ void buf_add(struct buf *b, const void *d, size_t n);
 void buf_puts(struct buf *b, const char *s);
 void buf_putc(struct buf *b, char c);
 __attribute__((format(printf, 2, 3))) void buf_printf(struct buf *b, const char *fmt, ...);
+/* Keeps the first len bytes (len <= b->len) and drops the rest; the memory
+ * stays for what is added next. */
+void buf_truncate(struct buf *b, size_t len);
 /* The bytes (malloc'd, NUL-terminated; the caller frees them) and their
  * length; the buffer is left empty.  NULL when out of memory at any point,
  * after freeing what there was. */
