@@ -22,41 +22,27 @@
 
 /* ---- base64 ---------------------------------------------------------------------- */
 
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/* A body line of base64: 57 bytes make 76 characters (RFC 2045's limit). */
+#define B64_LINE_BYTES 57
 
-/* Appends the base64 of d[0..n); with wrap, in lines of 76 characters,
- * each ending with CRLF (an empty input gives one empty line). */
+/* Appends the base64 of d[0..n), encoded by libsodium.  With wrap, as a MIME
+ * body wants it: lines of 76 characters (the last one shorter), each ending
+ * with CRLF; an empty input gives one empty line.  Without wrap, one run of
+ * characters. */
 static void put_base64(struct buf *b, const unsigned char *d, size_t n, bool wrap)
 {
-	char line[80];
-	size_t col = 0;
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)d[i] << 16;
-		if (i + 1 < n)
-			v |= (unsigned)d[i + 1] << 8;
-		if (i + 2 < n)
-			v |= d[i + 2];
-		line[col++] = b64[(v >> 18) & 63];
-		line[col++] = b64[(v >> 12) & 63];
-		line[col++] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
-		line[col++] = i + 2 < n ? b64[v & 63] : '=';
-		if (col == 76) {
-			if (wrap) {
-				line[col++] = '\r';
-				line[col++] = '\n';
-			}
-			buf_add(b, line, col);
-			col = 0;
-		}
-	}
-	if (wrap) {
-		line[col++] = '\r';
-		line[col++] = '\n';
-		if (col > 2 || n == 0)
-			buf_add(b, line, col);
-	} else if (col) {
-		buf_add(b, line, col);
-	}
+	char line[sodium_base64_ENCODED_LEN(B64_LINE_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+	size_t i = 0;
+	do {
+		/* Whole lines are a multiple of 3 bytes, so the lines joined are
+		 * the base64 of the whole input. */
+		size_t k = n - i < B64_LINE_BYTES ? n - i : B64_LINE_BYTES;
+		sodium_bin2base64(line, sizeof(line), d + i, k, sodium_base64_VARIANT_ORIGINAL);
+		buf_puts(b, line);
+		if (wrap)
+			buf_add(b, "\r\n", 2);
+		i += k;
+	} while (i < n);
 }
 
 /* ---- cleaning header text -------------------------------------------------------- */
