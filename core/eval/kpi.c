@@ -1,6 +1,7 @@
 /* kpi.c - see kpi.h. */
 #include "eval/kpi.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -543,34 +544,21 @@ static char *own(struct rows *r, char *s)
 	return r->owned[r->nowned++] = s;
 }
 
-static char *extra_json(const struct mizan_result *res)
+char *kpi_extra_json(const struct mizan_result *res)
 {
 	if (res->nextra <= 0)
 		return NULL;
-	size_t cap = 64 + (size_t)res->nextra * 64, n = 0;
-	char *s = malloc(cap);
-	if (!s)
-		return NULL;
-	n += (size_t)snprintf(s + n, cap - n, "{");
-	for (int i = 0; i < res->nextra && i < MIZAN_MAX_EXTRA; i++) {
+	cJSON *o = cJSON_CreateObject();
+	bool ok = o != NULL;
+	for (int i = 0; ok && i < res->nextra && i < MIZAN_MAX_EXTRA; i++) {
 		const char *name = res->extra[i].name ? res->extra[i].name : "?";
 		double v = res->extra[i].value;
-		/* Names are the plugin's literals; keep them to safe characters. */
-		char safe[48];
-		size_t k = 0;
-		for (const char *p = name; *p && k < sizeof(safe) - 1; p++)
-			safe[k++] = (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20) ? '_' : *p;
-		safe[k] = '\0';
-		if (isfinite(v))
-			n += (size_t)snprintf(s + n, cap - n, "%s\"%s\":%.17g", i ? "," : "", safe, v);
-		else
-			n += (size_t)snprintf(s + n, cap - n, "%s\"%s\":null", i ? "," : "", safe);
-		if (n >= cap)
-			break;
+		ok = (isfinite(v) ? cJSON_AddNumberToObject(o, name, v)
+				  : cJSON_AddNullToObject(o, name)) != NULL;
 	}
-	if (n + 2 <= cap)
-		snprintf(s + n, cap - n, "}");
-	return s;
+	char *text = ok ? cJSON_PrintUnformatted(o) : NULL;
+	cJSON_Delete(o);
+	return text;
 }
 
 static int add_row(struct kpi_engine *e, struct rows *r, const struct fold *f, const char *dim,
@@ -601,7 +589,7 @@ static int add_row(struct kpi_engine *e, struct rows *r, const struct fold *f, c
 		.start_ms = f->p.start_ms,
 		.value = isfinite(res.value) ? res.value : NAN,
 		.n = isfinite(res.n) ? res.n : 0,
-		.extra = own(r, extra_json(&res)),
+		.extra = own(r, kpi_extra_json(&res)),
 		.note = own(r, res.note ? strdup(res.note) : NULL),
 		.provenance = prov,
 		.computed_ms = time_now_ms(),

@@ -61,6 +61,11 @@ void kpi_registry_load(struct registry *r, const struct config *c);
 /* The mizan_event view of a stored event. */
 void kpi_event_view(const struct event *e, struct mizan_event *out);
 
+/* The extra figures of a result as the text of one JSON object, name to
+ * value (null for a value that is not finite), malloc'd: the caller frees
+ * it.  NULL when the result has none, or out of memory. */
+char *kpi_extra_json(const struct mizan_result *res);
+
 /* "plugin <file> <version>" or "script <file> sha256:..." */
 void kpi_provenance(const struct indicator *ind, char *buf, size_t len);
 
