@@ -1,7 +1,8 @@
-/* kpi.c - see kpi.h. */
+/* kpi.c - see kpi.h: the engine, what to recompute, and the folds of the
+ * events; the rows an evaluation writes are made in kpi_results.c. */
 #include "eval/kpi.h"
+#include "eval/kpi_internal.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -15,60 +16,6 @@
 #include "model/period.h"
 #include "eval/plugin.h"
 #include "eval/script.h"
-
-#define MAX_DIMS 6
-
-/* One state per slice value of one dimension: open addressing on the text. */
-struct slot {
-	char *key;
-	void *state;
-};
-
-struct slice_map {
-	struct slot *v;
-	size_t cap, n;
-};
-
-/* The folds of one KPI over one period: the whole and every slice. */
-struct fold {
-	uint64_t key;
-	int kpi;
-	struct period p;
-	char label[16];
-	void *total;
-	struct slice_map dims[MAX_DIMS];
-};
-
-struct kpi_run {
-	const struct cfg_kpi *cfg;
-	struct indicator *ind;
-	struct mizan_params params;
-	const char **keys, **values;
-	enum period_kind pkinds[2];
-	int npk;
-	bool full, failed, skipped;
-	char error[IND_ERRLEN];
-	uint64_t *dirty; /* period keys to recompute, sorted */
-	size_t ndirty;
-	struct fold *cur[2]; /* the fold the last event went to, per period kind */
-};
-
-struct kpi_engine {
-	const struct config *cfg;
-	struct store *store;
-	struct registry *reg;
-	char **skip;
-	size_t nskip;
-	int dim_field[MAX_DIMS];
-	const char *dim_name[MAX_DIMS];
-	int ndims;
-	/* per evaluation */
-	struct kpi_run *runs;
-	struct fold **folds; /* hash table on fold->key */
-	size_t fcap, nfolds;
-	struct kpi_progress *prog;
-	size_t events;
-};
 
 static const struct {
 	const char *name;
@@ -442,7 +389,7 @@ static size_t scan_ranges(struct kpi_engine *e, int kind, struct range **out)
 
 /* ---- folding ------------------------------------------------------------------------ */
 
-static void fail_run(struct kpi_engine *e, int k, const char *why)
+void kpi_fail_run(struct kpi_engine *e, int k, const char *why)
 {
 	struct kpi_run *run = &e->runs[k];
 	if (run->failed)
@@ -457,11 +404,11 @@ static int step_one(struct kpi_engine *e, int k, void *state, const struct mizan
 {
 	struct kpi_run *run = &e->runs[k];
 	if (!state) {
-		fail_run(e, k, run->error[0] ? run->error : "out of memory");
+		kpi_fail_run(e, k, run->error[0] ? run->error : "out of memory");
 		return -1;
 	}
 	if (run->ind->ops->step(run->ind, state, m, run->error) < 0) {
-		fail_run(e, k, run->error);
+		kpi_fail_run(e, k, run->error);
 		return -1;
 	}
 	return 0;
@@ -498,7 +445,7 @@ static int on_event(const struct event *ev, void *ud)
 				}
 				f = run->cur[i] = fold_get(e, (int)k, &p);
 				if (!f) {
-					fail_run(e, (int)k, run->error[0] ? run->error : "out of memory");
+					kpi_fail_run(e, (int)k, run->error[0] ? run->error : "out of memory");
 					break;
 				}
 			}
@@ -515,114 +462,6 @@ static int on_event(const struct event *ev, void *ud)
 		}
 	}
 	e->prog->kpi = -1;
-	return 0;
-}
-
-/* ---- results --------------------------------------------------------------------------- */
-
-struct rows {
-	struct store_result *v;
-	size_t n, cap;
-	char **owned; /* texts the rows point to */
-	size_t nowned, ocap;
-};
-
-static char *own(struct rows *r, char *s)
-{
-	if (!s)
-		return NULL;
-	if (r->nowned == r->ocap) {
-		size_t cap = r->ocap ? r->ocap * 2 : 256;
-		char **p = realloc(r->owned, cap * sizeof(*p));
-		if (!p) {
-			free(s);
-			return NULL;
-		}
-		r->owned = p;
-		r->ocap = cap;
-	}
-	return r->owned[r->nowned++] = s;
-}
-
-char *kpi_extra_json(const struct mizan_result *res)
-{
-	if (res->nextra <= 0)
-		return NULL;
-	cJSON *o = cJSON_CreateObject();
-	bool ok = o != NULL;
-	for (int i = 0; ok && i < res->nextra && i < MIZAN_MAX_EXTRA; i++) {
-		const char *name = res->extra[i].name ? res->extra[i].name : "?";
-		double v = res->extra[i].value;
-		ok = (isfinite(v) ? cJSON_AddNumberToObject(o, name, v)
-				  : cJSON_AddNullToObject(o, name)) != NULL;
-	}
-	char *text = ok ? cJSON_PrintUnformatted(o) : NULL;
-	cJSON_Delete(o);
-	return text;
-}
-
-static int add_row(struct kpi_engine *e, struct rows *r, const struct fold *f, const char *dim,
-		   const char *slice, void *state, const char *prov, int64_t run_no)
-{
-	struct kpi_run *run = &e->runs[f->kpi];
-	struct mizan_result res;
-	memset(&res, 0, sizeof(res));
-	res.value = NAN;
-	if (run->ind->ops->final(run->ind, state, &res, run->error) < 0) {
-		fail_run(e, f->kpi, run->error);
-		return -1;
-	}
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 1024;
-		struct store_result *p = realloc(r->v, cap * sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		r->v = p;
-		r->cap = cap;
-	}
-	r->v[r->n++] = (struct store_result){
-		.kpi = run->cfg->id,
-		.period = f->label,
-		.dim = dim,
-		.slice = own(r, strdup(slice)),
-		.pkind = (int)f->p.kind,
-		.start_ms = f->p.start_ms,
-		.value = isfinite(res.value) ? res.value : NAN,
-		.n = isfinite(res.n) ? res.n : 0,
-		.extra = own(r, kpi_extra_json(&res)),
-		.note = own(r, res.note ? strdup(res.note) : NULL),
-		.provenance = prov,
-		.computed_ms = time_now_ms(),
-		.run = run_no,
-	};
-	return 0;
-}
-
-static int collect(struct kpi_engine *e, struct rows *r, struct store_result_key **cleared,
-		   size_t *ncleared, char (*prov)[300], int64_t run_no)
-{
-	struct store_result_key *keys = calloc(e->nfolds + 1, sizeof(*keys));
-	size_t nk = 0;
-	if (!keys)
-		return -ENOMEM;
-	for (size_t i = 0; i < e->fcap; i++) {
-		struct fold *f = e->folds[i];
-		if (!f || e->runs[f->kpi].failed)
-			continue;
-		e->prog->kpi = f->kpi;
-		e->prog->beat++;
-		keys[nk++] = (struct store_result_key){e->runs[f->kpi].cfg->id, f->label};
-		if (add_row(e, r, f, "", "", f->total, prov[f->kpi], run_no) < 0)
-			continue;
-		for (int d = 0; d < e->ndims; d++)
-			for (size_t j = 0; j < f->dims[d].cap; j++)
-				if (f->dims[d].v[j].key)
-					add_row(e, r, f, e->dim_name[d], f->dims[d].v[j].key,
-						f->dims[d].v[j].state, prov[f->kpi], run_no);
-	}
-	e->prog->kpi = -1;
-	*cleared = keys;
-	*ncleared = nk;
 	return 0;
 }
 
@@ -747,40 +586,6 @@ static void finish(struct kpi_engine *e)
 	e->runs = NULL;
 }
 
-static void free_rows(struct rows *r)
-{
-	for (size_t i = 0; i < r->nowned; i++)
-		free(r->owned[i]);
-	free(r->owned);
-	free(r->v);
-}
-
-/* Drops rows and keys of KPIs that failed while being finalised. */
-static void drop_failed(struct kpi_engine *e, struct rows *r, struct store_result_key *keys,
-			size_t *nkeys)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < r->n; i++) {
-		bool failed = false;
-		for (size_t k = 0; k < e->cfg->nkpis; k++)
-			if (r->v[i].kpi == e->cfg->kpis[k].id)
-				failed = e->runs[k].failed;
-		if (!failed)
-			r->v[n++] = r->v[i];
-	}
-	r->n = n;
-	n = 0;
-	for (size_t i = 0; i < *nkeys; i++) {
-		bool failed = false;
-		for (size_t k = 0; k < e->cfg->nkpis; k++)
-			if (keys[i].kpi == e->cfg->kpis[k].id)
-				failed = e->runs[k].failed;
-		if (!failed)
-			keys[n++] = keys[i];
-	}
-	*nkeys = n;
-}
-
 int kpi_eval(struct kpi_engine *e, bool full, struct kpi_progress *prog, struct eval_stats *st,
 	     char *err, size_t errlen)
 {
@@ -788,7 +593,7 @@ int kpi_eval(struct kpi_engine *e, bool full, struct kpi_progress *prog, struct 
 	char serr[STORE_ERRLEN];
 	double t0 = time_mono();
 	int rc = -1;
-	struct rows rows = {0};
+	struct kpi_rows rows = {0};
 	struct store_result_key *keys = NULL;
 	size_t nkeys = 0;
 	char(*prov)[300] = NULL;
@@ -839,11 +644,11 @@ int kpi_eval(struct kpi_engine *e, bool full, struct kpi_progress *prog, struct 
 	for (size_t k = 0; k < e->cfg->nkpis; k++)
 		if (e->runs[k].ind)
 			kpi_provenance(e->runs[k].ind, prov[k], sizeof(prov[k]));
-	if (collect(e, &rows, &keys, &nkeys, prov, st->run) < 0) {
+	if (kpi_rows_collect(e, &rows, &keys, &nkeys, prov, st->run) < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	drop_failed(e, &rows, keys, &nkeys);
+	kpi_rows_drop_failed(e, &rows, keys, &nkeys);
 	if (store_results_write(e->store, keys, nkeys, rows.v, rows.n, upto, serr) < 0) {
 		snprintf(err, errlen, "%s", serr);
 		goto out;
@@ -864,7 +669,7 @@ int kpi_eval(struct kpi_engine *e, bool full, struct kpi_progress *prog, struct 
 out:
 	free(prov);
 	free(keys);
-	free_rows(&rows);
+	kpi_rows_free(&rows);
 	finish(e);
 	st->seconds = time_mono() - t0;
 	e->prog->busy = 0;
