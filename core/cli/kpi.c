@@ -171,10 +171,7 @@ int cmd_eval(int argc, char **argv)
 		fprintf(stderr, "mizan eval: no KPI '%s' in the configuration\n", kpi);
 		goto out_cfg;
 	}
-	bool by_known = !by;
-	for (size_t i = 0; by && i < co.cfg.slices.n; i++)
-		by_known |= strcmp(co.cfg.slices.v[i], by) == 0;
-	if (!by_known) {
+	if (by && !strlist_has(&co.cfg.slices, by)) {
 		fprintf(stderr, "mizan eval: --by must be one of evaluation.slices, got '%s'\n", by);
 		goto out_cfg;
 	}
@@ -434,7 +431,9 @@ static void print_failure(const char *kpi, const char *error, int64_t at, void *
 		printf("FAIL %s: the indicator failed: %s\n", (const char *)ud, error);
 }
 
-/* Runs one fixture in a scratch database; returns failures, or -1. */
+/* Runs one fixture in a scratch database; returns how many expectations
+ * failed, or a negative errno when the fixture could not be run (said on
+ * stderr): -EINVAL a fixture that is not one, else the store's error. */
 static int run_fixture(const struct config *base, const char *file)
 {
 	size_t len;
@@ -444,16 +443,16 @@ static int run_fixture(const struct config *base, const char *file)
 	if (!fx || !cJSON_IsObject(fx)) {
 		fprintf(stderr, "%s: not a JSON object\n", file);
 		cJSON_Delete(fx);
-		return -1;
+		return -EINVAL;
 	}
-	int result = -1;
+	int result;
 	const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(fx, "indicator"));
 	const cJSON *events = cJSON_GetObjectItem(fx, "events");
 	const cJSON *expect = cJSON_GetObjectItem(fx, "expect");
 	if (!name || !cJSON_IsArray(events) || !cJSON_IsArray(expect)) {
 		fprintf(stderr, "%s: needs \"indicator\", \"events\" and \"expect\"\n", file);
 		cJSON_Delete(fx);
-		return -1;
+		return -EINVAL;
 	}
 
 	/* The indicator: from the given files, else from the configured folders. */
@@ -515,6 +514,7 @@ static int run_fixture(const struct config *base, const char *file)
 
 	char dbpath[] = "/tmp/mizan-test-kpi-XXXXXX";
 	int fd = mkstemp(dbpath);
+	int rc = fd < 0 ? -errno : 0;
 	if (fd >= 0)
 		close(fd);
 	struct store *s = NULL;
@@ -527,19 +527,29 @@ static int run_fixture(const struct config *base, const char *file)
 				   .future_ms = INT64_MAX / 4, .now_ms = 0};
 	struct store_put_result pr;
 	struct eval_stats st;
-	if (fd < 0 || store_open(&s, &so, err) < 0) {
-		fprintf(stderr, "%s: scratch database: %s\n", file, fd < 0 ? strerror(errno) : err);
+	if (rc == 0)
+		rc = store_open(&s, &so, err);
+	if (rc < 0) {
+		fprintf(stderr, "%s: scratch database: %s\n", file, fd < 0 ? strerror(-rc) : err);
+		result = rc;
 		goto out;
 	}
-	if (batch_parse(&b, BATCH_JSON, body, strlen(body), NULL, 1, &lim, SIZE_MAX) < 0) {
+	rc = body ? batch_parse(&b, BATCH_JSON, body, strlen(body), NULL, 1, &lim, SIZE_MAX) : -ENOMEM;
+	if (rc < 0) {
 		char *errs = cJSON_PrintUnformatted(b.errors);
-		fprintf(stderr, "%s: invalid events: %s\n", file, errs ? errs : "?");
+		fprintf(stderr, "%s: invalid events: %s\n", file, errs ? errs : strerror(-rc));
 		free(errs);
+		result = rc;
 		goto out;
 	}
-	if (store_put_events(s, b.ev, b.n, &pr, err) < 0 || kpi_engine_new(&e, &c, s, &reg) < 0 ||
-	    kpi_eval(e, true, NULL, &st, err, sizeof(err)) < 0) {
+	rc = store_put_events(s, b.ev, b.n, &pr, err);
+	if (rc >= 0 && (rc = kpi_engine_new(&e, &c, s, &reg)) < 0)
+		snprintf(err, sizeof(err), "%s", strerror(-rc));
+	if (rc >= 0)
+		rc = kpi_eval(e, true, NULL, &st, err, sizeof(err));
+	if (rc < 0) {
 		fprintf(stderr, "%s: %s\n", file, err);
+		result = rc;
 		goto out;
 	}
 	if (st.failed)

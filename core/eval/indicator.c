@@ -76,6 +76,7 @@ struct indicator *registry_find(const struct registry *r, const char *name)
 
 int registry_add(struct registry *r, struct indicator *ind, const char *file)
 {
+	int rc = -EEXIST;
 	struct indicator *other = registry_find(r, ind->name);
 	if (other) {
 		registry_error(r, file, "indicator '%s' is already provided by %s", ind->name,
@@ -87,6 +88,7 @@ int registry_add(struct registry *r, struct indicator *ind, const char *file)
 		struct indicator **p = realloc(r->v, cap * sizeof(*p));
 		if (!p) {
 			registry_error(r, file, "out of memory");
+			rc = -ENOMEM;
 			goto refuse;
 		}
 		r->v = p;
@@ -99,7 +101,7 @@ refuse:
 	if (ind->ops && ind->ops->unload)
 		ind->ops->unload(ind);
 	free(ind);
-	return -EEXIST;
+	return rc;
 }
 
 void registry_free(struct registry *r)

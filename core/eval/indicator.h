@@ -32,12 +32,18 @@ struct indicator_ops {
 	/* A new state, initialised for these params.  NULL with err filled on
 	 * failure (the indicator's init failed, out of memory, a script error). */
 	void *(*state_new)(struct indicator *ind, const struct mizan_params *params, char *err);
-	/* 0, or -1 with err filled: a script error or a limit reached.  After a
-	 * failure the state may only be freed. */
+	/* 0, or a negative errno with err filled: -EINVAL a script error (or
+	 * a state that failed before), -ETIMEDOUT a script's instruction
+	 * budget or deadline, -ENOMEM its memory limit.  After a failure the
+	 * state may only be freed. */
 	int (*step)(struct indicator *ind, void *state, const struct mizan_event *ev, char *err);
-	/* Folds `other` into `state`; `other` must still be freed.  NULL when
-	 * the indicator cannot merge. */
+	/* Folds `other` into `state`; `other` must still be freed.  0, or a
+	 * negative errno with err filled (as step; a plugin's own merge error).
+	 * NULL when the indicator cannot merge. */
 	int (*merge)(struct indicator *ind, void *state, void *other, char *err);
+	/* Fills *out.  0, or a negative errno with err filled (as step;
+	 * -ERANGE a plugin that gave more extra figures than there is room
+	 * for, -EINVAL one without a name); *out then means nothing. */
 	int (*final)(struct indicator *ind, void *state, struct mizan_result *out, char *err);
 	void (*state_free)(struct indicator *ind, void *state);
 	/* Releases what the loader made for this indicator (not the struct). */

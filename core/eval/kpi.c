@@ -46,21 +46,13 @@ void kpi_engine_free(struct kpi_engine *e)
 {
 	if (!e)
 		return;
-	for (size_t i = 0; i < e->nskip; i++)
-		free(e->skip[i]);
-	free(e->skip);
+	strlist_free(&e->skip);
 	free(e);
 }
 
-void kpi_engine_skip(struct kpi_engine *e, const char *kpi)
+int kpi_engine_skip(struct kpi_engine *e, const char *kpi)
 {
-	char **p = realloc(e->skip, (e->nskip + 1) * sizeof(*p));
-	if (!p)
-		return;
-	e->skip = p;
-	e->skip[e->nskip] = strdup(kpi);
-	if (e->skip[e->nskip])
-		e->nskip++;
+	return strlist_push(&e->skip, kpi);
 }
 
 void kpi_provenance(const struct indicator *ind, char *buf, size_t len)
@@ -405,13 +397,12 @@ static int step_one(struct kpi_engine *e, int k, void *state, const struct mizan
 	struct kpi_run *run = &e->runs[k];
 	if (!state) {
 		kpi_fail_run(e, k, run->error[0] ? run->error : "out of memory");
-		return -1;
+		return -ENOMEM;
 	}
-	if (run->ind->ops->step(run->ind, state, m, run->error) < 0) {
+	int rc = run->ind->ops->step(run->ind, state, m, run->error);
+	if (rc < 0)
 		kpi_fail_run(e, k, run->error);
-		return -1;
-	}
-	return 0;
+	return rc;
 }
 
 struct scan_ctx {
@@ -467,14 +458,6 @@ static int on_event(const struct event *ev, void *ud)
 
 /* ---- one evaluation ------------------------------------------------------------------ */
 
-static bool skipped(const struct kpi_engine *e, const char *id)
-{
-	for (size_t i = 0; i < e->nskip; i++)
-		if (strcmp(e->skip[i], id) == 0)
-			return true;
-	return false;
-}
-
 struct prior {
 	struct kpi_engine *e;
 	bool *has_results, *had_error;
@@ -509,16 +492,18 @@ static int prepare(struct kpi_engine *e, bool full, char *err, size_t errlen)
 	if (!flags || !e->runs) {
 		free(flags);
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		return -ENOMEM;
 	}
 	struct prior prior = {e, flags, flags + c->nkpis + 1};
 	struct store_result_query q = {.pkind = -1, .dim = "", .slice = "", .from_ms = INT64_MIN,
 				       .to_ms = INT64_MAX, .latest = true};
-	if (store_results_each(e->store, &q, seen_result, &prior, serr) < 0 ||
-	    store_kpi_status_each(e->store, seen_status, &prior, serr) < 0) {
+	int rc = store_results_each(e->store, &q, seen_result, &prior, serr);
+	if (rc >= 0)
+		rc = store_kpi_status_each(e->store, seen_status, &prior, serr);
+	if (rc < 0) {
 		free(flags);
 		snprintf(err, errlen, "%s", serr);
-		return -1;
+		return rc;
 	}
 	for (size_t k = 0; k < c->nkpis; k++) {
 		const struct cfg_kpi *kc = &c->kpis[k];
@@ -526,7 +511,7 @@ static int prepare(struct kpi_engine *e, bool full, char *err, size_t errlen)
 		run->cfg = kc;
 		if (!kc->indicator)
 			continue; /* reported by people */
-		if (skipped(e, kc->id)) {
+		if (strlist_has(&e->skip, kc->id)) {
 			run->skipped = true;
 			continue;
 		}
@@ -544,7 +529,7 @@ static int prepare(struct kpi_engine *e, bool full, char *err, size_t errlen)
 		if (!run->keys || !run->values) {
 			free(flags);
 			snprintf(err, errlen, "out of memory");
-			return -1;
+			return -ENOMEM;
 		}
 		for (size_t i = 0; i < n; i++) {
 			run->keys[i] = kc->param_keys[i];
@@ -592,7 +577,7 @@ int kpi_eval(struct kpi_engine *e, bool full, struct kpi_progress *prog, struct 
 	struct kpi_progress local = {0};
 	char serr[STORE_ERRLEN];
 	double t0 = time_mono();
-	int rc = -1;
+	int rc;
 	struct kpi_rows rows = {0};
 	struct store_result_key *keys = NULL;
 	size_t nkeys = 0;
@@ -603,14 +588,17 @@ int kpi_eval(struct kpi_engine *e, bool full, struct kpi_progress *prog, struct 
 	e->prog->kpi = -1;
 	e->prog->busy = 1;
 	e->events = 0;
-	if (prepare(e, full, err, errlen) < 0)
+	rc = prepare(e, full, err, errlen);
+	if (rc < 0)
 		goto out;
 
 	/* What changed since the last evaluation. */
 	int64_t upto = -1;
 	struct dirty_ctx dc = {e, e->cfg->nkpis, 0};
-	if (store_dirty_read(e->store, &upto, on_dirty, &dc, serr) < 0 || dc.rc < 0) {
+	rc = store_dirty_read(e->store, &upto, on_dirty, &dc, serr);
+	if (rc < 0 || dc.rc < 0) {
 		snprintf(err, errlen, "%s", dc.rc < 0 ? "out of memory" : serr);
+		rc = dc.rc < 0 ? dc.rc : rc;
 		goto out;
 	}
 	for (size_t k = 0; k < e->cfg->nkpis; k++)
@@ -624,8 +612,9 @@ int kpi_eval(struct kpi_engine *e, bool full, struct kpi_progress *prog, struct 
 		for (size_t i = 0; i < nr; i++) {
 			for (size_t k = 0; k < e->cfg->nkpis; k++)
 				e->runs[k].cur[0] = e->runs[k].cur[1] = NULL;
-			if (store_scan(e->store, kind, ranges[i].from, ranges[i].to, on_event, &sc,
-				       serr) < 0) {
+			rc = store_scan(e->store, kind, ranges[i].from, ranges[i].to, on_event, &sc,
+					serr);
+			if (rc < 0) {
 				free(ranges);
 				snprintf(err, errlen, "%s", serr);
 				goto out;
@@ -639,17 +628,20 @@ int kpi_eval(struct kpi_engine *e, bool full, struct kpi_progress *prog, struct 
 	prov = calloc(e->cfg->nkpis + 1, sizeof(*prov));
 	if (!prov) {
 		snprintf(err, errlen, "out of memory");
+		rc = -ENOMEM;
 		goto out;
 	}
 	for (size_t k = 0; k < e->cfg->nkpis; k++)
 		if (e->runs[k].ind)
 			kpi_provenance(e->runs[k].ind, prov[k], sizeof(prov[k]));
-	if (kpi_rows_collect(e, &rows, &keys, &nkeys, prov, st->run) < 0) {
+	rc = kpi_rows_collect(e, &rows, &keys, &nkeys, prov, st->run);
+	if (rc < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
 	kpi_rows_drop_failed(e, &rows, keys, &nkeys);
-	if (store_results_write(e->store, keys, nkeys, rows.v, rows.n, upto, serr) < 0) {
+	rc = store_results_write(e->store, keys, nkeys, rows.v, rows.n, upto, serr);
+	if (rc < 0) {
 		snprintf(err, errlen, "%s", serr);
 		goto out;
 	}

@@ -44,12 +44,14 @@ int kpi_engine_new(struct kpi_engine **out, const struct config *c, struct store
 		   struct registry *r);
 void kpi_engine_free(struct kpi_engine *e);
 
-/* Leaves a KPI out of evaluations (it crashed or hung the worker). */
-void kpi_engine_skip(struct kpi_engine *e, const char *kpi);
+/* Leaves a KPI out of evaluations (it crashed or hung the worker).  0, or
+ * -ENOMEM. */
+int kpi_engine_skip(struct kpi_engine *e, const char *kpi);
 
 /* Recomputes what is dirty; with `full`, everything.  Failures of single
- * KPIs are recorded in the store (kpi status) and counted in st->failed;
- * -1 with err filled only when the store fails. */
+ * KPIs are recorded in the store (kpi status) and counted in st->failed.
+ * 0, or a negative errno with err filled when the store fails (its error)
+ * or memory runs out (-ENOMEM). */
 int kpi_eval(struct kpi_engine *e, bool full, struct kpi_progress *prog, struct eval_stats *st,
 	     char *err, size_t errlen);
 

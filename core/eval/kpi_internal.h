@@ -52,8 +52,7 @@ struct kpi_engine {
 	const struct config *cfg;
 	struct store *store;
 	struct registry *reg;
-	char **skip;
-	size_t nskip;
+	struct strlist skip; /* KPIs left out */
 	int dim_field[MAX_DIMS];
 	const char *dim_name[MAX_DIMS];
 	int ndims;

@@ -55,9 +55,10 @@ static int add_row(struct kpi_engine *e, struct kpi_rows *r, const struct fold *
 	struct mizan_result res;
 	memset(&res, 0, sizeof(res));
 	res.value = NAN;
-	if (run->ind->ops->final(run->ind, state, &res, run->error) < 0) {
+	int rc = run->ind->ops->final(run->ind, state, &res, run->error);
+	if (rc < 0) {
 		kpi_fail_run(e, f->kpi, run->error);
-		return -1;
+		return rc;
 	}
 	if (r->n == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 1024;

@@ -99,7 +99,7 @@ static int op_merge(struct indicator *ind, void *state, void *other, char *err)
 	if (rc != 0) {
 		snprintf(err, IND_ERRLEN, "merge of %s failed: %s", ind->name,
 			 strerror(rc < 0 ? -rc : rc));
-		return -1;
+		return rc < 0 ? rc : -rc;
 	}
 	return 0;
 }
@@ -113,13 +113,13 @@ static int op_final(struct indicator *ind, void *state, struct mizan_result *out
 	if (out->nextra < 0 || out->nextra > MIZAN_MAX_EXTRA) {
 		snprintf(err, IND_ERRLEN, "final of %s gave %d extra figures (0 to %d allowed)",
 			 ind->name, out->nextra, MIZAN_MAX_EXTRA);
-		return -1;
+		return -ERANGE;
 	}
 	for (int i = 0; i < out->nextra; i++) {
 		if (!out->extra[i].name) {
 			snprintf(err, IND_ERRLEN, "final of %s gave extra figure %d without a name",
 				 ind->name, i);
-			return -1;
+			return -EINVAL;
 		}
 	}
 	return 0;

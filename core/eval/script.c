@@ -194,8 +194,6 @@ void script_call_begin(struct script *s, const char *what)
 	}
 }
 
-/* Turns the outcome of a protected call into 0, or -1 with err filled.
- * Leaves the stack at `top`. */
 int script_call_end(struct script *s, int status, int top, char *err)
 {
 	lua_State *L = s->L;
@@ -203,12 +201,13 @@ int script_call_end(struct script *s, int status, int top, char *err)
 
 	if (s->tripped) {
 		script_errf(err, "%s", s->tripmsg);
-		rc = -1;
+		rc = -ETIMEDOUT;
 	} else if (status != LUA_OK) {
 		const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-		rc = -1;
+		rc = -EINVAL;
 		if (status == LUA_ERRMEM ||
 		    (s->mem_refused && msg && strcmp(msg, "not enough memory") == 0)) {
+			rc = -ENOMEM;
 			char cap[32];
 			format_bytes(cap, sizeof(cap), s->lim.memory_bytes);
 			script_errf(err, "%s: memory limit of %s reached in %s", s->path,
@@ -226,7 +225,6 @@ int script_call_end(struct script *s, int status, int top, char *err)
 	return rc;
 }
 
-/* Runs fn(ud) in protected mode, as call `what`.  fn finds ud at index 1. */
 int script_protected(struct script *s, const char *what, lua_CFunction fn, void *ud, char *err)
 {
 	lua_State *L = s->L;
@@ -676,9 +674,9 @@ int script_load_file(struct registry *r, const char *path, const struct script_l
 	lua_sethook(s->L, hook, LUA_MASKCOUNT, HOOK_EVERY);
 
 	struct load_args a = {s, ind, text, len};
-	if (script_protected(s, "load", do_load, &a, why) != 0) {
+	rc = script_protected(s, "load", do_load, &a, why);
+	if (rc < 0) {
 		registry_error(r, path, "%s", why);
-		rc = -EINVAL;
 		goto fail;
 	}
 

@@ -17,6 +17,7 @@
  */
 #include "eval/script_internal.h"
 
+#include <errno.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <math.h>
@@ -165,14 +166,14 @@ static int op_step(struct indicator *ind, void *state, const struct mizan_event 
 
 	if (f->dead) {
 		script_errf(err, "%s: the state failed earlier", s->path);
-		return -1;
+		return -EINVAL;
 	}
 	if (s->has_strings) {
 		struct step_args a = {s, f, ev};
-		if (script_protected(s, "step", do_step, &a, err) == 0)
-			return 0;
-		f->dead = true;
-		return -1;
+		int rc = script_protected(s, "step", do_step, &a, err);
+		if (rc < 0)
+			f->dead = true;
+		return rc;
 	}
 
 	/* Numbers, booleans and nils only: nothing here allocates or raises,
@@ -181,7 +182,7 @@ static int op_step(struct indicator *ind, void *state, const struct mizan_event 
 	if (!lua_checkstack(L, s->nfields + 2)) {
 		script_errf(err, "%s: out of stack space", s->path);
 		f->dead = true;
-		return -1;
+		return -ENOMEM;
 	}
 	script_call_begin(s, "step");
 	lua_rawgeti(L, LUA_REGISTRYINDEX, s->step_ref);
@@ -225,16 +226,16 @@ static int op_merge(struct indicator *ind, void *state, void *other, char *err)
 	if (m.a->dead || m.b->dead) {
 		script_errf(err, "%s: the state failed earlier", s->path);
 		m.a->dead = true;
-		return -1;
+		return -EINVAL;
 	}
 	if (s->merge_ref == LUA_NOREF) {
 		script_errf(err, "%s: the script has no merge", s->path);
-		return -1;
+		return -ENOTSUP;
 	}
-	if (script_protected(s, "merge", do_merge, &m, err) == 0)
-		return 0;
-	m.a->dead = true;
-	return -1;
+	int rc = script_protected(s, "merge", do_merge, &m, err);
+	if (rc < 0)
+		m.a->dead = true;
+	return rc;
 }
 
 /* A copy of `str` that lives until the script is unloaded (result strings
@@ -364,14 +365,15 @@ static int op_final(struct indicator *ind, void *state, struct mizan_result *out
 	out->value = NAN;
 	if (f->dead) {
 		script_errf(err, "%s: the state failed earlier", s->path);
-		return -1;
+		return -EINVAL;
 	}
-	if (script_protected(s, "final", do_final, &a, err) == 0)
-		return 0;
-	memset(out, 0, sizeof(*out));
-	out->value = NAN;
-	f->dead = true;
-	return -1;
+	int rc = script_protected(s, "final", do_final, &a, err);
+	if (rc < 0) {
+		memset(out, 0, sizeof(*out));
+		out->value = NAN;
+		f->dead = true;
+	}
+	return rc;
 }
 
 struct unref_args {

@@ -67,12 +67,13 @@ __attribute__((format(printf, 2, 3))) void script_errf(char *err, const char *fm
 /* Starts call `what` ("init", "step", ...): resets the per-call counters and,
  * after a limit tripped, the hook. */
 void script_call_begin(struct script *s, const char *what);
-/* Turns the outcome of a protected call into 0, or -1 with err filled (a
- * limit, a memory error, the script's own error, each naming the script).
- * Leaves the stack at `top`. */
+/* Turns the outcome of a protected call into 0, or a negative errno with
+ * err filled, naming the script: -ETIMEDOUT a limit was hit (the
+ * instruction budget or the wall-clock deadline), -ENOMEM the memory limit,
+ * -EINVAL the script raised an error.  Leaves the stack at `top`. */
 int script_call_end(struct script *s, int status, int top, char *err);
 /* Runs fn(ud) in protected mode as call `what` (fn finds ud at index 1).
- * 0, or -1 with err filled. */
+ * 0, or a negative errno with err filled, as script_call_end. */
 int script_protected(struct script *s, const char *what, lua_CFunction fn, void *ud, char *err);
 
 /* Whether n[0..len) is a name an indicator or an extra figure may have:

@@ -218,8 +218,9 @@ int import_file(struct store *s, const struct config *c, const char *path, bool 
 	double t0 = time_mono();
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		fprintf(errs, "%s: %s\n", path, strerror(errno));
-		return -errno;
+		int rc = -errno;
+		fprintf(errs, "%s: %s\n", path, strerror(-rc));
+		return rc;
 	}
 	struct stat sb;
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
@@ -236,8 +237,9 @@ int import_file(struct store *s, const struct config *c, const char *path, bool 
 	char *data = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
 	if (data == MAP_FAILED) {
-		fprintf(errs, "%s: %s\n", path, strerror(errno));
-		return -EIO;
+		int rc = -errno;
+		fprintf(errs, "%s: %s\n", path, strerror(-rc));
+		return rc;
 	}
 	madvise(data, len, MADV_SEQUENTIAL);
 	enum batch_format fmt = format_of(path, data, len);

@@ -4,6 +4,7 @@
 #include "model/config.h"
 #include "model/config_internal.h"
 
+#include <errno.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
@@ -90,18 +91,28 @@ static const struct option options[] = {
 static const char *const sections[] = {"server",  "store",   "limits",     "auth", "demo",
 				       "plugins", "scripts", "evaluation", "mail", "alerts", "charts"};
 
-static void strlist_push(struct strlist *l, const char *v)
+int strlist_push(struct strlist *l, const char *v)
 {
-	char **p = realloc(l->v, (l->n + 1) * sizeof(*p));
-	if (!p)
-		return;
+	char *copy = strdup(v);
+	char **p = copy ? realloc(l->v, (l->n + 1) * sizeof(*p)) : NULL;
+	if (!p) {
+		free(copy);
+		return -ENOMEM;
+	}
 	l->v = p;
-	l->v[l->n] = strdup(v);
-	if (l->v[l->n])
-		l->n++;
+	l->v[l->n++] = copy;
+	return 0;
 }
 
-static void strlist_free(struct strlist *l)
+bool strlist_has(const struct strlist *l, const char *v)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], v) == 0)
+			return true;
+	return false;
+}
+
+void strlist_free(struct strlist *l)
 {
 	for (size_t i = 0; i < l->n; i++)
 		free(l->v[i]);
@@ -359,7 +370,8 @@ static int set_option(lua_State *L, struct config *c, const struct option *o, in
 			if (o->values && !config_in_values(o->values, v))
 				return luaL_error(L, "%s.%s[%d] must be one of %s, got '%s'", o->section,
 						  o->key, (int)i, o->values, v);
-			strlist_push(l, v);
+			if (strlist_push(l, v) < 0)
+				return luaL_error(L, "out of memory");
 			lua_pop(L, 1);
 		}
 		return 0;
@@ -489,7 +501,7 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 	config_defaults(c);
 	if (!c->listen || !c->db_path || !c->synchronous) {
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		return -ENOMEM;
 	}
 	if (!path)
 		return 0;
@@ -498,7 +510,7 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 	lua_State *L = luaL_newstate();
 	if (!L) {
 		snprintf(err, errlen, "%s: out of memory", path);
-		return -1;
+		return -ENOMEM;
 	}
 	struct load_ctx ctx = {c, path, 0};
 	lua_pushcfunction(L, load_protected);
@@ -511,7 +523,7 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", msg ? msg : "unknown error");
 	}
 	lua_close(L);
-	return rc == LUA_OK ? 0 : -1;
+	return rc == LUA_OK ? 0 : rc == LUA_ERRMEM ? -ENOMEM : -EINVAL;
 }
 
 void config_free(struct config *c)

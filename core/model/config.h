@@ -28,10 +28,19 @@ struct config_user {
 	char *hash;
 };
 
+/* A list of strings.  The configuration's own lists own their strings and
+ * are freed by config_free. */
 struct strlist {
 	char **v;
 	size_t n;
 };
+
+/* Appends a copy of v.  0, or -ENOMEM (the list is then unchanged). */
+int strlist_push(struct strlist *l, const char *v);
+/* Whether v is one of the list's strings. */
+bool strlist_has(const struct strlist *l, const char *v);
+/* Frees every string and the array, and leaves the list empty. */
+void strlist_free(struct strlist *l);
 
 struct cfg_person {
 	char *name, *email, *lang; /* lang: "ar" or "en" */
@@ -136,7 +145,8 @@ struct config {
 };
 
 /* Fills `c` with defaults, then applies `path` when it is not NULL.
- * Returns 0, or -1 with a "file:line: message" in err[errlen]. */
+ * Returns 0, or -EINVAL (a file that cannot be read or a setting that is
+ * wrong) or -ENOMEM, with a "file:line: message" in err[errlen]. */
 int config_load(struct config *c, const char *path, char *err, size_t errlen);
 void config_free(struct config *c);
 

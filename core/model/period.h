@@ -18,7 +18,8 @@ struct period {
 	int64_t start_ms, end_ms;
 };
 
-/* Sets the zone (an IANA name such as "Asia/Amman"); -1 if unknown. */
+/* Sets the zone (an IANA name such as "Asia/Amman"): 0, or -EINVAL when
+ * it is unknown. */
 int period_set_zone(const char *zone);
 
 /* The period of kind k that contains ms. */
@@ -27,7 +28,7 @@ void period_of(enum period_kind k, int64_t ms, struct period *p);
 void period_make(enum period_kind k, int year, int index, struct period *p);
 /* The one after p. */
 void period_next(struct period *p);
-/* Parses a label; the kind follows from its form.  0 or -1. */
+/* Parses a label; the kind follows from its form.  0, or -EINVAL. */
 int period_parse(const char *label, struct period *p);
 /* Writes the label into buf[16]. */
 void period_label(const struct period *p, char buf[16]);

@@ -2,6 +2,7 @@
 #include "notify/mail.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -175,7 +176,7 @@ static int put_text_header(struct buf *b, const char *name, const char *value)
 {
 	char *v = clean_text(value);
 	if (!v)
-		return -1;
+		return -ENOMEM;
 	size_t col = strlen(name) + 1;
 	buf_puts(b, name);
 	buf_puts(b, ":");
@@ -194,7 +195,7 @@ static int put_address_header(struct buf *b, const char *name, const char *displ
 {
 	char *v = clean_text(display);
 	if (!v)
-		return -1;
+		return -ENOMEM;
 	size_t col = strlen(name) + 1;
 	buf_puts(b, name);
 	buf_puts(b, ":");
@@ -361,8 +362,8 @@ oom:
 int mail_init(void)
 {
 	if (sodium_init() < 0)
-		return -1;
-	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+		return -EIO;
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -EIO;
 }
 
 void mail_cleanup(void)
@@ -378,31 +379,31 @@ int mail_check_config(const struct config *c, char *err, size_t errlen)
 
 	if (!*url) {
 		snprintf(err, errlen, "no SMTP server is configured (mail.smtp_url is empty)");
-		return -1;
+		return -EINVAL;
 	}
 	if (!smtps && strncasecmp(url, "smtp://", 7) != 0) {
 		snprintf(err, errlen, "mail.smtp_url must start with smtp:// or smtps://");
-		return -1;
+		return -EINVAL;
 	}
 	if (strcmp(tls, "implicit") == 0 && !smtps) {
 		snprintf(err, errlen, "mail.tls = \"implicit\" needs an smtps:// mail.smtp_url");
-		return -1;
+		return -EINVAL;
 	}
 	if (strcmp(tls, "implicit") != 0 && smtps) {
 		snprintf(err, errlen,
 			 "mail.smtp_url is smtps:// (implicit TLS) but mail.tls is \"%s\"; set "
 			 "mail.tls = \"implicit\"",
 			 strcmp(tls, "none") == 0 ? "none" : "starttls");
-		return -1;
+		return -EINVAL;
 	}
 	if (strcmp(tls, "implicit") != 0 && strcmp(tls, "starttls") != 0 &&
 	    strcmp(tls, "none") != 0) {
 		snprintf(err, errlen, "mail.tls must be none, starttls or implicit");
-		return -1;
+		return -EINVAL;
 	}
 	if (!mail_address_valid(c->mail_from)) {
 		snprintf(err, errlen, "mail.from is not a valid address");
-		return -1;
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -441,18 +442,19 @@ int mail_deliver_cancellable(const struct config *c, const char *to_addr, const 
 			     int *permanent)
 {
 	*permanent = 0;
-	if (mail_check_config(c, err, errlen) < 0)
-		return -1;
+	int rc = mail_check_config(c, err, errlen);
+	if (rc < 0)
+		return rc;
 	if (!mail_address_valid(to_addr)) {
 		snprintf(err, errlen, "the recipient is not a valid address");
 		*permanent = 1;
-		return -1;
+		return -EINVAL;
 	}
 
 	CURL *h = curl_easy_init();
 	if (!h) {
 		snprintf(err, errlen, "libcurl could not start a transfer");
-		return -1;
+		return -ENOMEM;
 	}
 	char from[300], ebuf[CURL_ERROR_SIZE] = "";
 	snprintf(from, sizeof(from), "<%s>", c->mail_from);
@@ -463,7 +465,7 @@ int mail_deliver_cancellable(const struct config *c, const char *to_addr, const 
 	if (!r2) {
 		curl_easy_cleanup(h);
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		return -ENOMEM;
 	}
 	rcpt = r2;
 	struct reader rd = {message, len, 0};
@@ -501,19 +503,19 @@ int mail_deliver_cancellable(const struct config *c, const char *to_addr, const 
 		curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)cancel);
 	}
 
-	CURLcode rc = curl_easy_perform(h);
+	CURLcode cc = curl_easy_perform(h);
 	long code = 0;
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_cleanup(h);
 	curl_slist_free_all(rcpt);
-	if (rc == CURLE_OK)
+	if (cc == CURLE_OK)
 		return 0;
 
-	if (rc == CURLE_ABORTED_BY_CALLBACK) {
+	if (cc == CURLE_ABORTED_BY_CALLBACK) {
 		snprintf(err, errlen, "delivery cancelled");
-		return -1;
+		return -ECANCELED;
 	}
-	const char *why = ebuf[0] ? ebuf : curl_easy_strerror(rc);
+	const char *why = ebuf[0] ? ebuf : curl_easy_strerror(cc);
 	size_t wl = strlen(why);
 	while (wl > 0 && (why[wl - 1] == '\n' || why[wl - 1] == '\r'))
 		wl--;
@@ -521,6 +523,6 @@ int mail_deliver_cancellable(const struct config *c, const char *to_addr, const 
 		snprintf(err, errlen, "the SMTP server answered %ld: %.*s", code, (int)wl, why);
 	else
 		snprintf(err, errlen, "%.*s", (int)wl, why);
-	*permanent = code >= 500 && code < 600 && rc != CURLE_LOGIN_DENIED;
-	return -1;
+	*permanent = code >= 500 && code < 600 && cc != CURLE_LOGIN_DENIED;
+	return -EIO;
 }

@@ -39,7 +39,7 @@ struct mail_message {
 	int64_t date_ms;                   /* the Date header (Unix milliseconds) */
 };
 
-int mail_init(void);   /* 0, or -1 when libcurl or libsodium cannot start */
+int mail_init(void);   /* 0, or -EIO when libcurl or libsodium cannot start */
 void mail_cleanup(void);
 
 /* Whether `a` is an address mail_format and mail_deliver accept: printable
@@ -52,20 +52,25 @@ int mail_address_valid(const char *a);
  * is invalid. */
 char *mail_format(const struct mail_message *m, size_t *len);
 
-/* Whether the mail settings can deliver at all: 0, or -1 with a sentence in
- * err (no smtp_url, an smtp_url that is neither smtp:// nor smtps://, or a
- * tls setting that contradicts the URL's scheme, an invalid mail.from). */
+/* Whether the mail settings can deliver at all: 0, or -EINVAL with a
+ * sentence in err (no smtp_url, an smtp_url that is neither smtp:// nor
+ * smtps://, a tls setting that contradicts the URL's scheme, an invalid
+ * mail.from). */
 int mail_check_config(const struct config *c, char *err, size_t errlen);
 
 /* Delivers one formatted message to one recipient.  0 once the server has
- * accepted it; otherwise -1 with a sentence in err and *permanent set to 1
- * when the server answered 5xx (retrying will not help; a refused login is
- * not counted as permanent, since fixing the settings cures it). */
+ * accepted it; otherwise a negative errno with a sentence in err: -EINVAL
+ * settings that cannot deliver or a recipient that is not an address,
+ * -ENOMEM, -EIO the transfer failed or the server refused.  *permanent is
+ * set to 1 when retrying will not help: an invalid recipient, or a 5xx
+ * answer (a refused login is not counted as permanent, since fixing the
+ * settings cures it). */
 int mail_deliver(const struct config *c, const char *to_addr, const char *message, size_t len,
 		 char *err, size_t errlen, int *permanent);
 
 /* As mail_deliver; a transfer in progress is abandoned soon after *cancel
- * becomes nonzero (then -1, not permanent, and err says "cancelled"). */
+ * becomes nonzero (then -ECANCELED, not permanent, and err says
+ * "cancelled"). */
 int mail_deliver_cancellable(const struct config *c, const char *to_addr, const char *message,
 			     size_t len, const atomic_int *cancel, char *err, size_t errlen,
 			     int *permanent);

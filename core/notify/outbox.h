@@ -26,8 +26,8 @@ struct outbox;
 /* Starts the delivery thread: a pass every mail.poll_s seconds and when
  * poked.  With an empty mail.smtp_url (or settings that cannot deliver) it
  * logs that once and sends nothing; messages stay pending.  c and s must
- * outlive the outbox.  0, or -1 (logged) when the thread cannot start.
- * mail_init() must have been called. */
+ * outlive the outbox.  0, or a negative errno (logged) when the thread
+ * cannot start.  mail_init() must have been called. */
 int outbox_start(struct outbox **out, const struct config *c, struct store *s);
 /* New messages were written: deliver them now rather than at the next poll. */
 void outbox_poke(struct outbox *o);
@@ -37,8 +37,9 @@ void outbox_poke(struct outbox *o);
 void outbox_stop(struct outbox *o);
 
 /* One pass: delivers every message due at now_ms.  Returns how many were
- * sent, or -1 when the store could not be read (logged).  With settings
- * that cannot deliver it logs once and returns 0. */
+ * sent, or the store's negative errno when it could not be read before
+ * anything was sent (logged).  With settings that cannot deliver it logs
+ * once and returns 0. */
 int outbox_deliver_due(const struct config *c, struct store *s, int64_t now_ms);
 
 /* The delay before the next attempt after `attempts` failed ones

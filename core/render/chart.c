@@ -186,7 +186,9 @@ static void worker_kill(struct worker *w)
 static int set_nonblock(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);
-	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
 }
 
 static int worker_spawn(struct worker *w, const char *path, char *err, size_t errlen)
@@ -198,7 +200,8 @@ static int worker_spawn(struct worker *w, const char *path, char *err, size_t er
 
 	w->pid = -1;
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(er, O_CLOEXEC) < 0) {
-		set_err(err, errlen, "chart: pipe: %s", strerror(errno));
+		rc = -errno;
+		set_err(err, errlen, "chart: pipe: %s", strerror(-rc));
 		goto fail;
 	}
 	posix_spawn_file_actions_init(&fa);
@@ -223,6 +226,7 @@ static int worker_spawn(struct worker *w, const char *path, char *err, size_t er
 	posix_spawnattr_destroy(&at);
 	if (rc != 0) {
 		set_err(err, errlen, "chart: cannot run %s: %s", path, strerror(rc));
+		rc = -rc;
 		goto fail;
 	}
 	close(in[0]);
@@ -246,7 +250,7 @@ fail:
 		close_fd(&out[i]);
 		close_fd(&er[i]);
 	}
-	return -1;
+	return rc;
 }
 
 /* True when the worker's process is still there: not exited, stdout not at
@@ -432,7 +436,7 @@ int chart_pool_start(struct chart_pool **out, const char *gnuplot_path, int size
 	*out = NULL;
 	if (!gnuplot_path || !*gnuplot_path || size < 1 || size > 256 || !(timeout_s > 0)) {
 		set_err(err, errlen, "chart: bad pool parameters");
-		return -1;
+		return -EINVAL;
 	}
 	struct chart_pool *p = calloc(1, sizeof *p);
 	if (!p || !(p->path = strdup(gnuplot_path)) || !(p->w = calloc((size_t)size, sizeof *p->w))) {
@@ -440,7 +444,7 @@ int chart_pool_start(struct chart_pool **out, const char *gnuplot_path, int size
 			free(p->path);
 		free(p);
 		set_err(err, errlen, "chart: out of memory");
-		return -1;
+		return -ENOMEM;
 	}
 	p->size = size;
 	p->timeout_s = timeout_s;
@@ -452,9 +456,10 @@ int chart_pool_start(struct chart_pool **out, const char *gnuplot_path, int size
 		p->w[i].in = p->w[i].out = p->w[i].errfd = -1;
 	}
 	for (int i = 0; i < size; i++) {
-		if (worker_spawn(&p->w[i], p->path, err, errlen) < 0) {
+		int rc = worker_spawn(&p->w[i], p->path, err, errlen);
+		if (rc < 0) {
 			chart_pool_stop(p);
-			return -1;
+			return rc;
 		}
 	}
 	*out = p;

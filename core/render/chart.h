@@ -50,8 +50,9 @@ struct chart_pool;
 
 /* Starts `size` long-lived gnuplot processes (posix_spawn of gnuplot_path, no
  * shell), each fed scripts through its stdin and read through its stdout;
- * `timeout_s` bounds one render.  Returns 0, or -1 with err (e.g. gnuplot_path
- * cannot be run). */
+ * `timeout_s` bounds one render.  Returns 0, or a negative errno with err
+ * filled: -EINVAL bad parameters, -ENOMEM, or why gnuplot_path cannot be
+ * run (-ENOENT, -EACCES...). */
 int chart_pool_start(struct chart_pool **out, const char *gnuplot_path, int size, double timeout_s,
 		     char *err, size_t errlen);
 /* Stops the gnuplots and frees the pool (NULL: nothing).  No render may be in

@@ -303,10 +303,12 @@ static void test_timeout(void)
 
 	/* No gnuplot at all. */
 	p = NULL;
-	CHECK(chart_pool_start(&p, "/nonexistent/gnuplot", 1, 1, err, sizeof err) == -1,
+	CHECK(chart_pool_start(&p, "/nonexistent/gnuplot", 1, 1, err, sizeof err) == -ENOENT,
 	      "started without gnuplot");
 	CHECK(p == NULL, "pool");
 	CHECK(strstr(err, "/nonexistent/gnuplot") != NULL, "error: %s", err);
+	CHECK(chart_pool_start(&p, GNUPLOT, 0, 1, err, sizeof err) == -EINVAL, "a pool of none");
+	CHECK(p == NULL, "pool");
 }
 
 static void test_cache(void)

@@ -1,4 +1,5 @@
 /* test_mail.c - composing messages (headers, RFC 2047, MIME) and the outbox's bookkeeping. */
+#include <errno.h>
 #include <inttypes.h>
 #include <sodium.h>
 #include <stdint.h>
@@ -635,16 +636,16 @@ static void test_check_config(void)
 	struct config c;
 	char err[256];
 	CHECK_INT(config_load(&c, NULL, err, sizeof(err)), 0);
-	CHECK_INT(mail_check_config(&c, err, sizeof(err)), -1);
+	CHECK_INT(mail_check_config(&c, err, sizeof(err)), -EINVAL);
 	CHECK(strstr(err, "smtp_url") != NULL, "%s", err);
 	struct {
 		const char *url, *tls;
 		int ok;
 	} cases[] = {
 		{"smtp://127.0.0.1:25", "starttls", 0}, {"smtp://127.0.0.1:25", "none", 0},
-		{"smtps://mail.example:465", "implicit", 0}, {"smtp://mail.example", "implicit", -1},
-		{"smtps://mail.example", "starttls", -1}, {"smtps://mail.example", "none", -1},
-		{"http://mail.example", "none", -1}, {"file:///etc/passwd", "none", -1},
+		{"smtps://mail.example:465", "implicit", 0}, {"smtp://mail.example", "implicit", -EINVAL},
+		{"smtps://mail.example", "starttls", -EINVAL}, {"smtps://mail.example", "none", -EINVAL},
+		{"http://mail.example", "none", -EINVAL}, {"file:///etc/passwd", "none", -EINVAL},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		config_set_string(&c.smtp_url, cases[i].url);
@@ -654,9 +655,9 @@ static void test_check_config(void)
 	}
 	config_set_string(&c.smtp_url, "smtp://127.0.0.1:25");
 	config_set_string(&c.mail_from, "bad address");
-	CHECK_INT(mail_check_config(&c, err, sizeof(err)), -1);
+	CHECK_INT(mail_check_config(&c, err, sizeof(err)), -EINVAL);
 	int perm = 0;
-	CHECK_INT(mail_deliver(&c, "a@b", "x", 1, err, sizeof(err), &perm), -1);
+	CHECK_INT(mail_deliver(&c, "a@b", "x", 1, err, sizeof(err), &perm), -EINVAL);
 	CHECK_INT(perm, 0);
 	config_free(&c);
 }

@@ -92,7 +92,8 @@ static int contains(const char *s, const char *part)
 }
 
 /* Folds evs through ind in one state (split == 0), or in two states
- * (evs[0..split) and evs[split..n)) merged into the first.  0 or -1. */
+ * (evs[0..split) and evs[split..n)) merged into the first.  0, or the
+ * negative errno of the op that failed. */
 static int fold(struct indicator *ind, const struct mizan_params *params,
 		const struct mizan_event *evs, size_t n, size_t split, struct mizan_result *out)
 {
@@ -100,7 +101,7 @@ static int fold(struct indicator *ind, const struct mizan_params *params,
 	void *a = ind->ops->state_new(ind, params, err);
 	if (!a) {
 		fprintf(stderr, "state_new: %s\n", err);
-		return -1;
+		return -EINVAL;
 	}
 	void *b = NULL;
 	int rc = 0;
@@ -108,13 +109,13 @@ static int fold(struct indicator *ind, const struct mizan_params *params,
 		b = ind->ops->state_new(ind, params, err);
 		if (!b) {
 			ind->ops->state_free(ind, a);
-			return -1;
+			return -EINVAL;
 		}
 	}
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = ind->ops->step(ind, split && i >= split ? b : a, &evs[i], err);
 	if (rc == 0 && split)
-		rc = ind->ops->merge ? ind->ops->merge(ind, a, b, err) : -1;
+		rc = ind->ops->merge ? ind->ops->merge(ind, a, b, err) : -ENOTSUP;
 	if (rc == 0)
 		rc = ind->ops->final(ind, a, out, err);
 	if (rc)
@@ -683,7 +684,7 @@ static void test_extras_json(void)
 	void *st = too_many->ops->state_new(too_many, NULL, err);
 	CHECK(st != NULL, "state_new: %s", err);
 	if (st) {
-		CHECK_INT(too_many->ops->final(too_many, st, &res, err), -1);
+		CHECK_INT(too_many->ops->final(too_many, st, &res, err), -ERANGE);
 		CHECK_STR(err, "final of extras_too_many gave 9 extra figures (0 to 8 allowed)");
 		too_many->ops->state_free(too_many, st);
 	}

@@ -541,11 +541,12 @@ static void t_sandbox_step(void)
 
 	const struct {
 		const char *attack, *want;
+		int rc;
 	} steps[] = {
-		{"loop", ATTACK ": instruction budget of 1000000 exceeded in step"},
-		{"pcall_loop", ATTACK ": instruction budget of 1000000 exceeded in step"},
-		{"rep_big", ATTACK ": memory limit of 8 MiB reached in step"},
-		{"os_execute", ATTACK ":6: attempt to index a nil value (global 'os')"},
+		{"loop", ATTACK ": instruction budget of 1000000 exceeded in step", -ETIMEDOUT},
+		{"pcall_loop", ATTACK ": instruction budget of 1000000 exceeded in step", -ETIMEDOUT},
+		{"rep_big", ATTACK ": memory limit of 8 MiB reached in step", -ENOMEM},
+		{"os_execute", ATTACK ":6: attempt to index a nil value (global 'os')", -EINVAL},
 	};
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		void *st = ind->ops->state_new(ind, params(&kv, none), err);
@@ -555,11 +556,11 @@ static void t_sandbox_step(void)
 		ev.service = "none";
 		CHECK_INT(ind->ops->step(ind, st, &ev, err), 0);
 		ev.service = steps[i].attack;
-		CHECK_INT(ind->ops->step(ind, st, &ev, err), -1);
+		CHECK_INT(ind->ops->step(ind, st, &ev, err), steps[i].rc);
 		CHECK_STR(err, steps[i].want);
 		/* the state is dead */
 		ev.service = "none";
-		CHECK_INT(ind->ops->step(ind, st, &ev, err), -1);
+		CHECK_INT(ind->ops->step(ind, st, &ev, err), -EINVAL);
 		CHECK_STR(err, ATTACK ": the state failed earlier");
 		ind->ops->state_free(ind, st);
 		check_host_ok();
@@ -582,10 +583,12 @@ static void t_sandbox_step(void)
 	CHECK(ind->ops->merge == NULL, "attack.lua has no merge");
 	const struct {
 		const char *mode, *want;
+		int rc;
 	} finals[] = {
-		{"bad_value", ATTACK ": final: the value must be a number or nil, got string"},
-		{"bad_extra", ATTACK ": final: extra name 'Not A Name' must match [a-z0-9_]{1,63}"},
-		{"loop", ATTACK ": instruction budget of 1000000 exceeded in final"},
+		{"bad_value", ATTACK ": final: the value must be a number or nil, got string", -EINVAL},
+		{"bad_extra", ATTACK ": final: extra name 'Not A Name' must match [a-z0-9_]{1,63}",
+		 -EINVAL},
+		{"loop", ATTACK ": instruction budget of 1000000 exceeded in final", -ETIMEDOUT},
 	};
 	for (size_t i = 0; i < sizeof(finals) / sizeof(finals[0]); i++) {
 		const char *const p[] = {"final", finals[i].mode, NULL};
@@ -593,7 +596,7 @@ static void t_sandbox_step(void)
 		CHECK(st != NULL, "%s", err);
 		if (!st)
 			continue;
-		CHECK_INT(ind->ops->final(ind, st, &res, err), -1);
+		CHECK_INT(ind->ops->final(ind, st, &res, err), finals[i].rc);
 		CHECK_STR(err, finals[i].want);
 		CHECK(isnan(res.value) && res.nextra == 0, "result cleared");
 		ind->ops->state_free(ind, st);
@@ -618,6 +621,7 @@ static void t_sandbox_step_numbers(void)
 		": memory limit of 8 MiB reached in step",
 		":18: bad score",
 	};
+	const int rcs[] = {0, -ETIMEDOUT, -ETIMEDOUT, -ENOMEM, -EINVAL};
 	for (int k = 1; k <= 4; k++) {
 		void *st = ind->ops->state_new(ind, NULL, err);
 		CHECK(st != NULL, "%s", err);
@@ -626,7 +630,7 @@ static void t_sandbox_step_numbers(void)
 		ev.score = 5;
 		CHECK_INT(ind->ops->step(ind, st, &ev, err), 0);
 		ev.score = k;
-		CHECK_INT(ind->ops->step(ind, st, &ev, err), -1);
+		CHECK_INT(ind->ops->step(ind, st, &ev, err), rcs[k]);
 		snprintf(want, sizeof(want), "%s%s", path, tails[k]);
 		CHECK_STR(err, want);
 		ind->ops->state_free(ind, st);
