@@ -32,9 +32,12 @@ int print_usage(const char *text, int code);
 /* Handles the options every command shares: 0 handled, 1 stop with
  * *exit_code, -1 not one of them. */
 int common_opt(struct common *co, int opt, const char *usage, int *exit_code);
-/* Reads the configuration (and sets the time zone); -1 after printing why. */
+/* Reads the configuration into co->cfg (and sets the time zone).  0, or a
+ * negative errno after printing why on stderr (co->cfg is then freed). */
 int load_config(struct common *co);
-/* mmap_mib: see struct store_opts (evaluation maps the file). */
+/* Opens the configured store into *s (the caller closes it with
+ * store_close).  mmap_mib: see struct store_opts (evaluation maps the
+ * file).  0, or the store's negative errno after printing why. */
 int open_store(struct common *co, struct store **s, int mmap_mib);
 
 int cmd_worker(int argc, char **argv);

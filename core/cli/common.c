@@ -18,8 +18,6 @@ int print_usage(const char *text, int code)
 	return code;
 }
 
-/* Handles the options every command shares; returns -1 when the option was
- * not one of them. */
 int common_opt(struct common *co, int opt, const char *usage, int *exit_code)
 {
 	switch (opt) {
@@ -52,20 +50,22 @@ int load_config(struct common *co)
 	const char *path = co->config ? co->config : getenv("MIZAN_CONFIG");
 	if (!path && access("config/mizan.lua", R_OK) == 0)
 		path = "config/mizan.lua";
-	if (config_load(&co->cfg, path, err, sizeof(err)) < 0) {
+	int rc = config_load(&co->cfg, path, err, sizeof(err));
+	if (rc < 0) {
 		fprintf(stderr, "%s\n", err);
 		config_free(&co->cfg);
-		return -1;
+		return rc;
 	}
 	if (co->db)
 		config_set_string(&co->cfg.db_path, co->db);
 	if (co->listen)
 		config_set_string(&co->cfg.listen, co->listen);
-	if (period_set_zone(co->cfg.timezone) < 0) {
+	rc = period_set_zone(co->cfg.timezone);
+	if (rc < 0) {
 		fprintf(stderr, "%s: evaluation.timezone '%s' is not a known time zone\n",
 			co->cfg.path ? co->cfg.path : "configuration", co->cfg.timezone);
 		config_free(&co->cfg);
-		return -1;
+		return rc;
 	}
 	return 0;
 }
@@ -80,10 +80,9 @@ int open_store(struct common *co, struct store **s, int mmap_mib)
 		.busy_timeout_ms = co->cfg.busy_timeout_ms,
 		.mmap_mib = mmap_mib,
 	};
-	if (store_open(s, &o, err) < 0) {
+	int rc = store_open(s, &o, err);
+	if (rc < 0)
 		fprintf(stderr, "mizan: %s: %s\n", co->cfg.db_path, err);
-		return -1;
-	}
-	return 0;
+	return rc;
 }
 

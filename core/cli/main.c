@@ -206,7 +206,7 @@ static int parse_u64(const char *s, uint64_t *out)
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
 	if (errno || *end || !*s || *s == '-')
-		return -1;
+		return -EINVAL;
 	*out = v;
 	return 0;
 }

@@ -1,6 +1,7 @@
 /* daemon.c - see daemon.h. */
 #include "daemon/daemon.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -53,10 +54,13 @@ int daemon_run(const struct config *c, struct store *s, const char *self)
 	struct api api = {0};
 	bool web_ready = false;
 	char err[512];
-	int rc = -1;
-
-	if (metrics_new(&m) < 0 || auth_new(&a, c, s) < 0)
+	int rc = metrics_new(&m);
+	if (rc >= 0)
+		rc = auth_new(&a, c, s);
+	if (rc < 0) {
+		log_error("cannot start: %s", strerror(-rc));
 		goto out;
+	}
 	metric_set(metrics_gauge(m, "mizan_start_time_seconds", "When the server started.", NULL),
 		   (double)(time_now_ms() / 1000));
 	metrics_gauge_read(m, "mizan_db_size_bytes", "Size of the database file.", NULL, store_bytes, s);
@@ -65,12 +69,20 @@ int daemon_run(const struct config *c, struct store *s, const char *self)
 		log_warn("no charts: %s", err); /* pages and mail go without */
 		charts = NULL;
 	}
-	if (outbox_start(&ob, c, s) < 0) {
+	rc = outbox_start(&ob, c, s);
+	if (rc < 0) {
 		log_error("cannot start mail delivery");
 		goto out;
 	}
-	if (notice_new(&nf, c, s, charts) < 0 ||
-	    supervise_start(&sv, c, self, c->path, s, m, ob, &nf, err, sizeof(err)) < 0) {
+	/* The notifier, the dashboard and the API's routes say nothing of why
+	 * they fail: -EIO stands for them. */
+	if (notice_new(&nf, c, s, charts) < 0) {
+		log_error("cannot start the alert notifier");
+		rc = -EIO;
+		goto out;
+	}
+	rc = supervise_start(&sv, c, self, c->path, s, m, ob, &nf, err, sizeof(err));
+	if (rc < 0) {
 		log_error("%s", err);
 		goto out;
 	}
@@ -78,11 +90,22 @@ int daemon_run(const struct config *c, struct store *s, const char *self)
 	w = (struct web){.cfg = c, .store = s, .auth = a, .charts = charts};
 	if (web_init(&w) < 0) {
 		log_error("cannot read the dashboard templates in %s", c->dashboards);
+		rc = -EIO;
 		goto out;
 	}
 	web_ready = true;
-	if (http_new(&h, c, a, m, err, sizeof(err)) < 0 || api_register(h, &api) < 0 ||
-	    web_register(h, &w) < 0 || http_start(h, err, sizeof(err)) < 0) {
+	rc = http_new(&h, c, a, m, err, sizeof(err));
+	if (rc < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	if (api_register(h, &api) < 0 || web_register(h, &w) < 0) {
+		log_error("cannot register the routes");
+		rc = -EIO;
+		goto out;
+	}
+	rc = http_start(h, err, sizeof(err));
+	if (rc < 0) {
 		log_error("%s", err);
 		goto out;
 	}

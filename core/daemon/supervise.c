@@ -184,8 +184,9 @@ static const char *describe(int status, char *buf, size_t len)
 static void evaluate_once(struct supervisor *sv)
 {
 	char line[1024];
-	if (!sv->pid && spawn_worker(sv) < 0) {
-		log_error("cannot start the evaluation worker: %s", strerror(errno));
+	int rc = sv->pid ? 0 : spawn_worker(sv);
+	if (rc < 0) {
+		log_error("cannot start the evaluation worker: %s", strerror(-rc));
 		return;
 	}
 	request_line(sv, line, sizeof(line));
@@ -313,8 +314,9 @@ int supervise_start(struct supervisor **out, const struct config *c, const char 
 	struct supervisor *sv = calloc(1, sizeof(*sv));
 	if (!sv) {
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		return -ENOMEM;
 	}
+	sv->prog_fd = -1;
 	sv->cfg = c;
 	sv->store = s;
 	sv->ob = ob;
@@ -334,32 +336,47 @@ int supervise_start(struct supervisor **out, const struct config *c, const char 
 					     "Messages queued for alert changes.", NULL);
 	sv->self = strdup(self);
 	sv->config_path = config_path ? strdup(config_path) : NULL;
+	int rc = 0;
+	if (!sv->self || (config_path && !sv->config_path)) {
+		snprintf(err, errlen, "out of memory");
+		rc = -ENOMEM;
+		goto fail;
+	}
 	sv->prog_fd = memfd_create("mizan-progress", MFD_CLOEXEC);
 	if (sv->prog_fd < 0 || ftruncate(sv->prog_fd, 4096) < 0 ||
 	    (sv->prog = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, sv->prog_fd, 0)) ==
 		    MAP_FAILED) {
-		snprintf(err, errlen, "shared memory for the worker: %s", strerror(errno));
-		if (sv->prog_fd >= 0)
-			close(sv->prog_fd);
-		free(sv->self);
-		free(sv->config_path);
-		free(sv);
-		return -1;
+		rc = -errno;
+		snprintf(err, errlen, "shared memory for the worker: %s", strerror(-rc));
+		sv->prog = NULL;
+		goto fail;
 	}
 	sv->prog->kpi = -1;
 	pthread_mutex_init(&sv->lock, NULL);
-	time_cond_init(&sv->wake);
-	if (pthread_create(&sv->thread, NULL, supervise_thread, sv) != 0) {
-		snprintf(err, errlen, "cannot start the supervisor thread");
-		munmap(sv->prog, 4096);
-		close(sv->prog_fd);
-		free(sv->self);
-		free(sv->config_path);
-		free(sv);
-		return -1;
+	rc = time_cond_init(&sv->wake);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot start the supervisor: %s", strerror(-rc));
+		pthread_mutex_destroy(&sv->lock);
+		goto fail;
+	}
+	rc = -pthread_create(&sv->thread, NULL, supervise_thread, sv);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot start the supervisor thread: %s", strerror(-rc));
+		pthread_cond_destroy(&sv->wake);
+		pthread_mutex_destroy(&sv->lock);
+		goto fail;
 	}
 	*out = sv;
 	return 0;
+fail:
+	if (sv->prog)
+		munmap(sv->prog, 4096);
+	if (sv->prog_fd >= 0)
+		close(sv->prog_fd);
+	free(sv->self);
+	free(sv->config_path);
+	free(sv);
+	return rc;
 }
 
 void supervise_poke(struct supervisor *sv)

@@ -75,8 +75,8 @@ struct alert_notifier {
 };
 
 /* Judges every KPI's open and last closed period, and every source, at
- * now_ms.  nf may be NULL (states change, nothing is announced).  0, or -1
- * with the store's error in err. */
+ * now_ms.  nf may be NULL (states change, nothing is announced).  0, or the
+ * store's negative errno (or -ENOMEM) with its sentence in err. */
 int alert_evaluate(const struct config *c, struct store *s, const struct alert_notifier *nf,
 		   int64_t now_ms, struct alert_stats *st, char *err, size_t errlen);
 
