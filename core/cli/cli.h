@@ -32,6 +32,17 @@ int print_usage(const char *text, int code);
 /* Handles the options every command shares: 0 handled, 1 stop with
  * *exit_code, -1 not one of them. */
 int common_opt(struct common *co, int opt, const char *usage, int *exit_code);
+/* What a command takes after its options. */
+enum operands { ARGS_NONE, ARGS_SOME, ARGS_ANY };
+/* The start of a command whose options are only the shared ones (those in
+ * longopts): parses argv with common_opt, checks what is left after the
+ * options against `want`, and reads the configuration.  0: go on, with the
+ * configuration in co->cfg (the caller frees it with config_free) and the
+ * operands from argv[optind]; 1: stop and exit with *exit_code (help, the
+ * version, a usage error or a configuration that cannot be read, each said
+ * on stdout or stderr). */
+int common_start(struct common *co, int argc, char **argv, const struct option *longopts,
+		 const char *usage, enum operands want, int *exit_code);
 /* Reads the configuration into co->cfg (and sets the time zone).  0, or a
  * negative errno after printing why on stderr (co->cfg is then freed). */
 int load_config(struct common *co);

@@ -44,6 +44,24 @@ int common_opt(struct common *co, int opt, const char *usage, int *exit_code)
 	return -1;
 }
 
+int common_start(struct common *co, int argc, char **argv, const struct option *longopts,
+		 const char *usage, enum operands want, int *exit_code)
+{
+	int opt;
+	while ((opt = getopt_long(argc, argv, "hV", longopts, NULL)) != -1)
+		if (common_opt(co, opt, usage, exit_code) > 0)
+			return 1;
+	if ((want == ARGS_NONE && optind < argc) || (want == ARGS_SOME && optind >= argc)) {
+		*exit_code = print_usage(usage, EXIT_USAGE);
+		return 1;
+	}
+	if (load_config(co) < 0) {
+		*exit_code = EXIT_CONFIG;
+		return 1;
+	}
+	return 0;
+}
+
 int load_config(struct common *co)
 {
 	char err[512];

@@ -50,13 +50,11 @@ int cmd_worker(int argc, char **argv)
 {
 	static const struct option longopts[] = {COMMON_LONGOPTS, {0}};
 	struct common co = {0};
-	int opt, code;
+	int code;
 
-	while ((opt = getopt_long(argc, argv, "hV", longopts, NULL)) != -1)
-		if (common_opt(&co, opt, "usage: mizan worker (started by mizan serve)\n", &code) > 0)
-			return code;
-	if (load_config(&co) < 0)
-		return EXIT_CONFIG;
+	if (common_start(&co, argc, argv, longopts, "usage: mizan worker (started by mizan serve)\n",
+			 ARGS_ANY, &code) > 0)
+		return code;
 	code = eval_worker_main(&co.cfg, 3);
 	config_free(&co.cfg);
 	return code;
@@ -271,15 +269,10 @@ int cmd_plugins(int argc, char **argv)
 {
 	static const struct option longopts[] = {COMMON_LONGOPTS, {0}};
 	struct common co = {0};
-	int opt, code;
+	int code;
 
-	while ((opt = getopt_long(argc, argv, "hV", longopts, NULL)) != -1)
-		if (common_opt(&co, opt, usage_plugins, &code) > 0)
-			return code;
-	if (optind < argc)
-		return print_usage(usage_plugins, EXIT_USAGE);
-	if (load_config(&co) < 0)
-		return EXIT_CONFIG;
+	if (common_start(&co, argc, argv, longopts, usage_plugins, ARGS_NONE, &code) > 0)
+		return code;
 	struct registry reg = {0};
 	kpi_registry_load(&reg, &co.cfg);
 	printf("plugins:\n");
@@ -590,15 +583,10 @@ int cmd_test_kpi(int argc, char **argv)
 {
 	static const struct option longopts[] = {COMMON_LONGOPTS, {0}};
 	struct common co = {0};
-	int opt, code;
+	int code;
 
-	while ((opt = getopt_long(argc, argv, "hV", longopts, NULL)) != -1)
-		if (common_opt(&co, opt, usage_test_kpi, &code) > 0)
-			return code;
-	if (optind >= argc)
-		return print_usage(usage_test_kpi, EXIT_USAGE);
-	if (load_config(&co) < 0)
-		return EXIT_CONFIG;
+	if (common_start(&co, argc, argv, longopts, usage_test_kpi, ARGS_SOME, &code) > 0)
+		return code;
 	code = EXIT_OK;
 	for (int i = optind; i < argc; i++) {
 		int r = run_fixture(&co.cfg, argv[i]);

@@ -78,15 +78,10 @@ static int cmd_serve(int argc, char **argv)
 	static const struct option longopts[] = {
 		COMMON_LONGOPTS, {"listen", required_argument, NULL, OPT_LISTEN}, {0}};
 	struct common co = {0};
-	int opt, code;
+	int code;
 
-	while ((opt = getopt_long(argc, argv, "hV", longopts, NULL)) != -1)
-		if (common_opt(&co, opt, usage_serve, &code) > 0)
-			return code;
-	if (optind < argc)
-		return print_usage(usage_serve, EXIT_USAGE);
-	if (load_config(&co) < 0)
-		return EXIT_CONFIG;
+	if (common_start(&co, argc, argv, longopts, usage_serve, ARGS_NONE, &code) > 0)
+		return code;
 
 	struct store *s = NULL;
 	code = EXIT_RUNTIME;
@@ -135,15 +130,10 @@ static int cmd_import(int argc, char **argv)
 {
 	static const struct option longopts[] = {COMMON_LONGOPTS, {0}};
 	struct common co = {0};
-	int opt, code;
+	int code;
 
-	while ((opt = getopt_long(argc, argv, "hV", longopts, NULL)) != -1)
-		if (common_opt(&co, opt, usage_import, &code) > 0)
-			return code;
-	if (optind >= argc)
-		return print_usage(usage_import, EXIT_USAGE);
-	if (load_config(&co) < 0)
-		return EXIT_CONFIG;
+	if (common_start(&co, argc, argv, longopts, usage_import, ARGS_SOME, &code) > 0)
+		return code;
 	struct store *s;
 	if (open_store(&co, &s, 0) < 0) {
 		config_free(&co.cfg);
@@ -176,15 +166,10 @@ static int cmd_check(int argc, char **argv)
 {
 	static const struct option longopts[] = {COMMON_LONGOPTS, {0}};
 	struct common co = {0};
-	int opt, code;
+	int code;
 
-	while ((opt = getopt_long(argc, argv, "hV", longopts, NULL)) != -1)
-		if (common_opt(&co, opt, usage_check, &code) > 0)
-			return code;
-	if (optind < argc)
-		return print_usage(usage_check, EXIT_USAGE);
-	if (load_config(&co) < 0)
-		return EXIT_CONFIG;
+	if (common_start(&co, argc, argv, longopts, usage_check, ARGS_NONE, &code) > 0)
+		return code;
 	printf("%s: ok\n", co.cfg.path ? co.cfg.path : "built-in defaults");
 	config_free(&co.cfg);
 	return EXIT_OK;

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "model/config.h"
 #include "mizan/plugin.h"
 
 #define IND_ERRLEN 256
@@ -83,6 +84,15 @@ void registry_error(struct registry *r, const char *file, const char *fmt, ...)
 struct indicator *registry_find(const struct registry *r, const char *name);
 /* Unloads every indicator (ops->unload) and frees the registry. */
 void registry_free(struct registry *r);
+
+/* The names of the entries of dir that end with suffix (and are longer
+ * than it), hidden ones left out when skip_hidden, in byte order: what a
+ * loader loads from a folder.  The names go into *out (the caller frees
+ * them with strlist_free).  0, or a negative errno recorded against dir in
+ * r ("cannot read the <what> directory: ...", or out of memory); *out is
+ * then empty. */
+int indicator_files(struct registry *r, const char *dir, const char *suffix, bool skip_hidden,
+		    const char *what, struct strlist *out);
 
 /* The host services handed to plugins (log, alloc, params). */
 extern const struct mizan_host indicator_host;

@@ -48,7 +48,6 @@
 #include "eval/script.h"
 #include "eval/script_internal.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <lauxlib.h>
@@ -705,64 +704,21 @@ fail:
 	return rc;
 }
 
-static int cmp_names(const void *x, const void *y)
-{
-	const char *const *a = x, *const *b = y;
-	return strcmp(*a, *b);
-}
-
 int script_load_dir(struct registry *r, const char *dir, const struct script_limits *lim)
 {
-	DIR *d = opendir(dir);
-	char **names = NULL;
-	size_t n = 0, cap = 0;
+	struct strlist names;
+	int rc = indicator_files(r, dir, ".lua", true, "script", &names);
+	if (rc < 0)
+		return rc;
 	int added = 0;
-
-	if (!d) {
-		int e = errno;
-		registry_error(r, dir, "cannot read the script directory: %s", strerror(e));
-		return -e;
-	}
-	for (struct dirent *de; (de = readdir(d));) {
-		size_t len = strlen(de->d_name);
-		if (de->d_name[0] == '.' || len < 5 || strcmp(de->d_name + len - 4, ".lua") != 0)
-			continue;
-		if (n == cap) {
-			size_t c = cap ? cap * 2 : 16;
-			char **p = realloc(names, c * sizeof(*p));
-			if (!p)
-				goto nomem;
-			names = p;
-			cap = c;
-		}
-		if (!(names[n] = strdup(de->d_name)))
-			goto nomem;
-		n++;
-	}
-	closedir(d);
-	d = NULL;
-
-	if (n > 1)
-		qsort(names, n, sizeof(*names), cmp_names);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < names.n; i++) {
 		char path[512];
-		int k = snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		int k = snprintf(path, sizeof(path), "%s/%s", dir, names.v[i]);
 		if (k < 0 || (size_t)k >= sizeof(path))
-			registry_error(r, names[i], "path too long in %s", dir);
+			registry_error(r, names.v[i], "path too long in %s", dir);
 		else if (script_load_file(r, path, lim) == 0)
 			added++;
 	}
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	strlist_free(&names);
 	return added;
-
-nomem:
-	if (d)
-		closedir(d);
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	registry_error(r, dir, "out of memory listing the script directory");
-	return -ENOMEM;
 }

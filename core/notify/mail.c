@@ -171,15 +171,27 @@ static bool plain_ok(const char *s, bool phrase)
 	return strstr(s, "=?") == NULL;
 }
 
-/* "Name:" and the cleaned value, plain or encoded, ending with CRLF. */
-static int put_text_header(struct buf *b, const char *name, const char *value)
+/* Appends "Name:" and returns the cleaned copy of value (malloc'd: the
+ * caller frees it), *col set to the column after the colon; NULL when out
+ * of memory. */
+static char *header_start(struct buf *b, const char *name, const char *value, size_t *col)
 {
 	char *v = clean_text(value);
 	if (!v)
-		return -ENOMEM;
-	size_t col = strlen(name) + 1;
+		return NULL;
+	*col = strlen(name) + 1;
 	buf_puts(b, name);
 	buf_puts(b, ":");
+	return v;
+}
+
+/* "Name:" and the cleaned value, plain or encoded, ending with CRLF. */
+static int put_text_header(struct buf *b, const char *name, const char *value)
+{
+	size_t col;
+	char *v = header_start(b, name, value, &col);
+	if (!v)
+		return -ENOMEM;
 	if (plain_ok(v, false))
 		put_words(b, &col, v);
 	else
@@ -193,12 +205,10 @@ static int put_text_header(struct buf *b, const char *name, const char *value)
 static int put_address_header(struct buf *b, const char *name, const char *display,
 			      const char *addr)
 {
-	char *v = clean_text(display);
+	size_t col;
+	char *v = header_start(b, name, display, &col);
 	if (!v)
 		return -ENOMEM;
-	size_t col = strlen(name) + 1;
-	buf_puts(b, name);
-	buf_puts(b, ":");
 	if (*v) {
 		if (plain_ok(v, true))
 			put_words(b, &col, v);
