@@ -1,4 +1,9 @@
-/* cli.h - what the commands of `mizan` share. */
+/* cli.h - what the commands of `mizan` share.
+ *
+ * Everything here runs on the process's main thread, before the server
+ * (if any) starts its own.  Strings in struct common (config, db, listen)
+ * are borrowed from argv; cfg is owned and freed with config_free.
+ */
 #ifndef MIZAN_CLI_H
 #define MIZAN_CLI_H
 
@@ -28,9 +33,11 @@ enum { OPT_CONFIG = 256, OPT_DB, OPT_LISTEN, OPT_EVENTS, OPT_SEED, OPT_FROM, OPT
 	{"config", required_argument, NULL, OPT_CONFIG}, {"db", required_argument, NULL, OPT_DB},   \
 		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}
 
+/* Prints text (to stdout for EXIT_OK, else stderr) and returns code. */
 int print_usage(const char *text, int code);
 /* Handles the options every command shares: 0 handled, 1 stop with
- * *exit_code, -1 not one of them. */
+ * *exit_code, -1 not one of them (a tri-state answer, not an error).  Uses
+ * getopt's optarg. */
 int common_opt(struct common *co, int opt, const char *usage, int *exit_code);
 /* What a command takes after its options. */
 enum operands { ARGS_NONE, ARGS_SOME, ARGS_ANY };
@@ -51,10 +58,12 @@ int load_config(struct common *co);
  * file).  0, or the store's negative errno after printing why. */
 int open_store(struct common *co, struct store **s, int mmap_mib);
 
+/* The commands: argv[0] is the command's name; each returns the process's
+ * exit code (EXIT_...).  cli/kpi.c and cli/web.c. */
 int cmd_worker(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_plugins(int argc, char **argv);
 int cmd_test_kpi(int argc, char **argv);
-int cmd_passwd(int argc, char **argv); /* cli_web.c */
+int cmd_passwd(int argc, char **argv);
 
 #endif

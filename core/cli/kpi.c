@@ -1,4 +1,4 @@
-/* cli_kpi.c - `mizan eval`, `mizan plugins`, `mizan test-kpi`, `mizan worker`. */
+/* kpi.c - `mizan eval`, `mizan plugins`, `mizan test-kpi`, `mizan worker`. */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
