@@ -18,8 +18,6 @@ int print_usage(const char *text, int code)
 	return code;
 }
 
-/* Handles the options every command shares; returns -1 when the option was
- * not one of them. */
 int common_opt(struct common *co, int opt, const char *usage, int *exit_code)
 {
 	switch (opt) {
@@ -46,26 +44,46 @@ int common_opt(struct common *co, int opt, const char *usage, int *exit_code)
 	return -1;
 }
 
+int common_start(struct common *co, int argc, char **argv, const struct option *longopts,
+		 const char *usage, enum operands want, int *exit_code)
+{
+	int opt;
+	while ((opt = getopt_long(argc, argv, "hV", longopts, NULL)) != -1)
+		if (common_opt(co, opt, usage, exit_code) > 0)
+			return 1;
+	if ((want == ARGS_NONE && optind < argc) || (want == ARGS_SOME && optind >= argc)) {
+		*exit_code = print_usage(usage, EXIT_USAGE);
+		return 1;
+	}
+	if (load_config(co) < 0) {
+		*exit_code = EXIT_CONFIG;
+		return 1;
+	}
+	return 0;
+}
+
 int load_config(struct common *co)
 {
 	char err[512];
 	const char *path = co->config ? co->config : getenv("MIZAN_CONFIG");
 	if (!path && access("config/mizan.lua", R_OK) == 0)
 		path = "config/mizan.lua";
-	if (config_load(&co->cfg, path, err, sizeof(err)) < 0) {
+	int rc = config_load(&co->cfg, path, err, sizeof(err));
+	if (rc < 0) {
 		fprintf(stderr, "%s\n", err);
 		config_free(&co->cfg);
-		return -1;
+		return rc;
 	}
 	if (co->db)
 		config_set_string(&co->cfg.store_url, co->db);
 	if (co->listen)
 		config_set_string(&co->cfg.listen, co->listen);
-	if (period_set_zone(co->cfg.timezone) < 0) {
+	rc = period_set_zone(co->cfg.timezone);
+	if (rc < 0) {
 		fprintf(stderr, "%s: evaluation.timezone '%s' is not a known time zone\n",
 			co->cfg.path ? co->cfg.path : "configuration", co->cfg.timezone);
 		config_free(&co->cfg);
-		return -1;
+		return rc;
 	}
 	return 0;
 }
@@ -74,10 +92,9 @@ int open_store(struct common *co, struct store **s, bool scans)
 {
 	char err[STORE_ERRLEN];
 	struct store_opts o = store_opts_from_config(&co->cfg, scans);
-	if (store_open(s, co->cfg.store_url, &o, err) < 0) {
+	int rc = store_open(s, co->cfg.store_url, &o, err);
+	if (rc < 0)
 		fprintf(stderr, "mizan: %s: %s\n", co->cfg.store_url, err);
-		return -1;
-	}
-	return 0;
+	return rc;
 }
 

@@ -1,4 +1,4 @@
-/* cli_kpi.c - `mizan eval`, `mizan plugins`, `mizan test-kpi`, `mizan worker`. */
+/* kpi.c - `mizan eval`, `mizan plugins`, `mizan test-kpi`, `mizan worker`. */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "judge/alert.h"
 #include "ingest/batch.h"
@@ -19,6 +20,8 @@
 #include "eval/script.h"
 #include "daemon/supervise.h"
 #include "eval/worker.h"
+#include "util/buf.h"
+#include "util/time.h"
 
 static const char usage_eval[] =
 	"usage: mizan eval [--kpi ID] [--period LABEL] [--by DIM] [--json] [--full]\n"
@@ -48,13 +51,11 @@ int cmd_worker(int argc, char **argv)
 {
 	static const struct option longopts[] = {COMMON_LONGOPTS, {0}};
 	struct common co = {0};
-	int opt, code;
+	int code;
 
-	while ((opt = getopt_long(argc, argv, "hV", longopts, NULL)) != -1)
-		if (common_opt(&co, opt, "usage: mizan worker (started by mizan serve)\n", &code) > 0)
-			return code;
-	if (load_config(&co) < 0)
-		return EXIT_CONFIG;
+	if (common_start(&co, argc, argv, longopts, "usage: mizan worker (started by mizan serve)\n",
+			 ARGS_ANY, &code) > 0)
+		return code;
 	code = eval_worker_main(&co.cfg, 3);
 	config_free(&co.cfg);
 	return code;
@@ -169,10 +170,7 @@ int cmd_eval(int argc, char **argv)
 		fprintf(stderr, "mizan eval: no KPI '%s' in the configuration\n", kpi);
 		goto out_cfg;
 	}
-	bool by_known = !by;
-	for (size_t i = 0; by && i < co.cfg.slices.n; i++)
-		by_known |= strcmp(co.cfg.slices.v[i], by) == 0;
-	if (!by_known) {
+	if (by && !strlist_has(&co.cfg.slices, by)) {
 		fprintf(stderr, "mizan eval: --by must be one of evaluation.slices, got '%s'\n", by);
 		goto out_cfg;
 	}
@@ -219,9 +217,7 @@ int cmd_eval(int argc, char **argv)
 	}
 	if (alerts) {
 		struct alert_stats as;
-		struct timespec now;
-		clock_gettime(CLOCK_REALTIME, &now);
-		int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+		int64_t now_ms = time_now_ms();
 		if (at && event_parse_time(at, false, &now_ms) < 0) {
 			fprintf(stderr, "mizan eval: --now must be an ISO 8601 date-time with a zone\n");
 			cJSON_Delete(p.json);
@@ -246,9 +242,7 @@ int cmd_eval(int argc, char **argv)
 			goto out;
 		}
 		/* Mail queued just now is due now: by the clock, whatever --now said. */
-		clock_gettime(CLOCK_REALTIME, &now);
-		int64_t wall = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-		int sent = *co.cfg.smtp_url ? outbox_deliver_due(&co.cfg, s, wall) : 0;
+		int sent = *co.cfg.smtp_url ? outbox_deliver_due(&co.cfg, s, time_now_ms()) : 0;
 		fprintf(stderr, "alerts: %zu figures judged, %zu changed state, %zu messages queued, %d sent, in %.2f s\n",
 			as.evaluated, as.changed, as.messages, sent < 0 ? 0 : sent, as.seconds);
 	}
@@ -274,15 +268,10 @@ int cmd_plugins(int argc, char **argv)
 {
 	static const struct option longopts[] = {COMMON_LONGOPTS, {0}};
 	struct common co = {0};
-	int opt, code;
+	int code;
 
-	while ((opt = getopt_long(argc, argv, "hV", longopts, NULL)) != -1)
-		if (common_opt(&co, opt, usage_plugins, &code) > 0)
-			return code;
-	if (optind < argc)
-		return print_usage(usage_plugins, EXIT_USAGE);
-	if (load_config(&co) < 0)
-		return EXIT_CONFIG;
+	if (common_start(&co, argc, argv, longopts, usage_plugins, ARGS_NONE, &code) > 0)
+		return code;
 	struct registry reg = {0};
 	kpi_registry_load(&reg, &co.cfg);
 	printf("plugins:\n");
@@ -413,24 +402,17 @@ static char *read_all(const char *path, size_t *len)
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return NULL;
-	size_t cap = 65536, n = 0;
-	char *buf = malloc(cap);
-	for (size_t r; buf && (r = fread(buf + n, 1, cap - n, f)) > 0;) {
-		n += r;
-		if (n == cap) {
-			char *p = realloc(buf, cap *= 2);
-			if (!p) {
-				free(buf);
-				buf = NULL;
-			}
-			buf = p;
-		}
-	}
+	struct buf b = {0};
+	char chunk[65536];
+	for (size_t r; (r = fread(chunk, 1, sizeof(chunk), f)) > 0;)
+		buf_add(&b, chunk, r);
+	bool failed = ferror(f);
 	fclose(f);
-	if (buf)
-		buf[n < cap ? n : cap - 1] = '\0';
-	*len = n;
-	return buf;
+	if (failed) {
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_take(&b, len);
 }
 
 static void print_failure(const char *kpi, const char *error, int64_t at, void *ud)
@@ -441,7 +423,9 @@ static void print_failure(const char *kpi, const char *error, int64_t at, void *
 		printf("FAIL %s: the indicator failed: %s\n", (const char *)ud, error);
 }
 
-/* Runs one fixture in a scratch store; returns failures, or -1. */
+/* Runs one fixture in a scratch store; returns how many expectations
+ * failed, or a negative errno when the fixture could not be run (said on
+ * stderr): -EINVAL a fixture that is not one, else the store's error. */
 static int run_fixture(const struct config *base, const char *file)
 {
 	size_t len;
@@ -451,16 +435,16 @@ static int run_fixture(const struct config *base, const char *file)
 	if (!fx || !cJSON_IsObject(fx)) {
 		fprintf(stderr, "%s: not a JSON object\n", file);
 		cJSON_Delete(fx);
-		return -1;
+		return -EINVAL;
 	}
-	int result = -1;
+	int result;
 	const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(fx, "indicator"));
 	const cJSON *events = cJSON_GetObjectItem(fx, "events");
 	const cJSON *expect = cJSON_GetObjectItem(fx, "expect");
 	if (!name || !cJSON_IsArray(events) || !cJSON_IsArray(expect)) {
 		fprintf(stderr, "%s: needs \"indicator\", \"events\" and \"expect\"\n", file);
 		cJSON_Delete(fx);
-		return -1;
+		return -EINVAL;
 	}
 
 	/* The indicator: from the given files, else from the configured folders. */
@@ -530,19 +514,28 @@ static int run_fixture(const struct config *base, const char *file)
 				   .future_ms = INT64_MAX / 4, .now_ms = 0};
 	struct store_put_result pr;
 	struct eval_stats st;
-	if (store_open(&s, STORE_URL_SCRATCH, &so, err) < 0) {
+	int rc = store_open(&s, STORE_URL_SCRATCH, &so, err);
+	if (rc < 0) {
 		fprintf(stderr, "%s: scratch store: %s\n", file, err);
+		result = rc;
 		goto out;
 	}
-	if (batch_parse(&b, BATCH_JSON, body, strlen(body), NULL, 1, &lim, SIZE_MAX) < 0) {
+	rc = body ? batch_parse(&b, BATCH_JSON, body, strlen(body), NULL, 1, &lim, SIZE_MAX) : -ENOMEM;
+	if (rc < 0) {
 		char *errs = cJSON_PrintUnformatted(b.errors);
-		fprintf(stderr, "%s: invalid events: %s\n", file, errs ? errs : "?");
+		fprintf(stderr, "%s: invalid events: %s\n", file, errs ? errs : strerror(-rc));
 		free(errs);
+		result = rc;
 		goto out;
 	}
-	if (store_put_events(s, b.ev, b.n, &pr, err) < 0 || kpi_engine_new(&e, &c, s, &reg) < 0 ||
-	    kpi_eval(e, true, NULL, &st, err, sizeof(err)) < 0) {
+	rc = store_put_events(s, b.ev, b.n, &pr, err);
+	if (rc >= 0 && (rc = kpi_engine_new(&e, &c, s, &reg)) < 0)
+		snprintf(err, sizeof(err), "%s", strerror(-rc));
+	if (rc >= 0)
+		rc = kpi_eval(e, true, NULL, &st, err, sizeof(err));
+	if (rc < 0) {
 		fprintf(stderr, "%s: %s\n", file, err);
+		result = rc;
 		goto out;
 	}
 	if (st.failed)
@@ -577,15 +570,10 @@ int cmd_test_kpi(int argc, char **argv)
 {
 	static const struct option longopts[] = {COMMON_LONGOPTS, {0}};
 	struct common co = {0};
-	int opt, code;
+	int code;
 
-	while ((opt = getopt_long(argc, argv, "hV", longopts, NULL)) != -1)
-		if (common_opt(&co, opt, usage_test_kpi, &code) > 0)
-			return code;
-	if (optind >= argc)
-		return print_usage(usage_test_kpi, EXIT_USAGE);
-	if (load_config(&co) < 0)
-		return EXIT_CONFIG;
+	if (common_start(&co, argc, argv, longopts, usage_test_kpi, ARGS_SOME, &code) > 0)
+		return code;
 	code = EXIT_OK;
 	for (int i = optind; i < argc; i++) {
 		int r = run_fixture(&co.cfg, argv[i]);

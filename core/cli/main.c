@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -18,6 +17,7 @@
 #include "model/event.h"
 #include "ingest/import.h"
 #include "util/log.h"
+#include "util/time.h"
 #include "model/period.h"
 #include "store/store.h"
 
@@ -78,28 +78,21 @@ static int cmd_serve(int argc, char **argv)
 	static const struct option longopts[] = {
 		COMMON_LONGOPTS, {"listen", required_argument, NULL, OPT_LISTEN}, {0}};
 	struct common co = {0};
-	int opt, code;
+	int code;
 
-	while ((opt = getopt_long(argc, argv, "hV", longopts, NULL)) != -1)
-		if (common_opt(&co, opt, usage_serve, &code) > 0)
-			return code;
-	if (optind < argc)
-		return print_usage(usage_serve, EXIT_USAGE);
-	if (load_config(&co) < 0)
-		return EXIT_CONFIG;
+	if (common_start(&co, argc, argv, longopts, usage_serve, ARGS_NONE, &code) > 0)
+		return code;
 
 	struct store *s = NULL;
 	code = EXIT_RUNTIME;
 	if (open_store(&co, &s, 0) < 0)
 		goto out;
 	if (co.cfg.demo_when_empty > 0 && store_count_events(s) == 0) {
-		struct timespec now;
-		clock_gettime(CLOCK_REALTIME, &now);
 		struct demo_opts d = {
 			.events = (uint64_t)co.cfg.demo_when_empty,
 			.seed = (uint64_t)co.cfg.demo_seed,
 			.from_ms = 1672531200000LL, /* 2023-01-01 */
-			.to_ms = (int64_t)(now.tv_sec / 86400) * 86400000,
+			.to_ms = time_now_ms() / 86400000 * 86400000,
 		};
 		struct import_stats st;
 		log_info("the database is empty: loading %lld demo events (demo.when_empty)",
@@ -137,15 +130,10 @@ static int cmd_import(int argc, char **argv)
 {
 	static const struct option longopts[] = {COMMON_LONGOPTS, {0}};
 	struct common co = {0};
-	int opt, code;
+	int code;
 
-	while ((opt = getopt_long(argc, argv, "hV", longopts, NULL)) != -1)
-		if (common_opt(&co, opt, usage_import, &code) > 0)
-			return code;
-	if (optind >= argc)
-		return print_usage(usage_import, EXIT_USAGE);
-	if (load_config(&co) < 0)
-		return EXIT_CONFIG;
+	if (common_start(&co, argc, argv, longopts, usage_import, ARGS_SOME, &code) > 0)
+		return code;
 	struct store *s;
 	if (open_store(&co, &s, 0) < 0) {
 		config_free(&co.cfg);
@@ -178,15 +166,10 @@ static int cmd_check(int argc, char **argv)
 {
 	static const struct option longopts[] = {COMMON_LONGOPTS, {0}};
 	struct common co = {0};
-	int opt, code;
+	int code;
 
-	while ((opt = getopt_long(argc, argv, "hV", longopts, NULL)) != -1)
-		if (common_opt(&co, opt, usage_check, &code) > 0)
-			return code;
-	if (optind < argc)
-		return print_usage(usage_check, EXIT_USAGE);
-	if (load_config(&co) < 0)
-		return EXIT_CONFIG;
+	if (common_start(&co, argc, argv, longopts, usage_check, ARGS_NONE, &code) > 0)
+		return code;
 	printf("%s: ok\n", co.cfg.path ? co.cfg.path : "built-in defaults");
 	config_free(&co.cfg);
 	return EXIT_OK;
@@ -208,7 +191,7 @@ static int parse_u64(const char *s, uint64_t *out)
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
 	if (errno || *end || !*s || *s == '-')
-		return -1;
+		return -EINVAL;
 	*out = v;
 	return 0;
 }
@@ -225,10 +208,8 @@ static int cmd_demo(int argc, char **argv)
 						 {"output", required_argument, NULL, 'o'},
 						 {0}};
 	struct common co = {0};
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
 	struct demo_opts d = {.events = 100000, .seed = 1, .from_ms = 1672531200000LL,
-			      .to_ms = (int64_t)(now.tv_sec / 86400) * 86400000};
+			      .to_ms = time_now_ms() / 86400000 * 86400000};
 	const char *out = NULL;
 	bool load = false;
 	int opt, code;

@@ -1,4 +1,4 @@
-/* cli_web.c - `mizan passwd`: a password hash for auth.users. */
+/* web.c - `mizan passwd`: a password hash for auth.users. */
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>

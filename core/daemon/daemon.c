@@ -1,12 +1,12 @@
 /* daemon.c - see daemon.h. */
 #include "daemon/daemon.h"
 
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "api/api.h"
 #include "daemon/supervise.h"
@@ -17,6 +17,7 @@
 #include "render/chart.h"
 #include "util/log.h"
 #include "util/metrics.h"
+#include "util/time.h"
 #include "web/web.h"
 
 #ifndef MIZAN_VERSION
@@ -55,38 +56,58 @@ int daemon_run(const struct config *c, struct store *s, const char *self)
 	struct api api = {0};
 	bool web_ready = false;
 	char err[512];
-	int rc = -1;
-
-	if (metrics_new(&m) < 0 || auth_new(&a, c, s) < 0)
+	int rc = metrics_new(&m);
+	if (rc >= 0)
+		rc = auth_new(&a, c, s);
+	if (rc < 0) {
+		log_error("cannot start: %s", strerror(-rc));
 		goto out;
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
+	}
 	metric_set(metrics_gauge(m, "mizan_start_time_seconds", "When the server started.", NULL),
-		   (double)now.tv_sec);
+		   (double)(time_now_ms() / 1000));
 	metrics_gauge_read(m, "mizan_db_size_bytes", "Size of the database file.", NULL, store_bytes, s);
 	if (*c->gnuplot &&
 	    chart_pool_start(&charts, c->gnuplot, c->charts, c->chart_timeout_s, err, sizeof(err)) < 0) {
 		log_warn("no charts: %s", err); /* pages and mail go without */
 		charts = NULL;
 	}
-	if (outbox_start(&ob, c, s) < 0) {
+	rc = outbox_start(&ob, c, s);
+	if (rc < 0) {
 		log_error("cannot start mail delivery");
 		goto out;
 	}
-	if (notice_new(&nf, c, s, charts, err, sizeof(err)) < 0 ||
-	    supervise_start(&sv, c, self, c->path, s, m, ob, &nf, err, sizeof(err)) < 0) {
+	if (notice_new(&nf, c, s, charts, err, sizeof(err)) < 0) {
+		log_error("cannot start the alert notifier: %s", err);
+		rc = -EIO;
+		goto out;
+	}
+	rc = supervise_start(&sv, c, self, c->path, s, m, ob, &nf, err, sizeof(err));
+	if (rc < 0) {
 		log_error("%s", err);
 		goto out;
 	}
 	api = (struct api){.cfg = c, .store = s, .metrics = m, .stored = poke, .stored_ud = sv};
 	w = (struct web){.cfg = c, .store = s, .auth = a, .charts = charts};
-	if (web_init(&w) < 0) {
+	if (web_init(&w) < 0) { /* it logged why */
 		log_error("cannot read the dashboard templates in %s", c->dashboards);
+		rc = -EIO;
 		goto out;
 	}
 	web_ready = true;
-	if (http_new(&h, c, a, m, err, sizeof(err)) < 0 || api_register(h, &api) < 0 ||
-	    web_register(h, &w) < 0 || http_start(h, err, sizeof(err)) < 0) {
+	rc = http_new(&h, c, a, m, err, sizeof(err));
+	if (rc < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	rc = api_register(h, &api);
+	if (rc >= 0)
+		rc = web_register(h, &w);
+	if (rc < 0) {
+		log_error("cannot register the routes: %s", strerror(-rc));
+		goto out;
+	}
+	rc = http_start(h, err, sizeof(err));
+	if (rc < 0) {
 		log_error("%s", err);
 		goto out;
 	}

@@ -14,7 +14,9 @@
 
 /* Serves until SIGINT or SIGTERM.  c and s are borrowed; self is the path
  * of the mizan binary (the worker is started from it).  0 after a signal,
- * -1 when something could not start (logged). */
+ * or a negative errno when something could not start (logged; -EIO for the
+ * parts that do not say why).  The main thread: it blocks SIGINT and
+ * SIGTERM for the threads it starts and waits for them with sigwait. */
 int daemon_run(const struct config *c, struct store *s, const char *self);
 
 #endif

@@ -13,7 +13,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "judge/alert.h"
@@ -21,6 +20,7 @@
 #include "eval/kpi.h"
 #include "notify/outbox.h"
 #include "util/log.h"
+#include "util/time.h"
 #include "model/period.h"
 
 extern char **environ;
@@ -51,13 +51,6 @@ struct supervisor {
 	struct skip *skips;
 	size_t nskips;
 };
-
-static double mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* ---- the worker process ---------------------------------------------------------- */
 
@@ -137,14 +130,14 @@ static void skip_kpi(struct supervisor *sv, const char *kpi)
 		return;
 	sv->skips = p;
 	snprintf(p[sv->nskips].kpi, sizeof(p[sv->nskips].kpi), "%s", kpi);
-	p[sv->nskips].until = mono() + sv->cfg->eval_retry_s;
+	p[sv->nskips].until = time_mono() + sv->cfg->eval_retry_s;
 	sv->nskips++;
 }
 
 /* "eval skip=a,b\n": KPIs whose skip has not expired. */
 static void request_line(struct supervisor *sv, char *buf, size_t len)
 {
-	double now = mono();
+	double now = time_mono();
 	size_t n = (size_t)snprintf(buf, len, "eval");
 	size_t kept = 0;
 	for (size_t i = 0; i < sv->nskips; i++) {
@@ -191,8 +184,9 @@ static const char *describe(int status, char *buf, size_t len)
 static void evaluate_once(struct supervisor *sv)
 {
 	char line[1024];
-	if (!sv->pid && spawn_worker(sv) < 0) {
-		log_error("cannot start the evaluation worker: %s", strerror(errno));
+	int rc = sv->pid ? 0 : spawn_worker(sv);
+	if (rc < 0) {
+		log_error("cannot start the evaluation worker: %s", strerror(-rc));
 		return;
 	}
 	request_line(sv, line, sizeof(line));
@@ -201,13 +195,13 @@ static void evaluate_once(struct supervisor *sv)
 		blame(sv, describe(reap_worker(sv, true), why, sizeof(why)));
 		return;
 	}
-	double start = mono(), last_move = start;
+	double start = time_mono(), last_move = start;
 	uint64_t last_beat = sv->prog->beat;
 	size_t got = 0;
 	for (;;) {
 		struct pollfd pfd = {sv->from_worker, POLLIN, 0};
 		int pr = poll(&pfd, 1, 250);
-		double now = mono();
+		double now = time_mono();
 		if (pr > 0) {
 			ssize_t r = read(sv->from_worker, line + got, sizeof(line) - 1 - got);
 			if (r <= 0) { /* the worker died */
@@ -266,10 +260,7 @@ static void check_alerts(struct supervisor *sv)
 {
 	struct alert_stats st;
 	char err[STORE_ERRLEN];
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	if (alert_evaluate(sv->cfg, sv->store, sv->nf, (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, &st,
-			   err, sizeof(err)) < 0) {
+	if (alert_evaluate(sv->cfg, sv->store, sv->nf, time_now_ms(), &st, err, sizeof(err)) < 0) {
 		log_error("alert evaluation failed: %s", err);
 		return;
 	}
@@ -282,24 +273,16 @@ static void check_alerts(struct supervisor *sv)
 static void *supervise_thread(void *arg)
 {
 	struct supervisor *sv = arg;
-	double next = mono(); /* evaluate once at start */
+	double next = time_mono(); /* evaluate once at start */
 
 	pthread_mutex_lock(&sv->lock);
 	while (!sv->stop) {
-		double now = mono();
+		double now = time_mono();
 		double due = next;
 		if (sv->poked && sv->poked_at + sv->cfg->eval_after_ingest_s < due)
 			due = sv->poked_at + sv->cfg->eval_after_ingest_s;
 		if (now < due) {
-			struct timespec ts;
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			double wait = due - now;
-			ts.tv_sec += (time_t)wait;
-			ts.tv_nsec += (long)((wait - (double)(time_t)wait) * 1e9);
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
+			struct timespec ts = time_mono_after(due - now);
 			pthread_cond_timedwait(&sv->wake, &sv->lock, &ts);
 			continue;
 		}
@@ -315,7 +298,7 @@ static void *supervise_thread(void *arg)
 			log_warn("restarting the evaluation worker in %.0f s", sv->backoff);
 		}
 		pthread_mutex_lock(&sv->lock);
-		next = mono() + (sv->pid ? sv->cfg->eval_interval_s : sv->backoff);
+		next = time_mono() + (sv->pid ? sv->cfg->eval_interval_s : sv->backoff);
 		if (!sv->pid && sv->backoff)
 			sv->poked = false;
 	}
@@ -331,8 +314,9 @@ int supervise_start(struct supervisor **out, const struct config *c, const char 
 	struct supervisor *sv = calloc(1, sizeof(*sv));
 	if (!sv) {
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		return -ENOMEM;
 	}
+	sv->prog_fd = -1;
 	sv->cfg = c;
 	sv->store = s;
 	sv->ob = ob;
@@ -352,36 +336,47 @@ int supervise_start(struct supervisor **out, const struct config *c, const char 
 					     "Messages queued for alert changes.", NULL);
 	sv->self = strdup(self);
 	sv->config_path = config_path ? strdup(config_path) : NULL;
+	int rc = 0;
+	if (!sv->self || (config_path && !sv->config_path)) {
+		snprintf(err, errlen, "out of memory");
+		rc = -ENOMEM;
+		goto fail;
+	}
 	sv->prog_fd = memfd_create("mizan-progress", MFD_CLOEXEC);
 	if (sv->prog_fd < 0 || ftruncate(sv->prog_fd, 4096) < 0 ||
 	    (sv->prog = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, sv->prog_fd, 0)) ==
 		    MAP_FAILED) {
-		snprintf(err, errlen, "shared memory for the worker: %s", strerror(errno));
-		if (sv->prog_fd >= 0)
-			close(sv->prog_fd);
-		free(sv->self);
-		free(sv->config_path);
-		free(sv);
-		return -1;
+		rc = -errno;
+		snprintf(err, errlen, "shared memory for the worker: %s", strerror(-rc));
+		sv->prog = NULL;
+		goto fail;
 	}
 	sv->prog->kpi = -1;
 	pthread_mutex_init(&sv->lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&sv->wake, &ca);
-	pthread_condattr_destroy(&ca);
-	if (pthread_create(&sv->thread, NULL, supervise_thread, sv) != 0) {
-		snprintf(err, errlen, "cannot start the supervisor thread");
-		munmap(sv->prog, 4096);
-		close(sv->prog_fd);
-		free(sv->self);
-		free(sv->config_path);
-		free(sv);
-		return -1;
+	rc = time_cond_init(&sv->wake);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot start the supervisor: %s", strerror(-rc));
+		pthread_mutex_destroy(&sv->lock);
+		goto fail;
+	}
+	rc = -pthread_create(&sv->thread, NULL, supervise_thread, sv);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot start the supervisor thread: %s", strerror(-rc));
+		pthread_cond_destroy(&sv->wake);
+		pthread_mutex_destroy(&sv->lock);
+		goto fail;
 	}
 	*out = sv;
 	return 0;
+fail:
+	if (sv->prog)
+		munmap(sv->prog, 4096);
+	if (sv->prog_fd >= 0)
+		close(sv->prog_fd);
+	free(sv->self);
+	free(sv->config_path);
+	free(sv);
+	return rc;
 }
 
 void supervise_poke(struct supervisor *sv)
@@ -391,7 +386,7 @@ void supervise_poke(struct supervisor *sv)
 	pthread_mutex_lock(&sv->lock);
 	if (!sv->poked) {
 		sv->poked = true;
-		sv->poked_at = mono();
+		sv->poked_at = time_mono();
 		pthread_cond_signal(&sv->wake);
 	}
 	pthread_mutex_unlock(&sv->lock);

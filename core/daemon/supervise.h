@@ -30,12 +30,19 @@ struct alert_notifier;
  * each evaluation the supervisor evaluates the alerts (judge/alert.h) with
  * the notifier nf (may be NULL: nothing announced) and pokes the outbox
  * `ob` (may be NULL) when they queued mail.  It registers its figures in m.
- * c, s, m, ob and nf are borrowed and must outlive the supervisor. */
+ * c, s, m, ob and nf are borrowed and must outlive the supervisor; self and
+ * config_path are copied.  0, with *out the caller's (freed by
+ * supervise_stop) and the supervisor's thread running; or a negative errno
+ * with a sentence in err. */
 int supervise_start(struct supervisor **out, const struct config *c, const char *self,
 		    const char *config_path, struct store *s, struct metrics *m, struct outbox *ob,
 		    const struct alert_notifier *nf, char *err, size_t errlen);
-/* New events arrived: evaluate within evaluation.after_ingest_s. */
+/* New events arrived: evaluate within evaluation.after_ingest_s.  Any
+ * thread (the API's, after a batch is stored); NULL is a no-op. */
 void supervise_poke(struct supervisor *sv);
+/* Stops the thread, kills the worker if it still runs, and frees the
+ * supervisor (NULL is a no-op).  Not from the supervisor's own thread; no
+ * supervise_poke may run at the same time or after. */
 void supervise_stop(struct supervisor *sv);
 
 #endif

@@ -1,6 +1,7 @@
 /* indicator.c - the registry of indicators and the services plugins get. */
 #include "eval/indicator.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -76,6 +77,7 @@ struct indicator *registry_find(const struct registry *r, const char *name)
 
 int registry_add(struct registry *r, struct indicator *ind, const char *file)
 {
+	int rc = -EEXIST;
 	struct indicator *other = registry_find(r, ind->name);
 	if (other) {
 		registry_error(r, file, "indicator '%s' is already provided by %s", ind->name,
@@ -87,6 +89,7 @@ int registry_add(struct registry *r, struct indicator *ind, const char *file)
 		struct indicator **p = realloc(r->v, cap * sizeof(*p));
 		if (!p) {
 			registry_error(r, file, "out of memory");
+			rc = -ENOMEM;
 			goto refuse;
 		}
 		r->v = p;
@@ -99,7 +102,7 @@ refuse:
 	if (ind->ops && ind->ops->unload)
 		ind->ops->unload(ind);
 	free(ind);
-	return -EEXIST;
+	return rc;
 }
 
 void registry_free(struct registry *r)
@@ -112,4 +115,39 @@ void registry_free(struct registry *r)
 	free(r->v);
 	free(r->errors);
 	memset(r, 0, sizeof(*r));
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int indicator_files(struct registry *r, const char *dir, const char *suffix, bool skip_hidden,
+		    const char *what, struct strlist *out)
+{
+	*out = (struct strlist){0};
+	DIR *d = opendir(dir);
+	if (!d) {
+		int rc = -errno;
+		registry_error(r, dir, "cannot read the %s directory: %s", what, strerror(-rc));
+		return rc;
+	}
+	size_t sl = strlen(suffix);
+	int rc = 0;
+	for (struct dirent *de; rc == 0 && (de = readdir(d));) {
+		size_t len = strlen(de->d_name);
+		if ((skip_hidden && de->d_name[0] == '.') || len <= sl ||
+		    strcmp(de->d_name + len - sl, suffix) != 0)
+			continue;
+		rc = strlist_push(out, de->d_name);
+	}
+	closedir(d);
+	if (rc < 0) {
+		strlist_free(out);
+		registry_error(r, dir, "out of memory listing the %s directory", what);
+		return rc;
+	}
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof(*out->v), by_name);
+	return 0;
 }

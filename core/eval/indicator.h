@@ -4,6 +4,10 @@
  * knowing whether a plugin (plugin.c) or a script (script.c) is behind it.
  * Both loaders add what they load to a struct registry and record what they
  * refused, with the file and the reason.
+ *
+ * A registry starts zeroed (`struct registry r = {0};`), owns every
+ * indicator in it (registry_free unloads them) and is used by one thread at
+ * a time, its indicators and their states too.
  */
 #ifndef MIZAN_INDICATOR_H
 #define MIZAN_INDICATOR_H
@@ -11,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "model/config.h"
 #include "mizan/plugin.h"
 
 #define IND_ERRLEN 256
@@ -23,21 +28,30 @@ struct mizan_params {
 	const char *const *values;
 };
 
+/* The value of key, borrowed from p, or NULL when unset (p may be NULL). */
 const char *params_get(const struct mizan_params *p, const char *key);
+/* The value of key as a number, or `otherwise` when unset or not a number. */
 double params_number(const struct mizan_params *p, const char *key, double otherwise);
 
 struct indicator;
 
 struct indicator_ops {
-	/* A new state, initialised for these params.  NULL with err filled on
-	 * failure (the indicator's init failed, out of memory, a script error). */
+	/* A new state, initialised for these params (borrowed for the call),
+	 * freed with state_free.  NULL with err filled on failure (the
+	 * indicator's init failed, out of memory, a script error). */
 	void *(*state_new)(struct indicator *ind, const struct mizan_params *params, char *err);
-	/* 0, or -1 with err filled: a script error or a limit reached.  After a
-	 * failure the state may only be freed. */
+	/* 0, or a negative errno with err filled: -EINVAL a script error (or
+	 * a state that failed before), -ETIMEDOUT a script's instruction
+	 * budget or deadline, -ENOMEM its memory limit.  After a failure the
+	 * state may only be freed. */
 	int (*step)(struct indicator *ind, void *state, const struct mizan_event *ev, char *err);
-	/* Folds `other` into `state`; `other` must still be freed.  NULL when
-	 * the indicator cannot merge. */
+	/* Folds `other` into `state`; `other` must still be freed.  0, or a
+	 * negative errno with err filled (as step; a plugin's own merge error).
+	 * NULL when the indicator cannot merge. */
 	int (*merge)(struct indicator *ind, void *state, void *other, char *err);
+	/* Fills *out.  0, or a negative errno with err filled (as step;
+	 * -ERANGE a plugin that gave more extra figures than there is room
+	 * for, -EINVAL one without a name); *out then means nothing. */
 	int (*final)(struct indicator *ind, void *state, struct mizan_result *out, char *err);
 	void (*state_free)(struct indicator *ind, void *state);
 	/* Releases what the loader made for this indicator (not the struct). */
@@ -69,16 +83,33 @@ struct registry {
 	size_t nerrors, errcap;
 };
 
-/* Takes ownership of `ind` (allocated with malloc/calloc).  Refuses (and
- * records why, against `file`) a name that is already registered. */
+/* Takes ownership of `ind` (allocated with malloc/calloc), whatever the
+ * outcome.  0; or, having unloaded and freed ind and recorded why against
+ * `file`, -EEXIST for a name that is already registered or -ENOMEM. */
 int registry_add(struct registry *r, struct indicator *ind, const char *file);
+/* Records a refusal (file and reason are copied, cut to their fields) and
+ * logs it.  When memory runs out the refusal is lost, neither recorded nor
+ * logged. */
 void registry_error(struct registry *r, const char *file, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* The indicator of that name, borrowed from r (valid until registry_free),
+ * or NULL. */
 struct indicator *registry_find(const struct registry *r, const char *name);
-/* Unloads every indicator (ops->unload) and frees the registry. */
+/* Unloads every indicator (ops->unload), frees them and the refusals, and
+ * leaves r zeroed.  No state of its indicators may be alive. */
 void registry_free(struct registry *r);
 
-/* The host services handed to plugins (log, alloc, params). */
+/* The names of the entries of dir that end with suffix (and are longer
+ * than it), hidden ones left out when skip_hidden, in byte order: what a
+ * loader loads from a folder.  The names go into *out (the caller frees
+ * them with strlist_free).  0, or a negative errno recorded against dir in
+ * r ("cannot read the <what> directory: ...", or out of memory); *out is
+ * then empty. */
+int indicator_files(struct registry *r, const char *dir, const char *suffix, bool skip_hidden,
+		    const char *what, struct strlist *out);
+
+/* The host services handed to plugins (log, alloc, params): constant,
+ * callable from any thread. */
 extern const struct mizan_host indicator_host;
 
 #endif

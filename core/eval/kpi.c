@@ -1,5 +1,7 @@
-/* kpi.c - see kpi.h. */
+/* kpi.c - see kpi.h: the engine, what to recompute, and the folds of the
+ * events; the rows an evaluation writes are made in kpi_results.c. */
 #include "eval/kpi.h"
+#include "eval/kpi_internal.h"
 
 #include <errno.h>
 #include <math.h>
@@ -7,87 +9,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/time.h"
 #include "model/period.h"
 #include "eval/plugin.h"
 #include "eval/script.h"
-
-#define MAX_DIMS 6
-
-/* One state per slice value of one dimension: open addressing on the text. */
-struct slot {
-	char *key;
-	void *state;
-};
-
-struct slice_map {
-	struct slot *v;
-	size_t cap, n;
-};
-
-/* The folds of one KPI over one period: the whole and every slice. */
-struct fold {
-	uint64_t key;
-	int kpi;
-	struct period p;
-	char label[16];
-	void *total;
-	struct slice_map dims[MAX_DIMS];
-};
-
-struct kpi_run {
-	const struct cfg_kpi *cfg;
-	struct indicator *ind;
-	struct mizan_params params;
-	const char **keys, **values;
-	enum period_kind pkinds[2];
-	int npk;
-	bool full, failed, skipped;
-	char error[IND_ERRLEN];
-	uint64_t *dirty; /* period keys to recompute, sorted */
-	size_t ndirty;
-	struct fold *cur[2]; /* the fold the last event went to, per period kind */
-};
-
-struct kpi_engine {
-	const struct config *cfg;
-	struct store *store;
-	struct registry *reg;
-	char **skip;
-	size_t nskip;
-	int dim_field[MAX_DIMS];
-	const char *dim_name[MAX_DIMS];
-	int ndims;
-	/* per evaluation */
-	struct kpi_run *runs;
-	struct fold **folds; /* hash table on fold->key */
-	size_t fcap, nfolds;
-	struct kpi_progress *prog;
-	size_t events;
-};
 
 static const struct {
 	const char *name;
 	enum field_id field;
 } dims[] = {{"mission", F_MISSION}, {"country", F_COUNTRY}, {"service", F_SERVICE},
 	    {"channel", F_CHANNEL}, {"sex", F_SEX},         {"age_group", F_AGE_GROUP}};
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 int kpi_engine_new(struct kpi_engine **out, const struct config *c, struct store *s,
 		   struct registry *r)
@@ -112,21 +46,13 @@ void kpi_engine_free(struct kpi_engine *e)
 {
 	if (!e)
 		return;
-	for (size_t i = 0; i < e->nskip; i++)
-		free(e->skip[i]);
-	free(e->skip);
+	strlist_free(&e->skip);
 	free(e);
 }
 
-void kpi_engine_skip(struct kpi_engine *e, const char *kpi)
+int kpi_engine_skip(struct kpi_engine *e, const char *kpi)
 {
-	char **p = realloc(e->skip, (e->nskip + 1) * sizeof(*p));
-	if (!p)
-		return;
-	e->skip = p;
-	e->skip[e->nskip] = strdup(kpi);
-	if (e->skip[e->nskip])
-		e->nskip++;
+	return strlist_push(&e->skip, kpi);
 }
 
 void kpi_provenance(const struct indicator *ind, char *buf, size_t len)
@@ -455,7 +381,7 @@ static size_t scan_ranges(struct kpi_engine *e, int kind, struct range **out)
 
 /* ---- folding ------------------------------------------------------------------------ */
 
-static void fail_run(struct kpi_engine *e, int k, const char *why)
+void kpi_fail_run(struct kpi_engine *e, int k, const char *why)
 {
 	struct kpi_run *run = &e->runs[k];
 	if (run->failed)
@@ -470,14 +396,13 @@ static int step_one(struct kpi_engine *e, int k, void *state, const struct mizan
 {
 	struct kpi_run *run = &e->runs[k];
 	if (!state) {
-		fail_run(e, k, run->error[0] ? run->error : "out of memory");
-		return -1;
+		kpi_fail_run(e, k, run->error[0] ? run->error : "out of memory");
+		return -ENOMEM;
 	}
-	if (run->ind->ops->step(run->ind, state, m, run->error) < 0) {
-		fail_run(e, k, run->error);
-		return -1;
-	}
-	return 0;
+	int rc = run->ind->ops->step(run->ind, state, m, run->error);
+	if (rc < 0)
+		kpi_fail_run(e, k, run->error);
+	return rc;
 }
 
 struct scan_ctx {
@@ -511,7 +436,7 @@ static int on_event(const struct event *ev, void *ud)
 				}
 				f = run->cur[i] = fold_get(e, (int)k, &p);
 				if (!f) {
-					fail_run(e, (int)k, run->error[0] ? run->error : "out of memory");
+					kpi_fail_run(e, (int)k, run->error[0] ? run->error : "out of memory");
 					break;
 				}
 			}
@@ -531,136 +456,7 @@ static int on_event(const struct event *ev, void *ud)
 	return 0;
 }
 
-/* ---- results --------------------------------------------------------------------------- */
-
-struct rows {
-	struct store_result *v;
-	size_t n, cap;
-	char **owned; /* texts the rows point to */
-	size_t nowned, ocap;
-};
-
-static char *own(struct rows *r, char *s)
-{
-	if (!s)
-		return NULL;
-	if (r->nowned == r->ocap) {
-		size_t cap = r->ocap ? r->ocap * 2 : 256;
-		char **p = realloc(r->owned, cap * sizeof(*p));
-		if (!p) {
-			free(s);
-			return NULL;
-		}
-		r->owned = p;
-		r->ocap = cap;
-	}
-	return r->owned[r->nowned++] = s;
-}
-
-static char *extra_json(const struct mizan_result *res)
-{
-	if (res->nextra <= 0)
-		return NULL;
-	size_t cap = 64 + (size_t)res->nextra * 64, n = 0;
-	char *s = malloc(cap);
-	if (!s)
-		return NULL;
-	n += (size_t)snprintf(s + n, cap - n, "{");
-	for (int i = 0; i < res->nextra && i < MIZAN_MAX_EXTRA; i++) {
-		const char *name = res->extra[i].name ? res->extra[i].name : "?";
-		double v = res->extra[i].value;
-		/* Names are the plugin's literals; keep them to safe characters. */
-		char safe[48];
-		size_t k = 0;
-		for (const char *p = name; *p && k < sizeof(safe) - 1; p++)
-			safe[k++] = (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20) ? '_' : *p;
-		safe[k] = '\0';
-		if (isfinite(v))
-			n += (size_t)snprintf(s + n, cap - n, "%s\"%s\":%.17g", i ? "," : "", safe, v);
-		else
-			n += (size_t)snprintf(s + n, cap - n, "%s\"%s\":null", i ? "," : "", safe);
-		if (n >= cap)
-			break;
-	}
-	if (n + 2 <= cap)
-		snprintf(s + n, cap - n, "}");
-	return s;
-}
-
-static int add_row(struct kpi_engine *e, struct rows *r, const struct fold *f, const char *dim,
-		   const char *slice, void *state, const char *prov)
-{
-	struct kpi_run *run = &e->runs[f->kpi];
-	struct mizan_result res;
-	memset(&res, 0, sizeof(res));
-	res.value = NAN;
-	if (run->ind->ops->final(run->ind, state, &res, run->error) < 0) {
-		fail_run(e, f->kpi, run->error);
-		return -1;
-	}
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 1024;
-		struct store_result *p = realloc(r->v, cap * sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		r->v = p;
-		r->cap = cap;
-	}
-	r->v[r->n++] = (struct store_result){
-		.kpi = run->cfg->id,
-		.period = f->label,
-		.dim = dim,
-		.slice = own(r, strdup(slice)),
-		.pkind = (int)f->p.kind,
-		.start_ms = f->p.start_ms,
-		.value = isfinite(res.value) ? res.value : NAN,
-		.n = isfinite(res.n) ? res.n : 0,
-		.extra = own(r, extra_json(&res)),
-		.note = own(r, res.note ? strdup(res.note) : NULL),
-		.provenance = prov,
-		.computed_ms = now_ms(),
-		.run = 0, /* the store's, as it writes the row */
-	};
-	return 0;
-}
-
-static int collect(struct kpi_engine *e, struct rows *r, struct store_result_key **cleared,
-		   size_t *ncleared, char (*prov)[300])
-{
-	struct store_result_key *keys = calloc(e->nfolds + 1, sizeof(*keys));
-	size_t nk = 0;
-	if (!keys)
-		return -ENOMEM;
-	for (size_t i = 0; i < e->fcap; i++) {
-		struct fold *f = e->folds[i];
-		if (!f || e->runs[f->kpi].failed)
-			continue;
-		e->prog->kpi = f->kpi;
-		e->prog->beat++;
-		keys[nk++] = (struct store_result_key){e->runs[f->kpi].cfg->id, f->label};
-		if (add_row(e, r, f, "", "", f->total, prov[f->kpi]) < 0)
-			continue;
-		for (int d = 0; d < e->ndims; d++)
-			for (size_t j = 0; j < f->dims[d].cap; j++)
-				if (f->dims[d].v[j].key)
-					add_row(e, r, f, e->dim_name[d], f->dims[d].v[j].key,
-						f->dims[d].v[j].state, prov[f->kpi]);
-	}
-	e->prog->kpi = -1;
-	*cleared = keys;
-	*ncleared = nk;
-	return 0;
-}
-
 /* ---- one evaluation ------------------------------------------------------------------ */
-
-static bool skipped(const struct kpi_engine *e, const char *id)
-{
-	for (size_t i = 0; i < e->nskip; i++)
-		if (strcmp(e->skip[i], id) == 0)
-			return true;
-	return false;
-}
 
 struct prior {
 	struct kpi_engine *e;
@@ -696,16 +492,18 @@ static int prepare(struct kpi_engine *e, bool full, char *err, size_t errlen)
 	if (!flags || !e->runs) {
 		free(flags);
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		return -ENOMEM;
 	}
 	struct prior prior = {e, flags, flags + c->nkpis + 1};
 	struct store_result_query q = {.pkind = -1, .dim = "", .slice = "", .from_ms = INT64_MIN,
 				       .to_ms = INT64_MAX, .latest = true};
-	if (store_results_each(e->store, &q, seen_result, &prior, serr) < 0 ||
-	    store_kpi_status_each(e->store, seen_status, &prior, serr) < 0) {
+	int rc = store_results_each(e->store, &q, seen_result, &prior, serr);
+	if (rc >= 0)
+		rc = store_kpi_status_each(e->store, seen_status, &prior, serr);
+	if (rc < 0) {
 		free(flags);
 		snprintf(err, errlen, "%s", serr);
-		return -1;
+		return rc;
 	}
 	for (size_t k = 0; k < c->nkpis; k++) {
 		const struct cfg_kpi *kc = &c->kpis[k];
@@ -713,7 +511,7 @@ static int prepare(struct kpi_engine *e, bool full, char *err, size_t errlen)
 		run->cfg = kc;
 		if (!kc->indicator)
 			continue; /* reported by people */
-		if (skipped(e, kc->id)) {
+		if (strlist_has(&e->skip, kc->id)) {
 			run->skipped = true;
 			continue;
 		}
@@ -731,7 +529,7 @@ static int prepare(struct kpi_engine *e, bool full, char *err, size_t errlen)
 		if (!run->keys || !run->values) {
 			free(flags);
 			snprintf(err, errlen, "out of memory");
-			return -1;
+			return -ENOMEM;
 		}
 		for (size_t i = 0; i < n; i++) {
 			run->keys[i] = kc->param_keys[i];
@@ -773,48 +571,14 @@ static void finish(struct kpi_engine *e)
 	e->runs = NULL;
 }
 
-static void free_rows(struct rows *r)
-{
-	for (size_t i = 0; i < r->nowned; i++)
-		free(r->owned[i]);
-	free(r->owned);
-	free(r->v);
-}
-
-/* Drops rows and keys of KPIs that failed while being finalised. */
-static void drop_failed(struct kpi_engine *e, struct rows *r, struct store_result_key *keys,
-			size_t *nkeys)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < r->n; i++) {
-		bool failed = false;
-		for (size_t k = 0; k < e->cfg->nkpis; k++)
-			if (r->v[i].kpi == e->cfg->kpis[k].id)
-				failed = e->runs[k].failed;
-		if (!failed)
-			r->v[n++] = r->v[i];
-	}
-	r->n = n;
-	n = 0;
-	for (size_t i = 0; i < *nkeys; i++) {
-		bool failed = false;
-		for (size_t k = 0; k < e->cfg->nkpis; k++)
-			if (keys[i].kpi == e->cfg->kpis[k].id)
-				failed = e->runs[k].failed;
-		if (!failed)
-			keys[n++] = keys[i];
-	}
-	*nkeys = n;
-}
-
 int kpi_eval(struct kpi_engine *e, bool full, struct kpi_progress *prog, struct eval_stats *st,
 	     char *err, size_t errlen)
 {
 	struct kpi_progress local = {0};
 	char serr[STORE_ERRLEN];
-	double t0 = mono();
-	int rc = -1;
-	struct rows rows = {0};
+	double t0 = time_mono();
+	int rc;
+	struct kpi_rows rows = {0};
 	struct store_result_key *keys = NULL;
 	size_t nkeys = 0;
 	char(*prov)[300] = NULL;
@@ -824,14 +588,17 @@ int kpi_eval(struct kpi_engine *e, bool full, struct kpi_progress *prog, struct 
 	e->prog->kpi = -1;
 	e->prog->busy = 1;
 	e->events = 0;
-	if (prepare(e, full, err, errlen) < 0)
+	rc = prepare(e, full, err, errlen);
+	if (rc < 0)
 		goto out;
 
 	/* What changed since the last evaluation. */
 	int64_t upto = -1;
 	struct dirty_ctx dc = {e, e->cfg->nkpis, 0};
-	if (store_dirty_read(e->store, &upto, on_dirty, &dc, serr) < 0 || dc.rc < 0) {
+	rc = store_dirty_read(e->store, &upto, on_dirty, &dc, serr);
+	if (rc < 0 || dc.rc < 0) {
 		snprintf(err, errlen, "%s", dc.rc < 0 ? "out of memory" : serr);
+		rc = dc.rc < 0 ? dc.rc : rc;
 		goto out;
 	}
 	for (size_t k = 0; k < e->cfg->nkpis; k++)
@@ -845,8 +612,9 @@ int kpi_eval(struct kpi_engine *e, bool full, struct kpi_progress *prog, struct 
 		for (size_t i = 0; i < nr; i++) {
 			for (size_t k = 0; k < e->cfg->nkpis; k++)
 				e->runs[k].cur[0] = e->runs[k].cur[1] = NULL;
-			if (store_scan(e->store, kind, ranges[i].from, ranges[i].to, on_event, &sc,
-				       serr) < 0) {
+			rc = store_scan(e->store, kind, ranges[i].from, ranges[i].to, on_event, &sc,
+					serr);
+			if (rc < 0) {
 				free(ranges);
 				snprintf(err, errlen, "%s", serr);
 				goto out;
@@ -860,17 +628,20 @@ int kpi_eval(struct kpi_engine *e, bool full, struct kpi_progress *prog, struct 
 	prov = calloc(e->cfg->nkpis + 1, sizeof(*prov));
 	if (!prov) {
 		snprintf(err, errlen, "out of memory");
+		rc = -ENOMEM;
 		goto out;
 	}
 	for (size_t k = 0; k < e->cfg->nkpis; k++)
 		if (e->runs[k].ind)
 			kpi_provenance(e->runs[k].ind, prov[k], sizeof(prov[k]));
-	if (collect(e, &rows, &keys, &nkeys, prov) < 0) {
+	rc = kpi_rows_collect(e, &rows, &keys, &nkeys, prov);
+	if (rc < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	drop_failed(e, &rows, keys, &nkeys);
-	if (store_results_write(e->store, keys, nkeys, rows.v, rows.n, upto, &st->run, serr) < 0) {
+	kpi_rows_drop_failed(e, &rows, keys, &nkeys);
+	rc = store_results_write(e->store, keys, nkeys, rows.v, rows.n, upto, &st->run, serr);
+	if (rc < 0) {
 		snprintf(err, errlen, "%s", serr);
 		goto out;
 	}
@@ -890,9 +661,9 @@ int kpi_eval(struct kpi_engine *e, bool full, struct kpi_progress *prog, struct 
 out:
 	free(prov);
 	free(keys);
-	free_rows(&rows);
+	kpi_rows_free(&rows);
 	finish(e);
-	st->seconds = mono() - t0;
+	st->seconds = time_mono() - t0;
 	e->prog->busy = 0;
 	e->prog->kpi = -1;
 	return rc;

@@ -38,30 +38,47 @@ struct eval_stats {
 	double seconds;
 };
 
+/* An engine is used by one thread at a time (the one that evaluates): the
+ * indicators it runs must not be called from two threads at once. */
 struct kpi_engine;
 
+/* A new engine in *out (the caller frees it with kpi_engine_free).  c, s
+ * and r are borrowed and must outlive it.  0, or -ENOMEM. */
 int kpi_engine_new(struct kpi_engine **out, const struct config *c, struct store *s,
 		   struct registry *r);
+/* Frees the engine (NULL is a no-op); not what it borrowed. */
 void kpi_engine_free(struct kpi_engine *e);
 
-/* Leaves a KPI out of evaluations (it crashed or hung the worker). */
-void kpi_engine_skip(struct kpi_engine *e, const char *kpi);
+/* Leaves a KPI out of evaluations (it crashed or hung the worker); the id
+ * is copied.  0, or -ENOMEM. */
+int kpi_engine_skip(struct kpi_engine *e, const char *kpi);
 
 /* Recomputes what is dirty; with `full`, everything.  Failures of single
- * KPIs are recorded in the store (kpi status) and counted in st->failed;
- * -1 with err filled only when the store fails. */
+ * KPIs are recorded in the store (kpi status) and counted in st->failed.
+ * prog may be NULL; when given, it is updated as the work goes (it may be
+ * shared memory another process reads).  *st is always filled.  0, or a
+ * negative errno with err filled when the store fails (its error) or
+ * memory runs out (-ENOMEM). */
 int kpi_eval(struct kpi_engine *e, bool full, struct kpi_progress *prog, struct eval_stats *st,
 	     char *err, size_t errlen);
 
 /* Loads the C plugins of c->plugin_dirs (default: the `plugins` folder
  * beside the binary, and the installed one) and the Lua scripts of
- * c->script_dirs into r; what is refused is recorded in r->errors. */
+ * c->script_dirs into r, which owns them; what is refused is recorded in
+ * r->errors.  The thread that owns r. */
 void kpi_registry_load(struct registry *r, const struct config *c);
 
-/* The mizan_event view of a stored event. */
+/* The mizan_event view of a stored event: its texts point into e, valid
+ * while e is.  Pure; any thread. */
 void kpi_event_view(const struct event *e, struct mizan_event *out);
 
-/* "plugin <file> <version>" or "script <file> sha256:..." */
+/* The extra figures of a result as the text of one JSON object, name to
+ * value (null for a value that is not finite), malloc'd: the caller frees
+ * it.  NULL when the result has none, or out of memory. */
+char *kpi_extra_json(const struct mizan_result *res);
+
+/* "plugin <file> <version>" or "script <file> sha256:..." into buf[len],
+ * cut to fit.  Pure; any thread. */
 void kpi_provenance(const struct indicator *ind, char *buf, size_t len);
 
 #endif

@@ -11,7 +11,6 @@
  */
 #include "eval/plugin.h"
 
-#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <math.h>
@@ -99,7 +98,7 @@ static int op_merge(struct indicator *ind, void *state, void *other, char *err)
 	if (rc != 0) {
 		snprintf(err, IND_ERRLEN, "merge of %s failed: %s", ind->name,
 			 strerror(rc < 0 ? -rc : rc));
-		return -1;
+		return rc < 0 ? rc : -rc;
 	}
 	return 0;
 }
@@ -113,13 +112,13 @@ static int op_final(struct indicator *ind, void *state, struct mizan_result *out
 	if (out->nextra < 0 || out->nextra > MIZAN_MAX_EXTRA) {
 		snprintf(err, IND_ERRLEN, "final of %s gave %d extra figures (0 to %d allowed)",
 			 ind->name, out->nextra, MIZAN_MAX_EXTRA);
-		return -1;
+		return -ERANGE;
 	}
 	for (int i = 0; i < out->nextra; i++) {
 		if (!out->extra[i].name) {
 			snprintf(err, IND_ERRLEN, "final of %s gave extra figure %d without a name",
 				 ind->name, i);
-			return -1;
+			return -EINVAL;
 		}
 	}
 	return 0;
@@ -411,62 +410,18 @@ fail:
 	return rc;
 }
 
-static int by_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int has_so_suffix(const char *name)
-{
-	size_t n = strlen(name);
-	return n > 3 && strcmp(name + n - 3, ".so") == 0;
-}
-
 int plugin_load_dir(struct registry *r, const char *dir)
 {
-	DIR *d = opendir(dir);
-	if (!d) {
-		int e = errno;
-		registry_error(r, dir, "cannot read the plugin directory: %s", strerror(e));
-		return -e;
-	}
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	int rc = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (!has_so_suffix(de->d_name))
-			continue;
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			char **p = realloc(names, ncap * sizeof(*p));
-			if (!p) {
-				rc = -ENOMEM;
-				break;
-			}
-			names = p;
-			cap = ncap;
-		}
-		names[n] = strdup(de->d_name);
-		if (!names[n]) {
-			rc = -ENOMEM;
-			break;
-		}
-		n++;
-	}
-	closedir(d);
-	if (rc) {
-		registry_error(r, dir, "out of memory");
-		goto out;
-	}
-	if (n > 1)
-		qsort(names, n, sizeof(*names), by_name);
-	for (size_t i = 0; i < n; i++) {
+	struct strlist names;
+	int rc = indicator_files(r, dir, ".so", false, "plugin", &names);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < names.n; i++) {
 		char path[4096];
 		struct stat st;
-		int len = snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		int len = snprintf(path, sizeof(path), "%s/%s", dir, names.v[i]);
 		if (len < 0 || (size_t)len >= sizeof(path)) {
-			registry_error(r, names[i], "the path is too long");
+			registry_error(r, names.v[i], "the path is too long");
 			continue;
 		}
 		/* Regular files (or links to them) only. */
@@ -475,10 +430,7 @@ int plugin_load_dir(struct registry *r, const char *dir)
 		if (plugin_load_file(r, path) == 0)
 			rc++;
 	}
-out:
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	strlist_free(&names);
 	return rc;
 }
 

@@ -8,17 +8,8 @@
  *    allowed libraries one by one, compiles the text with mode "t", runs it
  *    and checks the table it returns.  The functions go into registry slots;
  *    the field list is resolved once to offsets into struct mizan_event.
- *  - A fold state is a Lua table in the script's lua_State, held by a
- *    registry reference; struct fold is the C handle the engine sees.
- *  - A step pushes the step function, the state and the fields as plain
- *    values (no table per event) and calls.  When no field is a string
- *    nothing pushed can allocate or fail, so the values are pushed straight
- *    onto the stack and the function is called with lua_pcall.  When some
- *    field is a string, the pushes can allocate (and so raise a memory
- *    error, which outside a protected call would abort the process), so a
- *    small C function does the pushes inside the protected call.
- *    Everything else (load, init, merge, final, free) runs in such a
- *    protected C function too.
+ *  - The fold calls (init, step, merge, final, free) are in script_fold.c;
+ *    each goes through the protected calls below.
  *  - Every call first resets the per-call counters; the count hook runs
  *    every HOOK_EVERY VM instructions, adds HOOK_EVERY to the count and
  *    checks the budget and the clock.  The clock is first read at the first
@@ -55,14 +46,13 @@
  *  (our xpcall calls the handler after unwinding, as a plain call).
  */
 #include "eval/script.h"
+#include "eval/script_internal.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
-#include <math.h>
 #include <stdarg.h>
 #include <sodium.h>
 #include <stdbool.h>
@@ -70,15 +60,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/time.h"
 
 #define HOOK_EVERY 1000             /* VM instructions between two runs of the count hook */
 #define SCRIPT_MAX_BYTES (1u << 20) /* a larger file is refused unread */
-#define MAX_FIELDS 32
-#define MAX_POOL 256  /* distinct extra names and notes kept per script */
 #define MAX_PRINT 100 /* lines `print` may log per script */
 
 #define DEFAULT_MEMORY (64u << 20)
@@ -86,14 +74,6 @@
 #define DEFAULT_SECONDS 5.0
 
 /* ---- the fields a script can ask for ---------------------------------- */
-
-enum ftype { F_STR, F_DBL, F_I64, F_BOOL, F_KIND };
-
-struct field_def {
-	const char *name;
-	size_t off, end; /* [off, end) in struct mizan_event */
-	enum ftype type;
-};
 
 #define EVF(m, t)                                                                                  \
 	{#m, offsetof(struct mizan_event, m),                                                      \
@@ -112,60 +92,18 @@ static const struct field_def field_defs[] = {
 };
 #define NFIELD_DEFS (sizeof(field_defs) / sizeof(field_defs[0]))
 
-static const char *const kind_names[] = {
+const char *const script_kind_names[SCRIPT_NKINDS] = {
 	[MIZAN_SERVICE] = "service",
 	[MIZAN_TRAINING] = "training",
 	[MIZAN_PROJECT] = "project",
 	[MIZAN_SATISFACTION] = "satisfaction",
 };
-#define NKINDS (sizeof(kind_names) / sizeof(kind_names[0]))
 
 /* ---- one script --------------------------------------------------------- */
-
-struct script {
-	lua_State *L;
-	char path[256];
-	struct script_limits lim;
-	int64_t deadline_ns;
-
-	/* the allocator */
-	size_t mem_used;
-	bool mem_refused; /* an allocation was refused during this call */
-
-	/* the current call, for the hook */
-	const char *call; /* "load", "init", "step", ... */
-	uint64_t used;    /* instructions counted so far in this call */
-	int64_t t0;       /* monotonic ns at the first hook of the call */
-	bool t0_set;
-	bool tripped; /* a limit was hit in this call: the hook raises at every instruction */
-	char tripmsg[IND_ERRLEN];
-
-	int init_ref, step_ref, merge_ref, final_ref;
-	int nfields;
-	bool has_strings;
-	const struct field_def *fields[MAX_FIELDS];
-
-	size_t nprint;
-	char *pool[MAX_POOL]; /* extra names and notes handed out in results */
-	size_t npool;
-};
-
-/* A fold state as the engine holds it. */
-struct fold {
-	int ref; /* the state table in the registry */
-	bool dead;
-};
 
 static struct script *script_of(lua_State *L)
 {
 	return *(struct script **)lua_getextraspace(L);
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static void *script_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
@@ -192,7 +130,7 @@ static void *script_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 }
 
 /* Writes a message of at most IND_ERRLEN bytes (truncated if longer). */
-__attribute__((format(printf, 2, 3))) static void errf(char *err, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) void script_errf(char *err, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -218,17 +156,17 @@ static void hook(lua_State *L, lua_Debug *ar)
 	if (!s->tripped) {
 		s->used += HOOK_EVERY;
 		if (s->used > s->lim.instructions) {
-			errf(s->tripmsg,
+			script_errf(s->tripmsg,
 				 "%s: instruction budget of %llu exceeded in %s", s->path,
 				 (unsigned long long)s->lim.instructions, s->call);
 			s->tripped = true;
 		} else {
-			int64_t now = now_ns();
+			double now = time_mono();
 			if (!s->t0_set) {
 				s->t0 = now;
 				s->t0_set = true;
-			} else if (now - s->t0 > s->deadline_ns) {
-				errf(s->tripmsg,
+			} else if (now - s->t0 > s->lim.seconds) {
+				script_errf(s->tripmsg,
 					 "%s: wall-clock deadline of %g s exceeded in %s", s->path,
 					 s->lim.seconds, s->call);
 				s->tripped = true;
@@ -243,7 +181,7 @@ static void hook(lua_State *L, lua_Debug *ar)
 	lua_error(L);
 }
 
-static inline void call_begin(struct script *s, const char *what)
+void script_call_begin(struct script *s, const char *what)
 {
 	s->call = what;
 	s->used = 0;
@@ -255,48 +193,46 @@ static inline void call_begin(struct script *s, const char *what)
 	}
 }
 
-/* Turns the outcome of a protected call into 0, or -1 with err filled.
- * Leaves the stack at `top`. */
-static int call_end(struct script *s, int status, int top, char *err)
+int script_call_end(struct script *s, int status, int top, char *err)
 {
 	lua_State *L = s->L;
 	int rc = 0;
 
 	if (s->tripped) {
-		errf(err, "%s", s->tripmsg);
-		rc = -1;
+		script_errf(err, "%s", s->tripmsg);
+		rc = -ETIMEDOUT;
 	} else if (status != LUA_OK) {
 		const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-		rc = -1;
+		rc = -EINVAL;
 		if (status == LUA_ERRMEM ||
 		    (s->mem_refused && msg && strcmp(msg, "not enough memory") == 0)) {
+			rc = -ENOMEM;
 			char cap[32];
 			format_bytes(cap, sizeof(cap), s->lim.memory_bytes);
-			errf(err, "%s: memory limit of %s reached in %s", s->path,
+			script_errf(err, "%s: memory limit of %s reached in %s", s->path,
 				 cap, s->call);
 		} else if (!msg) {
-			errf(err, "%s: error object is a %s value in %s", s->path,
+			script_errf(err, "%s: error object is a %s value in %s", s->path,
 				 luaL_typename(L, -1), s->call);
 		} else if (strncmp(msg, s->path, strlen(s->path)) == 0) {
-			errf(err, "%s", msg);
+			script_errf(err, "%s", msg);
 		} else {
-			errf(err, "%s: %s", s->path, msg);
+			script_errf(err, "%s: %s", s->path, msg);
 		}
 	}
 	lua_settop(L, top);
 	return rc;
 }
 
-/* Runs fn(ud) in protected mode, as call `what`.  fn finds ud at index 1. */
-static int protected(struct script *s, const char *what, lua_CFunction fn, void *ud, char *err)
+int script_protected(struct script *s, const char *what, lua_CFunction fn, void *ud, char *err)
 {
 	lua_State *L = s->L;
 	int top = lua_gettop(L);
-	call_begin(s, what);
+	script_call_begin(s, what);
 	lua_pushcfunction(L, fn);
 	lua_pushlightuserdata(L, ud);
 	int status = lua_pcall(L, 1, 0, 0);
-	return call_end(s, status, top, err);
+	return script_call_end(s, status, top, err);
 }
 
 /* ---- the sandbox -------------------------------------------------------- */
@@ -470,7 +406,7 @@ struct load_args {
 static const char *const meta_keys[] = {"name",	  "unit", "description", "kinds", "fields",
 					"init",	  "step", "merge",	 "final"};
 
-static bool valid_name(const char *n, size_t len)
+bool script_valid_name(const char *n, size_t len)
 {
 	if (len < 1 || len > 63)
 		return false;
@@ -548,7 +484,7 @@ static int do_load(lua_State *L)
 		return luaL_error(L, "'name' must be a string, got %s", luaL_typename(L, -1));
 	size_t nlen;
 	const char *name = lua_tolstring(L, -1, &nlen);
-	if (!valid_name(name, nlen))
+	if (!script_valid_name(name, nlen))
 		return luaL_error(L, "name '%s' must match [a-z0-9_]{1,63}", name);
 	memcpy(ind->name, name, nlen + 1);
 	lua_pop(L, 1);
@@ -568,9 +504,9 @@ static int do_load(lua_State *L)
 					  luaL_typename(L, -1));
 		const char *k = lua_tostring(L, -1);
 		size_t j = 0;
-		while (j < NKINDS && strcmp(k, kind_names[j]) != 0)
+		while (j < SCRIPT_NKINDS && strcmp(k, script_kind_names[j]) != 0)
 			j++;
-		if (j == NKINDS)
+		if (j == SCRIPT_NKINDS)
 			return luaL_error(L,
 					  "kinds[%d]: unknown event kind '%s' (service, training, "
 					  "project, satisfaction)",
@@ -614,415 +550,19 @@ static int do_load(lua_State *L)
 	return 0;
 }
 
-/* ---- the ops ------------------------------------------------------------ */
-
-struct init_args {
-	struct script *s;
-	struct fold *f;
-	const struct mizan_params *params;
-};
-
-static int do_init(lua_State *L)
-{
-	struct init_args *a = lua_touserdata(L, 1);
-	const struct mizan_params *p = a->params;
-
-	lua_rawgeti(L, LUA_REGISTRYINDEX, a->s->init_ref);
-	lua_createtable(L, 0, p ? (int)p->n : 0);
-	for (size_t i = 0; p && i < p->n; i++) {
-		/* A number where the text is one (Lua's own syntax), else the text. */
-		if (!p->values[i] || lua_stringtonumber(L, p->values[i]) == 0)
-			lua_pushstring(L, p->values[i]);
-		lua_setfield(L, -2, p->keys[i]);
-	}
-	lua_call(L, 1, 1);
-	if (!lua_istable(L, -1))
-		return luaL_error(L, "init must return a table (the state), got %s",
-				  luaL_typename(L, -1));
-	a->f->ref = luaL_ref(L, LUA_REGISTRYINDEX);
-	return 0;
-}
-
-static void *op_state_new(struct indicator *ind, const struct mizan_params *params, char *err)
-{
-	struct script *s = ind->impl;
-	struct fold *f = calloc(1, sizeof(*f));
-	if (!f) {
-		errf(err, "%s: out of memory", s->path);
-		return NULL;
-	}
-	f->ref = LUA_NOREF;
-	struct init_args a = {s, f, params};
-	if (protected(s, "init", do_init, &a, err) != 0) {
-		/* A reference taken before a limit tripped would leak in the
-		 * state; let it go with the state's garbage. */
-		if (f->ref != LUA_NOREF)
-			luaL_unref(s->L, LUA_REGISTRYINDEX, f->ref);
-		free(f);
-		return NULL;
-	}
-	return f;
-}
-
-static inline void push_field(lua_State *L, const struct field_def *d, const struct mizan_event *ev)
-{
-	const char *p = (const char *)ev + d->off;
-
-	if (d->end > ev->size) { /* an older, shorter event */
-		lua_pushnil(L);
-		return;
-	}
-	switch (d->type) {
-	case F_STR: {
-		const char *v;
-		memcpy(&v, p, sizeof(v));
-		if (v)
-			lua_pushstring(L, v);
-		else
-			lua_pushnil(L);
-		break;
-	}
-	case F_DBL: {
-		double v;
-		memcpy(&v, p, sizeof(v));
-		if (isnan(v))
-			lua_pushnil(L);
-		else
-			lua_pushnumber(L, v);
-		break;
-	}
-	case F_I64: {
-		int64_t v;
-		memcpy(&v, p, sizeof(v));
-		if (v == -1)
-			lua_pushnil(L);
-		else
-			lua_pushinteger(L, v);
-		break;
-	}
-	case F_BOOL: {
-		int v;
-		memcpy(&v, p, sizeof(v));
-		if (v < 0)
-			lua_pushnil(L);
-		else
-			lua_pushboolean(L, v);
-		break;
-	}
-	case F_KIND: {
-		int v;
-		memcpy(&v, p, sizeof(v));
-		if (v >= 0 && (size_t)v < NKINDS)
-			lua_pushstring(L, kind_names[v]);
-		else
-			lua_pushnil(L);
-		break;
-	}
-	}
-}
-
-struct step_args {
-	struct script *s;
-	struct fold *f;
-	const struct mizan_event *ev;
-};
-
-/* The step with string fields: the pushes may allocate, so inside the
- * protected call. */
-static int do_step(lua_State *L)
-{
-	struct step_args *a = lua_touserdata(L, 1);
-	struct script *s = a->s;
-
-	lua_rawgeti(L, LUA_REGISTRYINDEX, s->step_ref);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, a->f->ref);
-	for (int i = 0; i < s->nfields; i++)
-		push_field(L, s->fields[i], a->ev);
-	lua_call(L, s->nfields + 1, 0);
-	return 0;
-}
-
-static int op_step(struct indicator *ind, void *state, const struct mizan_event *ev, char *err)
-{
-	struct script *s = ind->impl;
-	struct fold *f = state;
-	lua_State *L = s->L;
-
-	if (f->dead) {
-		errf(err, "%s: the state failed earlier", s->path);
-		return -1;
-	}
-	if (s->has_strings) {
-		struct step_args a = {s, f, ev};
-		if (protected(s, "step", do_step, &a, err) == 0)
-			return 0;
-		f->dead = true;
-		return -1;
-	}
-
-	/* Numbers, booleans and nils only: nothing here allocates or raises,
-	 * once the stack has room. */
-	int top = lua_gettop(L);
-	if (!lua_checkstack(L, s->nfields + 2)) {
-		errf(err, "%s: out of stack space", s->path);
-		f->dead = true;
-		return -1;
-	}
-	call_begin(s, "step");
-	lua_rawgeti(L, LUA_REGISTRYINDEX, s->step_ref);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, f->ref);
-	for (int i = 0; i < s->nfields; i++)
-		push_field(L, s->fields[i], ev);
-	int status = lua_pcall(L, s->nfields + 1, 0, 0);
-	if (status == LUA_OK && !s->tripped)
-		return 0;
-	f->dead = true;
-	return call_end(s, status, top, err);
-}
-
-struct merge_args {
-	struct script *s;
-	struct fold *a, *b;
-};
-
-static int do_merge(lua_State *L)
-{
-	struct merge_args *m = lua_touserdata(L, 1);
-
-	lua_rawgeti(L, LUA_REGISTRYINDEX, m->s->merge_ref);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, m->a->ref);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, m->b->ref);
-	lua_call(L, 2, 1);
-	/* merge mutates a; if it returns a table instead, that is the new a. */
-	if (lua_istable(L, -1)) {
-		int ref = luaL_ref(L, LUA_REGISTRYINDEX);
-		luaL_unref(L, LUA_REGISTRYINDEX, m->a->ref);
-		m->a->ref = ref;
-	}
-	return 0;
-}
-
-static int op_merge(struct indicator *ind, void *state, void *other, char *err)
-{
-	struct script *s = ind->impl;
-	struct merge_args m = {s, state, other};
-
-	if (m.a->dead || m.b->dead) {
-		errf(err, "%s: the state failed earlier", s->path);
-		m.a->dead = true;
-		return -1;
-	}
-	if (s->merge_ref == LUA_NOREF) {
-		errf(err, "%s: the script has no merge", s->path);
-		return -1;
-	}
-	if (protected(s, "merge", do_merge, &m, err) == 0)
-		return 0;
-	m.a->dead = true;
-	return -1;
-}
-
-/* A copy of `str` that lives until the script is unloaded (result strings
- * must outlive the call); NULL when the pool is full. */
-static const char *pool_intern(struct script *s, const char *str)
-{
-	for (size_t i = 0; i < s->npool; i++)
-		if (strcmp(s->pool[i], str) == 0)
-			return s->pool[i];
-	if (s->npool == MAX_POOL)
-		return NULL;
-	char *c = strdup(str);
-	if (c)
-		s->pool[s->npool++] = c;
-	return c;
-}
-
-struct final_args {
-	struct script *s;
-	struct fold *f;
-	struct mizan_result *out;
-};
-
-static double finite_or_nan(double d)
-{
-	return isfinite(d) ? d : NAN;
-}
-
-static int cmp_extra(const void *x, const void *y)
-{
-	const char *const *a = x, *const *b = y;
-	return strcmp(*a, *b);
-}
-
-static int do_final(lua_State *L)
-{
-	struct final_args *a = lua_touserdata(L, 1);
-	struct script *s = a->s;
-	struct mizan_result *out = a->out;
-
-	lua_settop(L, 0);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, s->final_ref);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, a->f->ref);
-	lua_call(L, 1, 4); /* value, n, extras, note at 1..4 */
-
-	if (lua_isnil(L, 1))
-		out->value = NAN;
-	else if (lua_type(L, 1) == LUA_TNUMBER)
-		out->value = finite_or_nan(lua_tonumber(L, 1));
-	else
-		return luaL_error(L, "final: the value must be a number or nil, got %s",
-				  luaL_typename(L, 1));
-
-	if (lua_isnil(L, 2))
-		out->n = 0;
-	else if (lua_type(L, 2) == LUA_TNUMBER)
-		out->n = lua_tonumber(L, 2);
-	else
-		return luaL_error(L, "final: n must be a number or nil, got %s", luaL_typename(L, 2));
-
-	if (!lua_isnil(L, 3)) {
-		const char *names[MIZAN_MAX_EXTRA];
-		double values[MIZAN_MAX_EXTRA];
-		int n = 0;
-		if (!lua_istable(L, 3))
-			return luaL_error(L, "final: extras must be a table or nil, got %s",
-					  luaL_typename(L, 3));
-		lua_pushnil(L);
-		while (lua_next(L, 3)) {
-			if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TNUMBER)
-				return luaL_error(L, "final: extras must map names to numbers, got "
-						     "%s -> %s",
-						  luaL_typename(L, -2), luaL_typename(L, -1));
-			size_t len;
-			const char *k = lua_tolstring(L, -2, &len);
-			if (!valid_name(k, len))
-				return luaL_error(L, "final: extra name '%s' must match "
-						     "[a-z0-9_]{1,63}",
-						  k);
-			if (n == MIZAN_MAX_EXTRA)
-				return luaL_error(L, "final: more than %d extras", MIZAN_MAX_EXTRA);
-			names[n] = k; /* anchored by the table during the loop */
-			values[n++] = finite_or_nan(lua_tonumber(L, -1));
-			lua_pop(L, 1);
-		}
-		/* Table order is not stable across runs: sort by name. */
-		int order[MIZAN_MAX_EXTRA];
-		for (int i = 0; i < n; i++)
-			order[i] = i;
-		for (int i = 1; i < n; i++) /* insertion sort on at most 8 */
-			for (int j = i; j > 0 && cmp_extra(&names[order[j - 1]], &names[order[j]]) > 0;
-			     j--) {
-				int t = order[j];
-				order[j] = order[j - 1];
-				order[j - 1] = t;
-			}
-		for (int i = 0; i < n; i++) {
-			const char *k = pool_intern(s, names[order[i]]);
-			if (!k)
-				return luaL_error(L, "final: too many distinct extra names and notes "
-						     "(at most %d)",
-						  MAX_POOL);
-			out->extra[i].name = k;
-			out->extra[i].value = values[order[i]];
-		}
-		out->nextra = n;
-	}
-
-	if (!lua_isnil(L, 4)) {
-		if (lua_type(L, 4) != LUA_TSTRING)
-			return luaL_error(L, "final: the note must be a string or nil, got %s",
-					  luaL_typename(L, 4));
-		out->note = pool_intern(s, lua_tostring(L, 4));
-		if (!out->note)
-			out->note = "(note dropped: too many distinct notes)";
-	}
-	return 0;
-}
-
-static int op_final(struct indicator *ind, void *state, struct mizan_result *out, char *err)
-{
-	struct script *s = ind->impl;
-	struct fold *f = state;
-	struct final_args a = {s, f, out};
-
-	memset(out, 0, sizeof(*out));
-	out->value = NAN;
-	if (f->dead) {
-		errf(err, "%s: the state failed earlier", s->path);
-		return -1;
-	}
-	if (protected(s, "final", do_final, &a, err) == 0)
-		return 0;
-	memset(out, 0, sizeof(*out));
-	out->value = NAN;
-	f->dead = true;
-	return -1;
-}
-
-struct unref_args {
-	int ref;
-};
-
-static int do_unref(lua_State *L)
-{
-	struct unref_args *a = lua_touserdata(L, 1);
-	luaL_unref(L, LUA_REGISTRYINDEX, a->ref);
-	return 0;
-}
-
-static void op_state_free(struct indicator *ind, void *state)
-{
-	struct script *s = ind->impl;
-	struct fold *f = state;
-	char err[IND_ERRLEN];
-
-	if (!f)
-		return;
-	if (f->ref != LUA_NOREF) {
-		struct unref_args a = {f->ref};
-		protected(s, "free", do_unref, &a, err);
-	}
-	free(f);
-}
-
-static void script_free(struct script *s)
+void script_free(struct script *s)
 {
 	if (!s)
 		return;
 	if (s->L) {
 		/* Finalizers run in lua_close: give them a fresh budget. */
-		call_begin(s, "unload");
+		script_call_begin(s, "unload");
 		lua_close(s->L);
 	}
 	for (size_t i = 0; i < s->npool; i++)
 		free(s->pool[i]);
 	free(s);
 }
-
-static void op_unload(struct indicator *ind)
-{
-	script_free(ind->impl);
-	ind->impl = NULL;
-}
-
-static const struct indicator_ops script_ops = {
-	.state_new = op_state_new,
-	.step = op_step,
-	.merge = op_merge,
-	.final = op_final,
-	.state_free = op_state_free,
-	.unload = op_unload,
-};
-
-/* The same ops without merge, for scripts that have none. */
-static const struct indicator_ops script_ops_nomerge = {
-	.state_new = op_state_new,
-	.step = op_step,
-	.merge = NULL,
-	.final = op_final,
-	.state_free = op_state_free,
-	.unload = op_unload,
-};
 
 /* ---- the loaders -------------------------------------------------------- */
 
@@ -1119,7 +659,6 @@ int script_load_file(struct registry *r, const char *path, const struct script_l
 	s->lim.memory_bytes = lim && lim->memory_bytes ? lim->memory_bytes : DEFAULT_MEMORY;
 	s->lim.instructions = lim && lim->instructions ? lim->instructions : DEFAULT_INSTRUCTIONS;
 	s->lim.seconds = lim && lim->seconds > 0 ? lim->seconds : DEFAULT_SECONDS;
-	s->deadline_ns = (int64_t)(s->lim.seconds * 1e9);
 	s->init_ref = s->step_ref = s->merge_ref = s->final_ref = LUA_NOREF;
 
 	s->L = lua_newstate(script_alloc, s);
@@ -1134,9 +673,9 @@ int script_load_file(struct registry *r, const char *path, const struct script_l
 	lua_sethook(s->L, hook, LUA_MASKCOUNT, HOOK_EVERY);
 
 	struct load_args a = {s, ind, text, len};
-	if (protected(s, "load", do_load, &a, why) != 0) {
+	rc = script_protected(s, "load", do_load, &a, why);
+	if (rc < 0) {
 		registry_error(r, path, "%s", why);
-		rc = -EINVAL;
 		goto fail;
 	}
 
@@ -1165,64 +704,21 @@ fail:
 	return rc;
 }
 
-static int cmp_names(const void *x, const void *y)
-{
-	const char *const *a = x, *const *b = y;
-	return strcmp(*a, *b);
-}
-
 int script_load_dir(struct registry *r, const char *dir, const struct script_limits *lim)
 {
-	DIR *d = opendir(dir);
-	char **names = NULL;
-	size_t n = 0, cap = 0;
+	struct strlist names;
+	int rc = indicator_files(r, dir, ".lua", true, "script", &names);
+	if (rc < 0)
+		return rc;
 	int added = 0;
-
-	if (!d) {
-		int e = errno;
-		registry_error(r, dir, "cannot read the script directory: %s", strerror(e));
-		return -e;
-	}
-	for (struct dirent *de; (de = readdir(d));) {
-		size_t len = strlen(de->d_name);
-		if (de->d_name[0] == '.' || len < 5 || strcmp(de->d_name + len - 4, ".lua") != 0)
-			continue;
-		if (n == cap) {
-			size_t c = cap ? cap * 2 : 16;
-			char **p = realloc(names, c * sizeof(*p));
-			if (!p)
-				goto nomem;
-			names = p;
-			cap = c;
-		}
-		if (!(names[n] = strdup(de->d_name)))
-			goto nomem;
-		n++;
-	}
-	closedir(d);
-	d = NULL;
-
-	if (n > 1)
-		qsort(names, n, sizeof(*names), cmp_names);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < names.n; i++) {
 		char path[512];
-		int k = snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		int k = snprintf(path, sizeof(path), "%s/%s", dir, names.v[i]);
 		if (k < 0 || (size_t)k >= sizeof(path))
-			registry_error(r, names[i], "path too long in %s", dir);
+			registry_error(r, names.v[i], "path too long in %s", dir);
 		else if (script_load_file(r, path, lim) == 0)
 			added++;
 	}
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	strlist_free(&names);
 	return added;
-
-nomem:
-	if (d)
-		closedir(d);
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	registry_error(r, dir, "out of memory listing the script directory");
-	return -ENOMEM;
 }

@@ -45,7 +45,9 @@ int eval_worker_main(const struct config *c, int progress_fd)
 			skip += 5;
 			skip[strcspn(skip, " \n")] = '\0';
 			for (char *save, *id = strtok_r(skip, ",", &save); id; id = strtok_r(NULL, ",", &save))
-				kpi_engine_skip(e, id);
+				if (kpi_engine_skip(e, id) < 0)
+					fprintf(stderr, "mizan worker: out of memory: kpi %s is not left out\n",
+						id);
 		}
 		struct eval_stats st;
 		if (kpi_eval(e, strstr(line, " full") != NULL, prog, &st, err, sizeof(err)) < 0)

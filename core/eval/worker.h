@@ -13,7 +13,9 @@
 #include "model/config.h"
 
 /* Serves evaluation requests on standard input until it closes.  Returns the
- * process's exit code.  c is borrowed for the call. */
+ * process's exit code (0, or 1 when the store or the progress page cannot
+ * be opened, or memory runs out).  c is borrowed for the call; progress_fd stays open (the
+ * caller's).  The process's main thread only. */
 int eval_worker_main(const struct config *c, int progress_fd);
 
 #endif

@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "util/log.h"
+#include "util/time.h"
 
 struct known {
 	enum role role;
@@ -31,13 +31,6 @@ struct auth {
 int auth_init(void)
 {
 	return sodium_init() < 0 ? -EIO : 0;
-}
-
-static double mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 struct collect {
@@ -84,7 +77,7 @@ static void reload(struct auth *a)
 	free(a->tokens);
 	a->tokens = c.v;
 	a->n = c.n;
-	a->loaded = mono();
+	a->loaded = time_mono();
 	return;
 fail:
 	free(c.v);
@@ -124,7 +117,7 @@ enum role auth_check(struct auth *a, const char *secret, size_t len, char *name)
 
 	auth_hash(secret, len, h);
 	pthread_mutex_lock(&a->lock);
-	if (mono() - a->loaded > RELOAD_AFTER_S)
+	if (time_mono() - a->loaded > RELOAD_AFTER_S)
 		reload(a);
 	/* Look at every token, whether or not one matched already. */
 	for (size_t i = 0; i < a->n; i++)

@@ -17,6 +17,7 @@
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/metrics.h"
+#include "util/time.h"
 
 /* The status codes Mizan answers with, each counted in its own series;
  * anything else counts as "other". */
@@ -51,13 +52,6 @@ struct http {
 	bool stopping;
 };
 
-static double since(const struct timespec *t0)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 static void count_route(struct metrics *m, struct route *rt)
 {
 	char labels[96];
@@ -82,7 +76,7 @@ static void count(struct http_req *r, unsigned status)
 	while (i < NCODES && codes[i] != status)
 		i++;
 	metric_add(rt->answered[i], 1);
-	metric_observe(rt->duration, since(&r->start));
+	metric_observe(rt->duration, time_mono() - r->start);
 }
 
 /* ---- answers ------------------------------------------------------------------------ */
@@ -486,7 +480,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			free(r);
 			return MHD_NO;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &r->start);
+		r->start = time_mono();
 		r->h = h;
 		r->url = r->url_copy;
 		r->method = method;
@@ -597,7 +591,7 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss, char *err, s
 	return 0;
 bad:
 	snprintf(err, errlen, "listen address '%s' must be IPv4:PORT or [IPv6]:PORT", s);
-	return -1;
+	return -EINVAL;
 }
 
 
@@ -607,7 +601,7 @@ int http_new(struct http **out, const struct config *c, struct auth *auth, struc
 	struct http *h = calloc(1, sizeof(*h));
 	if (!h) {
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		return -ENOMEM;
 	}
 	h->cfg = c;
 	h->auth = auth;
@@ -637,19 +631,26 @@ int http_start(struct http *h, char *err, size_t errlen)
 {
 	const struct config *c = h->cfg;
 	struct sockaddr_storage ss;
-	if (parse_listen(c->listen, &ss, err, errlen) < 0)
-		return -1;
+	int rc = parse_listen(c->listen, &ss, err, errlen);
+	if (rc < 0)
+		return rc;
 	h->workers = calloc((size_t)c->threads, sizeof(*h->workers));
-	for (int i = 0; h->workers && i < c->threads; i++)
-		if (pthread_create(&h->workers[i], NULL, work_thread, h) == 0)
+	rc = h->workers ? 0 : ENOMEM;
+	for (int i = 0; h->workers && i < c->threads; i++) {
+		int e = pthread_create(&h->workers[i], NULL, work_thread, h);
+		if (e == 0)
 			h->nworkers++;
+		else
+			rc = e;
+	}
 	if (h->nworkers == 0) {
-		snprintf(err, errlen, "cannot start the work threads");
-		return -1;
+		snprintf(err, errlen, "cannot start the work threads: %s", strerror(rc));
+		return -rc;
 	}
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
 			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
 			 (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+	errno = 0; /* what MHD leaves there says why it failed, when anything does */
 	h->d = MHD_start_daemon(
 		flags, 0, NULL, NULL, handle, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
@@ -659,8 +660,9 @@ int http_start(struct http *h, char *err, size_t errlen)
 		MHD_OPTION_NOTIFY_COMPLETED, completed, h, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
 		MHD_OPTION_END);
 	if (!h->d) {
-		snprintf(err, errlen, "cannot listen on %s: %s", c->listen, strerror(errno));
-		return -1;
+		rc = errno ? -errno : -EIO;
+		snprintf(err, errlen, "cannot listen on %s: %s", c->listen, strerror(-rc));
+		return rc;
 	}
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = info ? info->port : 0;

@@ -27,7 +27,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
 
 #include "http/auth.h"
 #include "model/config.h"
@@ -88,7 +87,7 @@ struct http_req {
 	struct cJSON *reply;
 	/* ---- the router's own ---- */
 	struct http *h;
-	struct timespec start;
+	double start;                /* time_mono() when the request began */
 	unsigned status;             /* set when an answer is queued */
 	size_t cap, limit;
 	int job;
@@ -101,13 +100,16 @@ struct http_req {
 
 /* A server for c->listen that does not listen yet.  auth checks the tokens
  * of routes that need a role; metrics (may be NULL) counts requests.  Both
- * are borrowed and must outlive the server.  0, or -1 with a sentence in err. */
+ * are borrowed and must outlive the server.  0, or -ENOMEM with a sentence
+ * in err. */
 int http_new(struct http **out, const struct config *c, struct auth *auth, struct metrics *metrics,
 	     char *err, size_t errlen);
 /* Adds a route (the struct is copied; its strings and ud are borrowed).
  * Before http_start only.  0, or -ENOMEM. */
 int http_route_add(struct http *h, const struct http_route *r);
-/* Starts listening and serving.  0, or -1 with a sentence in err. */
+/* Starts listening and serving.  0, or a negative errno with a sentence in
+ * err: -EINVAL a listen address that is not one, or why the threads could
+ * not start or the address could not be bound (-EADDRINUSE...). */
 int http_start(struct http *h, char *err, size_t errlen);
 /* The port actually bound (useful with port 0). */
 uint16_t http_port(const struct http *h);

@@ -104,6 +104,20 @@ static void add_error(struct batch *b, const char *key, size_t where, const char
 	cJSON_AddItemToArray(b->errors, e);
 }
 
+/* Records that the body is refused for what stands at byte `at`, against
+ * the line it is on; returns -EINVAL. */
+static int body_error(struct batch *b, const char *body, size_t at, size_t first_line,
+		      const char *what)
+{
+	size_t line = first_line;
+	for (size_t i = 0; i < at; i++)
+		line += body[i] == '\n';
+	char msg[96];
+	snprintf(msg, sizeof(msg), "%s at byte %zu", what, at + 1);
+	add_error(b, "line", line, "", msg);
+	return -EINVAL;
+}
+
 /* Counts one more event, valid or not, against the batch limit. */
 static int count_one(struct batch *b, size_t max_events)
 {
@@ -383,25 +397,11 @@ int batch_parse(struct batch *b, enum batch_format fmt, const char *body, size_t
 
 	memset(b, 0, sizeof(*b));
 	size_t bad = utf8_check(body, len);
-	if (bad < len) {
-		size_t line = first_line;
-		for (size_t i = 0; i < bad; i++)
-			line += body[i] == '\n';
-		char msg[80];
-		snprintf(msg, sizeof(msg), "invalid UTF-8 at byte %zu", bad + 1);
-		add_error(b, "line", line, "", msg);
-		return -EINVAL;
-	}
+	if (bad < len)
+		return body_error(b, body, bad, first_line, "invalid UTF-8");
 	size_t nul = nul_check(body, len);
-	if (nul < len) {
-		size_t line = first_line;
-		for (size_t i = 0; i < nul; i++)
-			line += body[i] == '\n';
-		char msg[96];
-		snprintf(msg, sizeof(msg), "a NUL character (byte 0 or \\u0000) at byte %zu", nul + 1);
-		add_error(b, "line", line, "", msg);
-		return -EINVAL;
-	}
+	if (nul < len)
+		return body_error(b, body, nul, first_line, "a NUL character (byte 0 or \\u0000)");
 	if (blank(body, len)) {
 		add_error(b, "line", first_line, "", "the body is empty");
 		return -EINVAL;

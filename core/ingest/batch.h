@@ -31,15 +31,19 @@ struct batch {
 
 #define BATCH_MAX_ERRORS 1000
 
-/* Parses and validates `len` bytes of `body`.  `first_line` numbers the
- * body's first line (1 for a whole body; more when a file is read in
- * chunks), `first_index` the first event for JSON.  `csv_header` is the
- * header line to use when the chunk has none (NULL otherwise).  Returns 0
- * when every event is valid, -EINVAL when some are not (see b->errors),
- * -E2BIG when the body holds more than max_events events, -ENOMEM. */
+/* Parses and validates `len` bytes of `body` into *b (its old contents are
+ * not freed).  `first_line` numbers the body's first line (1 for a whole
+ * body; more when a file is read in chunks).  `csv_header` is the header
+ * line to use when the chunk has none (NULL otherwise).  body, csv_header
+ * and lim are borrowed for the call: the events keep copies of their
+ * texts.  Returns 0 when every event is valid, -EINVAL when some are not
+ * (see b->errors), -E2BIG when the body holds more than max_events events,
+ * -ENOMEM.  Whatever it returns, the caller frees b with batch_free.  Any
+ * thread, on its own batch. */
 int batch_parse(struct batch *b, enum batch_format fmt, const char *body, size_t len,
 		const char *csv_header, size_t first_line, const struct event_limits *lim,
 		size_t max_events);
+/* Frees the events, their texts and the errors, and zeroes b. */
 void batch_free(struct batch *b);
 
 #endif

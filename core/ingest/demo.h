@@ -3,7 +3,8 @@
  * Used by `mizan demo`: it produces NDJSON lines in the ingestion contract's
  * shape (see event.h) for a made-up but plausible network of Jordanian
  * missions abroad.  No I/O, no clock, no global state: the caller decides
- * where the lines go.
+ * where the lines go.  Any thread may generate; nothing is allocated that
+ * outlives the call.
  */
 #ifndef MIZAN_DEMO_H
 #define MIZAN_DEMO_H

@@ -8,27 +8,19 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ingest/batch.h"
-
-static double mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "util/buf.h"
+#include "util/time.h"
 
 static struct event_limits limits_of(const struct config *c)
 {
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
 	return (struct event_limits){
 		.attrs_bytes = c->attrs_bytes,
 		.attrs_depth = c->attrs_depth,
 		.future_ms = (int64_t)c->future_s * 1000,
-		.now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000,
+		.now_ms = time_now_ms(),
 	};
 }
 
@@ -42,7 +34,7 @@ struct progress {
 
 static void progress_draw(struct progress *p, double frac, size_t events, bool final)
 {
-	double t = mono();
+	double t = time_mono();
 	if (!p->on || (!final && t - p->last < 0.1))
 		return;
 	p->last = t;
@@ -223,11 +215,12 @@ int import_file(struct store *s, const struct config *c, const char *path, bool 
 		struct import_stats *st, FILE *errs)
 {
 	memset(st, 0, sizeof(*st));
-	double t0 = mono();
+	double t0 = time_mono();
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		fprintf(errs, "%s: %s\n", path, strerror(errno));
-		return -errno;
+		int rc = -errno;
+		fprintf(errs, "%s: %s\n", path, strerror(-rc));
+		return rc;
 	}
 	struct stat sb;
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
@@ -244,8 +237,9 @@ int import_file(struct store *s, const struct config *c, const char *path, bool 
 	char *data = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
 	if (data == MAP_FAILED) {
-		fprintf(errs, "%s: %s\n", path, strerror(errno));
-		return -EIO;
+		int rc = -errno;
+		fprintf(errs, "%s: %s\n", path, strerror(-rc));
+		return rc;
 	}
 	madvise(data, len, MADV_SEQUENTIAL);
 	enum batch_format fmt = format_of(path, data, len);
@@ -254,14 +248,14 @@ int import_file(struct store *s, const struct config *c, const char *path, bool 
 	int rc = pass(s, c, path, data, len, fmt, false, &pg, st, errs);
 	if (rc == 0) {
 		progress_draw(&pg, 1, st->events, true);
-		pg = (struct progress){progress, "storing", mono(), 0};
+		pg = (struct progress){progress, "storing", time_mono(), 0};
 		rc = pass(s, c, path, data, len, fmt, true, &pg, st, errs);
 		progress_draw(&pg, 1, st->events, true);
 	} else if (progress) {
 		fputc('\n', stderr);
 	}
 	munmap(data, len);
-	st->seconds = mono() - t0;
+	st->seconds = time_mono() - t0;
 	return rc;
 }
 
@@ -271,8 +265,8 @@ struct demo_sink {
 	struct store *s;
 	const struct config *c;
 	struct event_limits lim;
-	char *buf;
-	size_t len, cap, lines;
+	struct buf lines_text; /* the NDJSON lines since the last flush */
+	size_t lines;
 	struct import_stats *st;
 	struct progress *pg;
 	uint64_t total;
@@ -283,15 +277,16 @@ struct demo_sink {
 static int flush_demo(struct demo_sink *d)
 {
 	struct batch b;
-	int rc = batch_parse(&b, BATCH_NDJSON, d->buf, d->len, NULL, d->st->events + 1, &d->lim,
-			     d->lines);
+	int rc = batch_parse(&b, BATCH_NDJSON, d->lines_text.p, d->lines_text.len, NULL,
+			     d->st->events + 1, &d->lim, d->lines);
 	if (rc == -EINVAL)
 		print_errors(d->errs, "demo", &b);
 	if (rc == 0)
 		rc = put(d->s, b.ev, b.n, d->st, "demo", d->errs);
 	d->st->events += d->lines;
 	batch_free(&b);
-	d->len = d->lines = 0;
+	buf_truncate(&d->lines_text, 0);
+	d->lines = 0;
 	progress_draw(d->pg, (double)d->st->events / (double)d->total, d->st->events, false);
 	return rc;
 }
@@ -299,17 +294,10 @@ static int flush_demo(struct demo_sink *d)
 static int demo_line(const char *line, size_t n, void *ud)
 {
 	struct demo_sink *d = ud;
-	if (d->len + n + 1 > d->cap) {
-		size_t cap = (d->len + n + 1) * 2;
-		char *p = realloc(d->buf, cap);
-		if (!p)
-			return -ENOMEM;
-		d->buf = p;
-		d->cap = cap;
-	}
-	memcpy(d->buf + d->len, line, n);
-	d->len += n;
-	d->buf[d->len++] = '\n';
+	buf_add(&d->lines_text, line, n);
+	buf_putc(&d->lines_text, '\n');
+	if (d->lines_text.oom)
+		return -ENOMEM;
 	if (++d->lines == (size_t)d->c->batch_events)
 		return flush_demo(d);
 	return 0;
@@ -319,14 +307,14 @@ int import_demo(struct store *s, const struct config *c, const struct demo_opts 
 		bool progress, struct import_stats *st, FILE *errs)
 {
 	memset(st, 0, sizeof(*st));
-	struct progress pg = {progress, "loading demo events", mono(), 0};
+	struct progress pg = {progress, "loading demo events", time_mono(), 0};
 	struct demo_sink d = {.s = s, .c = c, .lim = limits_of(c), .st = st, .pg = &pg,
 			      .total = o->events ? o->events : 1, .errs = errs};
 	int rc = demo_generate(o, demo_line, &d);
 	if (rc == 0 && d.lines)
 		rc = flush_demo(&d);
-	free(d.buf);
+	buf_free(&d.lines_text);
 	progress_draw(&pg, 1, st->events, true);
-	st->seconds = mono() - pg.t0;
+	st->seconds = time_mono() - pg.t0;
 	return rc;
 }

@@ -1,23 +1,17 @@
 /* alert.c - see alert.h. */
 #include "judge/alert.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "util/log.h"
+#include "util/time.h"
 #include "model/period.h"
 #include "judge/target.h"
-
-static double mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* ---- one alert ----------------------------------------------------------------------- */
 
@@ -44,7 +38,7 @@ static int keep_silence(const struct store_silence *si, void *ud)
 	struct silences *s = ud;
 	struct store_silence *p = realloc(s->v, (s->n + 1) * sizeof(*p));
 	if (!p)
-		return -1;
+		return -ENOMEM;
 	s->v = p;
 	s->v[s->n] = *si;
 	s->v[s->n].kpi = keep(s, si->kpi);
@@ -114,9 +108,10 @@ static int step_alert(struct engine *e, struct store_alert *next, const char *de
 		      struct alert_notice *n)
 {
 	struct current cur = {0};
-	if (store_alert_get(e->s, next->kpi, next->period, next->dim, next->slice, next->kind,
-			    copy_alert, &cur, e->err) < 0)
-		return -1;
+	int rc = store_alert_get(e->s, next->kpi, next->period, next->dim, next->slice, next->kind,
+				 copy_alert, &cur, e->err);
+	if (rc < 0)
+		return rc;
 	const char *state = cur.found ? cur.state : "ok";
 	if (!cur.found && strcmp(desired, "ok") == 0)
 		return 0; /* nothing to remember */
@@ -177,7 +172,7 @@ static int step_alert(struct engine *e, struct store_alert *next, const char *de
 		       !(next->value == cur.a.value || (isnan(next->value) && isnan(cur.a.value))) ||
 		       !(next->forecast == cur.a.forecast ||
 			 (isnan(next->forecast) && isnan(cur.a.forecast)));
-	int rc = 0;
+	rc = 0;
 	if (changed) {
 		int64_t id;
 		rc = store_alert_put(e->s, next, old, m.v, m.n, &id, e->err);
@@ -191,7 +186,7 @@ static int step_alert(struct engine *e, struct store_alert *next, const char *de
 		}
 	}
 	mails_free(m.v, m.n);
-	return rc < 0 ? -1 : 0;
+	return rc < 0 ? rc : 0;
 }
 
 /* ---- KPIs ---------------------------------------------------------------------------- */
@@ -262,8 +257,9 @@ static void detail_json(char *out, size_t n, const struct target *t, const struc
 static int evaluate_period(struct engine *e, const struct cfg_kpi *k, const struct period *p)
 {
 	struct target t;
-	if (target_for(e->s, k, p, &t, e->err) < 0)
-		return -1;
+	int rc = target_for(e->s, k, p, &t, e->err);
+	if (rc < 0)
+		return rc;
 	if (t.rule == TR_NONE)
 		return 0;
 	char label[16];
@@ -272,9 +268,10 @@ static int evaluate_period(struct engine *e, const struct cfg_kpi *k, const stru
 	for (size_t d = 0; d < ndims; d++) {
 		const char *dim = d == 0 ? "" : e->c->alert_slices.v[d - 1];
 		struct slice_figures f = {0};
-		if (figures_of(e->s, k, p, dim, &f, e->err) < 0) {
+		rc = figures_of(e->s, k, p, dim, &f, e->err);
+		if (rc < 0) {
 			free(f.v);
-			return -1;
+			return rc;
 		}
 		for (size_t i = 0; i < f.n; i++) {
 			struct slice_figure *fig = &f.v[i];
@@ -282,9 +279,10 @@ static int evaluate_period(struct engine *e, const struct cfg_kpi *k, const stru
 				continue; /* grey: no figure, nothing to judge */
 			e->st->evaluated++;
 			struct forecast fc;
-			if (forecast_of(e->s, k, p, dim, fig->slice, fig->value, e->now, &fc, e->err) < 0) {
+			rc = forecast_of(e->s, k, p, dim, fig->slice, fig->value, e->now, &fc, e->err);
+			if (rc < 0) {
 				free(f.v);
-				return -1;
+				return rc;
 			}
 			double judged = fc.open && isfinite(fc.value) ? fc.value : fig->value;
 			const char *desired = target_met(judged, &t) ? "ok" : fc.open ? "at_risk" : "missed";
@@ -300,9 +298,10 @@ static int evaluate_period(struct engine *e, const struct cfg_kpi *k, const stru
 			if (d == 0 && strcmp(desired, "ok") != 0)
 				n.ngaps = top_gaps(e, k, p, &t, gaps, 3);
 			n.gaps = gaps;
-			if (step_alert(e, &next, desired, &n) < 0) {
+			rc = step_alert(e, &next, desired, &n);
+			if (rc < 0) {
 				free(f.v);
-				return -1;
+				return rc;
 			}
 		}
 		free(f.v);
@@ -328,7 +327,7 @@ static int keep_source(const struct store_source *src, void *ud)
 	struct sources *s = ud;
 	struct source *p = realloc(s->v, (s->n + 1) * sizeof(*p));
 	if (!p)
-		return -1;
+		return -ENOMEM;
 	s->v = p;
 	p[s->n].kind = src->kind;
 	snprintf(p[s->n].mission, sizeof(p[s->n].mission), "%s", src->mission);
@@ -360,40 +359,39 @@ static int judge_source(struct engine *e, int kind, const char *mission, int64_t
 	struct alert_notice n = {.cfg = e->c, .kind = AN_STALE, .stale_kind = event_kind_names[kind],
 			       .stale_since = last_ms};
 	e->st->evaluated++;
-	return step_alert(e, &next, stale ? "stale" : "ok", &n) < 0 ? -1 : 0;
+	return step_alert(e, &next, stale ? "stale" : "ok", &n);
 }
 
 int alert_evaluate(const struct config *c, struct store *s, const struct alert_notifier *nf,
 		   int64_t now_ms, struct alert_stats *st, char *err, size_t errlen)
 {
-	double t0 = mono();
+	double t0 = time_mono();
 	struct engine e = {.c = c, .s = s, .nf = nf, .now = now_ms, .st = st};
-	int rc = -1;
+	int rc;
 
 	memset(st, 0, sizeof(*st));
-	if (store_silences_each(s, now_ms, keep_silence, &e.sil, e.err) < 0)
+	rc = store_silences_each(s, now_ms, keep_silence, &e.sil, e.err);
+	if (rc < 0)
 		goto out;
 	for (size_t i = 0; i < c->nkpis; i++) {
 		const struct cfg_kpi *k = &c->kpis[i];
 		struct period open, closed;
 		period_of(k->period, now_ms, &open);
 		period_of(k->period, open.start_ms - 1, &closed);
-		if (evaluate_period(&e, k, &closed) < 0 || evaluate_period(&e, k, &open) < 0)
+		rc = evaluate_period(&e, k, &closed);
+		if (rc >= 0)
+			rc = evaluate_period(&e, k, &open);
+		if (rc < 0)
 			goto out;
 	}
 	struct sources src = {0};
-	if (store_sources_each(s, keep_source, &src, e.err) < 0) {
-		free(src.v);
-		goto out;
-	}
-	for (size_t i = 0; i < src.n; i++)
-		if (judge_source(&e, src.v[i].kind, src.v[i].mission, src.v[i].last_ms,
-				 src.v[i].gap_ms) < 0) {
-			free(src.v);
-			goto out;
-		}
+	rc = store_sources_each(s, keep_source, &src, e.err);
+	for (size_t i = 0; rc >= 0 && i < src.n; i++)
+		rc = judge_source(&e, src.v[i].kind, src.v[i].mission, src.v[i].last_ms,
+				  src.v[i].gap_ms);
 	free(src.v);
-	rc = 0;
+	if (rc >= 0)
+		rc = 0;
 out:
 	if (rc < 0)
 		snprintf(err, errlen, "%s", e.err);
@@ -401,6 +399,6 @@ out:
 		free(e.sil.owned[i]);
 	free(e.sil.owned);
 	free(e.sil.v);
-	st->seconds = mono() - t0;
+	st->seconds = time_mono() - t0;
 	return rc;
 }

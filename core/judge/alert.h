@@ -67,16 +67,22 @@ struct alert_notice {
 
 /* Turns a notice into messages: appends them to *mails (*n of them, grown
  * with realloc), each with to_addr, subject and message malloc'd; the judge
- * stores them with the change and frees them.  0, or -1 when a message
- * could not be made (the change is then stored without it, and logged). */
+ * stores them with the change and frees them (and the array).  Called on
+ * the thread that runs alert_evaluate; ud is the notifier's own.  Returns 0,
+ * or nonzero when a message could not be made: the judge does not look at
+ * the value (notify/notice.c returns -1), and the change is stored with
+ * whatever messages were appended. */
 struct alert_notifier {
 	int (*compose)(void *ud, const struct alert_notice *n, struct store_mail **mails, size_t *n_);
 	void *ud;
 };
 
 /* Judges every KPI's open and last closed period, and every source, at
- * now_ms.  nf may be NULL (states change, nothing is announced).  0, or -1
- * with the store's error in err. */
+ * now_ms.  nf may be NULL (states change, nothing is announced).  c, s and
+ * nf are borrowed for the call; *st is always filled.  0, or the store's
+ * negative errno (or -ENOMEM) with its sentence in err.  One evaluation at
+ * a time per store (the supervisor's thread, or `mizan eval --alerts` when
+ * no server runs): two at once would judge the same alerts twice. */
 int alert_evaluate(const struct config *c, struct store *s, const struct alert_notifier *nf,
 		   int64_t now_ms, struct alert_stats *st, char *err, size_t errlen);
 

@@ -11,6 +11,10 @@
  * its run rate, value / elapsed × length; any other by its current value
  * moved along its trend, the least-squares slope of its last four closed
  * periods, for the part of the period still to come.
+ *
+ * Everything here is either pure or reads the store (which any thread may
+ * use); nothing is allocated that the caller must free.  err is the
+ * store's buffer (STORE_ERRLEN bytes).
  */
 #ifndef MIZAN_JUDGE_TARGET_H
 #define MIZAN_JUDGE_TARGET_H
@@ -24,6 +28,7 @@
 
 enum status { ST_GREY, ST_GREEN, ST_AMBER, ST_RED };
 
+/* "grey", "green", "amber" or "red": a literal. */
 const char *status_name(enum status s);
 enum status status_of(double value, const struct target *t);
 /* Whether value meets t (green). */
@@ -31,13 +36,16 @@ bool target_met(double value, const struct target *t);
 
 /* The target of a KPI for one period: an editor's (store) first, else the
  * configuration's for that kind of period, else (split) a quarter of the
- * year's.  TR_NONE when there is none. */
+ * year's.  TR_NONE when there is none.  0, or the store's negative errno
+ * with err filled. */
 int target_for(struct store *s, const struct cfg_kpi *k, const struct period *p, struct target *out,
 	       char *err);
 /* The configuration's target of KPI k for a kind of period: its own, else
  * (split) a quarter of the year's.  TR_NONE when there is none. */
 void target_default(const struct cfg_kpi *k, enum period_kind pk, struct target *out);
-/* Sets an editor's target, and audits the change, in one transaction. */
+/* Sets an editor's target, and audits the change (who and reason, copied
+ * into the audit log), in one transaction.  0, or the store's negative
+ * errno with err filled. */
 int target_set(struct store *s, const struct cfg_kpi *k, const struct period *p,
 	       const struct target *t, const char *who, const char *reason, char *err);
 
@@ -51,7 +59,8 @@ struct forecast {
 };
 
 /* The forecast of KPI k's figure `value` for period p at now_ms, for the
- * whole (dim "") or one slice (its own trend). */
+ * whole (dim "") or one slice (its own trend).  out->method is a literal.
+ * 0, or the store's negative errno with err filled. */
 int forecast_of(struct store *s, const struct cfg_kpi *k, const struct period *p, const char *dim,
 		const char *slice, double value, int64_t now_ms, struct forecast *out, char *err);
 /* The arithmetic of forecast_of, with the figures of the closed periods

@@ -4,6 +4,11 @@
  * table libraries.  Settings are assigned into predeclared sections
  * (`server.listen = "127.0.0.1:8080"`); an unknown section or key, or a value
  * of the wrong type or out of range, stops loading with "file:line: ...".
+ *
+ * Ownership: a struct config owns every string and array in it, and
+ * config_free frees them all.  Once loaded it is only read: any number of
+ * threads may read it at once, and everything that borrows from it (the
+ * store, the engine, the server) must be gone before config_free.
  */
 #ifndef MIZAN_CONFIG_H
 #define MIZAN_CONFIG_H
@@ -28,10 +33,19 @@ struct config_user {
 	char *hash;
 };
 
+/* A list of strings.  The configuration's own lists own their strings and
+ * are freed by config_free. */
 struct strlist {
 	char **v;
 	size_t n;
 };
+
+/* Appends a copy of v.  0, or -ENOMEM (the list is then unchanged). */
+int strlist_push(struct strlist *l, const char *v);
+/* Whether v is one of the list's strings. */
+bool strlist_has(const struct strlist *l, const char *v);
+/* Frees every string and the array, and leaves the list empty. */
+void strlist_free(struct strlist *l);
 
 struct cfg_person {
 	char *name, *email, *lang; /* lang: "ar" or "en" */
@@ -137,17 +151,27 @@ struct config {
 	char *path; /* the file read, or NULL for built-in defaults */
 };
 
-/* Fills `c` with defaults, then applies `path` when it is not NULL.
- * Returns 0, or -1 with a "file:line: message" in err[errlen]. */
+/* Fills `c` (its old contents are not freed) with defaults, then applies
+ * `path` when it is not NULL (path is copied).  Returns 0, or -EINVAL (a
+ * file that cannot be read or a setting that is wrong) or -ENOMEM, with a
+ * "file:line: message" in err[errlen].  Either way the caller frees c with
+ * config_free.  One thread at a time: loading runs a Lua state of its own
+ * but fills c. */
 int config_load(struct config *c, const char *path, char *err, size_t errlen);
+/* Frees everything c owns and zeroes it (a zeroed c is fine). */
 void config_free(struct config *c);
 
-/* Replaces a string setting, freeing the old value. */
+/* Replaces a string setting, freeing the old value; value is copied.  For
+ * the thread that loaded c, before anyone else reads it. */
 void config_set_string(char **slot, const char *value);
 
+/* The KPI with this id, borrowed from c (valid until config_free), or
+ * NULL. */
 const struct cfg_kpi *config_kpi(const struct config *c, const char *id);
+/* "month", "quarter" or "year": a literal. */
 const char *period_kind_name(enum period_kind k);
 
+/* "none", "ingest", "viewer", "editor" or "admin": a literal. */
 const char *role_name(enum role r);
 enum role role_from_name(const char *name); /* ROLE_NONE if unknown */
 

@@ -479,18 +479,18 @@ cJSON *event_to_json(const struct event *e)
 /* ---- CSV ----------------------------------------------------------------- */
 
 /* Strict number syntax: what JSON would accept, nothing more (no hex, no
- * inf or nan, no trailing text). */
-static bool parse_number(const char *s, double *out)
+ * inf or nan, no trailing text).  0, or -EINVAL. */
+static int parse_number(const char *s, double *out)
 {
 	const char *p = s;
 	if (*p == '-')
 		p++;
 	if (*p < '0' || *p > '9' || p[strspn(p, "0123456789.eE+-")] != '\0')
-		return false;
+		return -EINVAL;
 	char *end;
 	errno = 0;
 	*out = strtod(s, &end);
-	return *end == '\0' && errno != ERANGE && isfinite(*out);
+	return *end == '\0' && errno != ERANGE && isfinite(*out) ? 0 : -EINVAL;
 }
 
 cJSON *event_csv_to_json(char *const *names, char *const *cells, size_t n, struct event_error *err)
@@ -514,7 +514,7 @@ cJSON *event_csv_to_json(char *const *names, char *const *cells, size_t n, struc
 			switch (event_fields[f].type) {
 			case FT_NUM:
 			case FT_INT:
-				if (!parse_number(cell, &d)) {
+				if (parse_number(cell, &d) < 0) {
 					fail(err, name, "'%.40s' is not a number", cell);
 					goto bad;
 				}

@@ -4,6 +4,9 @@
  * README documents the same table.  Every path that accepts events (HTTP
  * JSON, NDJSON, CSV, `mizan import`, `mizan demo --load`) ends in
  * event_from_json(), so all of them validate exactly alike.
+ *
+ * Nothing here keeps state: any thread may call any function, on its own
+ * events.  The tables (event_fields, event_kind_names) are constant.
  */
 #ifndef MIZAN_EVENT_H
 #define MIZAN_EVENT_H
@@ -109,17 +112,20 @@ struct event_error {
  * while `out` is in use, then call event_clear(). */
 int event_from_json(const struct cJSON *obj, const struct event_limits *lim,
 		    struct event *out, struct event_error *err);
+/* Frees what the event owns (its attrs) and clears it. */
 void event_clear(struct event *e);
 
 /* Writes the event as one JSON object (the contract's field names and
- * types, `ts` in ISO 8601 UTC).  Returns a cJSON tree the caller deletes. */
+ * types, `ts` in ISO 8601 UTC).  Returns a cJSON tree the caller deletes
+ * (cJSON_Delete), or NULL when out of memory. */
 struct cJSON *event_to_json(const struct event *e);
 
-/* Converts one CSV record (header names and their texts) to the JSON object
- * that the same event would have been posted as: numbers for numeric
- * fields, booleans for boolean ones, `attrs` parsed as JSON, empty cells
- * left out.  Returns NULL with `err` filled when a cell cannot be
- * converted. */
+/* Converts one CSV record (header names and their texts, borrowed for the
+ * call) to the JSON object that the same event would have been posted as:
+ * numbers for numeric fields, booleans for boolean ones, `attrs` parsed as
+ * JSON, empty cells left out.  Returns a cJSON tree the caller deletes, or
+ * NULL with `err` filled when a cell cannot be converted (or memory runs
+ * out). */
 struct cJSON *event_csv_to_json(char *const *names, char *const *cells, size_t n,
 				struct event_error *err);
 
@@ -130,7 +136,9 @@ int event_parse_time(const char *s, bool date_ok, int64_t *ms);
 /* Formats ms since the epoch as YYYY-MM-DDTHH:MM:SS[.mmm]Z into buf[32]. */
 void event_format_time(int64_t ms, char buf[32]);
 
-int event_kind_from_name(const char *name); /* -1 if unknown */
+/* The enum event_kind of a kind's name; -1 if unknown (a lookup, not an
+ * error: see util/README.md). */
+int event_kind_from_name(const char *name);
 
 /* Calendar arithmetic on days since 1970-01-01, proleptic Gregorian. */
 int64_t event_days_from_civil(int64_t y, unsigned m, unsigned d);

@@ -1,6 +1,7 @@
 /* period.c - see period.h. */
 #include "model/period.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,7 @@ int period_set_zone(const char *zone)
 	/* glibc quietly falls back to UTC for a zone it cannot read: check first. */
 	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", zone);
 	if (strstr(zone, "..") || (strcmp(zone, "UTC") != 0 && !is_zone_file(path)))
-		return -1;
+		return -EINVAL;
 	setenv("TZ", zone, 1);
 	tzset();
 	return 0;
@@ -100,22 +101,22 @@ int period_parse(const char *label, struct period *p)
 	for (size_t at = 0; label[at]; at++)
 		if ((label[at] < '0' || label[at] > '9') && !(at == 4 && label[at] == '-') &&
 		    !(at == 5 && label[at] == 'Q'))
-			return -1;
+			return -EINVAL;
 	if (sscanf(label, "%4d-Q%1d%c", &y, &i, &c) == 2 && strlen(label) == 7) {
 		*p = (struct period){.kind = PK_QUARTER, .year = y, .index = i};
 		if (i < 1 || i > 4)
-			return -1;
+			return -EINVAL;
 	} else if (sscanf(label, "%4d-%2d%c", &y, &i, &c) == 2 && strlen(label) == 7) {
 		*p = (struct period){.kind = PK_MONTH, .year = y, .index = i};
 		if (i < 1 || i > 12)
-			return -1;
+			return -EINVAL;
 	} else if (sscanf(label, "%4d%c", &y, &c) == 1 && strlen(label) == 4) {
 		*p = (struct period){.kind = PK_YEAR, .year = y, .index = 1};
 	} else {
-		return -1;
+		return -EINVAL;
 	}
 	if (y < 1970 || y > 9999)
-		return -1;
+		return -EINVAL;
 	set_bounds(p);
 	return 0;
 }

@@ -3,6 +3,9 @@
  * A period starts at local midnight of its first day in the zone set by
  * period_set_zone() (process-wide, before any thread starts) and ends where
  * the next begins.  Labels: "2026-03", "2026-Q1", "2026".
+ *
+ * A struct period is a plain value (the caller's); nothing here allocates.
+ * Apart from period_set_zone, any thread may call these functions.
  */
 #ifndef MIZAN_PERIOD_H
 #define MIZAN_PERIOD_H
@@ -18,7 +21,8 @@ struct period {
 	int64_t start_ms, end_ms;
 };
 
-/* Sets the zone (an IANA name such as "Asia/Amman"); -1 if unknown. */
+/* Sets the zone (an IANA name such as "Asia/Amman") for the whole process
+ * (TZ): 0, or -EINVAL when it is unknown.  Before any other thread runs. */
 int period_set_zone(const char *zone);
 
 /* The period of kind k that contains ms. */
@@ -27,9 +31,9 @@ void period_of(enum period_kind k, int64_t ms, struct period *p);
 void period_make(enum period_kind k, int year, int index, struct period *p);
 /* The one after p. */
 void period_next(struct period *p);
-/* Parses a label; the kind follows from its form.  0 or -1. */
+/* Parses a label; the kind follows from its form.  0, or -EINVAL. */
 int period_parse(const char *label, struct period *p);
-/* Writes the label into buf[16]. */
+/* Writes the label (NUL-terminated) into buf[16]. */
 void period_label(const struct period *p, char buf[16]);
 
 #endif

@@ -1,17 +1,18 @@
 /* mail.c - composing (RFC 5322, MIME, RFC 2047) and sending (SMTP with libcurl). */
 #include "notify/mail.h"
 
-#include "util/utf8.h"
-
 #include <curl/curl.h>
+#include <errno.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+
+#include "util/buf.h"
+#include "util/utf8.h"
 
 /* Header lines are folded to stay within this many characters (RFC 5322
  * asks for 78 at most, CRLF not counted). */
@@ -20,91 +21,29 @@
 #define EW_OVERHEAD 12
 #define EW_MAX 75
 
-/* ---- a growing buffer ------------------------------------------------------------ */
-
-struct buf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void buf_put(struct buf *b, const void *d, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, d, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void buf_puts(struct buf *b, const char *s)
-{
-	buf_put(b, s, strlen(s));
-}
-
-__attribute__((format(printf, 2, 3))) static void buf_printf(struct buf *b, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		b->oom = true; /* only short, fixed texts go through here */
-		return;
-	}
-	buf_put(b, tmp, (size_t)n);
-}
-
 /* ---- base64 ---------------------------------------------------------------------- */
 
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/* A body line of base64: 57 bytes make 76 characters (RFC 2045's limit). */
+#define B64_LINE_BYTES 57
 
-/* Appends the base64 of d[0..n); with wrap, in lines of 76 characters,
- * each ending with CRLF (an empty input gives one empty line). */
+/* Appends the base64 of d[0..n), encoded by libsodium.  With wrap, as a MIME
+ * body wants it: lines of 76 characters (the last one shorter), each ending
+ * with CRLF; an empty input gives one empty line.  Without wrap, one run of
+ * characters. */
 static void put_base64(struct buf *b, const unsigned char *d, size_t n, bool wrap)
 {
-	char line[80];
-	size_t col = 0;
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)d[i] << 16;
-		if (i + 1 < n)
-			v |= (unsigned)d[i + 1] << 8;
-		if (i + 2 < n)
-			v |= d[i + 2];
-		line[col++] = b64[(v >> 18) & 63];
-		line[col++] = b64[(v >> 12) & 63];
-		line[col++] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
-		line[col++] = i + 2 < n ? b64[v & 63] : '=';
-		if (col == 76) {
-			if (wrap) {
-				line[col++] = '\r';
-				line[col++] = '\n';
-			}
-			buf_put(b, line, col);
-			col = 0;
-		}
-	}
-	if (wrap) {
-		line[col++] = '\r';
-		line[col++] = '\n';
-		if (col > 2 || n == 0)
-			buf_put(b, line, col);
-	} else if (col) {
-		buf_put(b, line, col);
-	}
+	char line[sodium_base64_ENCODED_LEN(B64_LINE_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+	size_t i = 0;
+	do {
+		/* Whole lines are a multiple of 3 bytes, so the lines joined are
+		 * the base64 of the whole input. */
+		size_t k = n - i < B64_LINE_BYTES ? n - i : B64_LINE_BYTES;
+		sodium_bin2base64(line, sizeof(line), d + i, k, sodium_base64_VARIANT_ORIGINAL);
+		buf_puts(b, line);
+		if (wrap)
+			buf_add(b, "\r\n", 2);
+		i += k;
+	} while (i < n);
 }
 
 /* ---- cleaning header text -------------------------------------------------------- */
@@ -167,7 +106,7 @@ static void put_words(struct buf *b, size_t *col, const char *s)
 			*col = 0;
 		}
 		buf_puts(b, " ");
-		buf_put(b, s, n);
+		buf_add(b, s, n);
 		*col += 1 + n;
 		s += n;
 		if (*s == ' ')
@@ -232,15 +171,27 @@ static bool plain_ok(const char *s, bool phrase)
 	return strstr(s, "=?") == NULL;
 }
 
-/* "Name:" and the cleaned value, plain or encoded, ending with CRLF. */
-static int put_text_header(struct buf *b, const char *name, const char *value)
+/* Appends "Name:" and returns the cleaned copy of value (malloc'd: the
+ * caller frees it), *col set to the column after the colon; NULL when out
+ * of memory. */
+static char *header_start(struct buf *b, const char *name, const char *value, size_t *col)
 {
 	char *v = clean_text(value);
 	if (!v)
-		return -1;
-	size_t col = strlen(name) + 1;
+		return NULL;
+	*col = strlen(name) + 1;
 	buf_puts(b, name);
 	buf_puts(b, ":");
+	return v;
+}
+
+/* "Name:" and the cleaned value, plain or encoded, ending with CRLF. */
+static int put_text_header(struct buf *b, const char *name, const char *value)
+{
+	size_t col;
+	char *v = header_start(b, name, value, &col);
+	if (!v)
+		return -ENOMEM;
 	if (plain_ok(v, false))
 		put_words(b, &col, v);
 	else
@@ -254,12 +205,10 @@ static int put_text_header(struct buf *b, const char *name, const char *value)
 static int put_address_header(struct buf *b, const char *name, const char *display,
 			      const char *addr)
 {
-	char *v = clean_text(display);
+	size_t col;
+	char *v = header_start(b, name, display, &col);
 	if (!v)
-		return -1;
-	size_t col = strlen(name) + 1;
-	buf_puts(b, name);
-	buf_puts(b, ":");
+		return -ENOMEM;
 	if (*v) {
 		if (plain_ok(v, true))
 			put_words(b, &col, v);
@@ -412,12 +361,9 @@ char *mail_format(const struct mail_message *m, size_t *len)
 		put_part(&b, balt, "text/html", m->html);
 	}
 	buf_printf(&b, "--%s--\r\n", balt);
-	if (b.oom)
-		goto oom;
-	*len = b.len;
-	return b.p;
+	return buf_take(&b, len); /* NULL when b ran out of memory */
 oom:
-	free(b.p);
+	buf_free(&b);
 	return NULL;
 }
 
@@ -426,8 +372,8 @@ oom:
 int mail_init(void)
 {
 	if (sodium_init() < 0)
-		return -1;
-	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+		return -EIO;
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -EIO;
 }
 
 void mail_cleanup(void)
@@ -443,31 +389,31 @@ int mail_check_config(const struct config *c, char *err, size_t errlen)
 
 	if (!*url) {
 		snprintf(err, errlen, "no SMTP server is configured (mail.smtp_url is empty)");
-		return -1;
+		return -EINVAL;
 	}
 	if (!smtps && strncasecmp(url, "smtp://", 7) != 0) {
 		snprintf(err, errlen, "mail.smtp_url must start with smtp:// or smtps://");
-		return -1;
+		return -EINVAL;
 	}
 	if (strcmp(tls, "implicit") == 0 && !smtps) {
 		snprintf(err, errlen, "mail.tls = \"implicit\" needs an smtps:// mail.smtp_url");
-		return -1;
+		return -EINVAL;
 	}
 	if (strcmp(tls, "implicit") != 0 && smtps) {
 		snprintf(err, errlen,
 			 "mail.smtp_url is smtps:// (implicit TLS) but mail.tls is \"%s\"; set "
 			 "mail.tls = \"implicit\"",
 			 strcmp(tls, "none") == 0 ? "none" : "starttls");
-		return -1;
+		return -EINVAL;
 	}
 	if (strcmp(tls, "implicit") != 0 && strcmp(tls, "starttls") != 0 &&
 	    strcmp(tls, "none") != 0) {
 		snprintf(err, errlen, "mail.tls must be none, starttls or implicit");
-		return -1;
+		return -EINVAL;
 	}
 	if (!mail_address_valid(c->mail_from)) {
 		snprintf(err, errlen, "mail.from is not a valid address");
-		return -1;
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -506,18 +452,19 @@ int mail_deliver_cancellable(const struct config *c, const char *to_addr, const 
 			     int *permanent)
 {
 	*permanent = 0;
-	if (mail_check_config(c, err, errlen) < 0)
-		return -1;
+	int rc = mail_check_config(c, err, errlen);
+	if (rc < 0)
+		return rc;
 	if (!mail_address_valid(to_addr)) {
 		snprintf(err, errlen, "the recipient is not a valid address");
 		*permanent = 1;
-		return -1;
+		return -EINVAL;
 	}
 
 	CURL *h = curl_easy_init();
 	if (!h) {
 		snprintf(err, errlen, "libcurl could not start a transfer");
-		return -1;
+		return -ENOMEM;
 	}
 	char from[300], ebuf[CURL_ERROR_SIZE] = "";
 	snprintf(from, sizeof(from), "<%s>", c->mail_from);
@@ -528,7 +475,7 @@ int mail_deliver_cancellable(const struct config *c, const char *to_addr, const 
 	if (!r2) {
 		curl_easy_cleanup(h);
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		return -ENOMEM;
 	}
 	rcpt = r2;
 	struct reader rd = {message, len, 0};
@@ -566,19 +513,19 @@ int mail_deliver_cancellable(const struct config *c, const char *to_addr, const 
 		curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)cancel);
 	}
 
-	CURLcode rc = curl_easy_perform(h);
+	CURLcode cc = curl_easy_perform(h);
 	long code = 0;
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_cleanup(h);
 	curl_slist_free_all(rcpt);
-	if (rc == CURLE_OK)
+	if (cc == CURLE_OK)
 		return 0;
 
-	if (rc == CURLE_ABORTED_BY_CALLBACK) {
+	if (cc == CURLE_ABORTED_BY_CALLBACK) {
 		snprintf(err, errlen, "delivery cancelled");
-		return -1;
+		return -ECANCELED;
 	}
-	const char *why = ebuf[0] ? ebuf : curl_easy_strerror(rc);
+	const char *why = ebuf[0] ? ebuf : curl_easy_strerror(cc);
 	size_t wl = strlen(why);
 	while (wl > 0 && (why[wl - 1] == '\n' || why[wl - 1] == '\r'))
 		wl--;
@@ -586,6 +533,6 @@ int mail_deliver_cancellable(const struct config *c, const char *to_addr, const 
 		snprintf(err, errlen, "the SMTP server answered %ld: %.*s", code, (int)wl, why);
 	else
 		snprintf(err, errlen, "%.*s", (int)wl, why);
-	*permanent = code >= 500 && code < 600 && rc != CURLE_LOGIN_DENIED;
-	return -1;
+	*permanent = code >= 500 && code < 600 && cc != CURLE_LOGIN_DENIED;
+	return -EIO;
 }

@@ -8,21 +8,14 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "util/log.h"
+#include "util/time.h"
 #include "notify/mail.h"
 
 /* Messages read from the store per round (each is copied, then sent with
  * the store's locks released). */
 #define OUTBOX_BATCH 32
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int64_t outbox_backoff_ms(const struct config *c, int attempts)
 {
@@ -88,8 +81,9 @@ static void due_free(struct due_list *l)
 static atomic_int warned_config;
 
 /* Sends one message and records the outcome.  Returns 1 sent, 0 not sent
- * (recorded), -1 the outcome could not be recorded, -2 cancelled (nothing
- * recorded: the attempt does not count). */
+ * (recorded), -ECANCELED cancelled (nothing recorded: the attempt does not
+ * count), or the store's negative errno when the outcome could not be
+ * recorded. */
 static int deliver_one(const struct config *c, struct store *s, const struct due *d,
 		       int64_t now, const atomic_int *cancel)
 {
@@ -102,17 +96,18 @@ static int deliver_one(const struct config *c, struct store *s, const struct due
 		/* The server has the message now.  Until the next statement
 		 * commits, a crash leaves it pending and it is sent again on
 		 * restart: delivery is at least once, and this is the window. */
-		if (store_outbox_mark(s, d->id, MAIL_SENT, NULL, now, serr) < 0) {
+		rc = store_outbox_mark(s, d->id, MAIL_SENT, NULL, now, serr);
+		if (rc < 0) {
 			log_error("mail %lld: sent, but the outbox could not record it (%s); it may be "
 				  "sent again",
 				  (long long)d->id, serr);
-			return -1;
+			return rc;
 		}
 		log_info("mail %lld: sent to %s", (long long)d->id, d->to);
 		return 1;
 	}
 	if (cancel && atomic_load(cancel))
-		return -2;
+		return -ECANCELED;
 
 	int attempts = d->attempts + 1;
 	int limit = c->mail_attempts > 0 ? c->mail_attempts : 1;
@@ -134,7 +129,7 @@ static int deliver_one(const struct config *c, struct store *s, const struct due
 	if (rc < 0) {
 		log_error("mail %lld: the outbox could not record the attempt: %s", (long long)d->id,
 			  serr);
-		return -1;
+		return rc;
 	}
 	return 0;
 }
@@ -162,7 +157,7 @@ static int deliver_due(const struct config *c, struct store *s, int64_t now,
 		if (rc < 0) {
 			due_free(&l);
 			log_error("mail: cannot read the outbox: %s", serr);
-			return sent ? sent : -1;
+			return sent ? sent : rc;
 		}
 		if (l.oom)
 			log_error("mail: out of memory reading the outbox");
@@ -211,11 +206,9 @@ static void *outbox_thread(void *arg)
 	while (!atomic_load(&o->stop)) {
 		o->poked = false;
 		pthread_mutex_unlock(&o->mu);
-		deliver_due(o->c, o->s, wall_ms(), &o->stop);
+		deliver_due(o->c, o->s, time_now_ms(), &o->stop);
 		pthread_mutex_lock(&o->mu);
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += poll;
+		struct timespec ts = time_mono_after(poll);
 		while (!o->poked && !atomic_load(&o->stop))
 			if (pthread_cond_timedwait(&o->cv, &o->mu, &ts) == ETIMEDOUT)
 				break;
@@ -230,20 +223,16 @@ int outbox_start(struct outbox **out, const struct config *c, struct store *s)
 	*out = NULL;
 	if (!o) {
 		log_error("mail: out of memory starting the outbox");
-		return -1;
+		return -ENOMEM;
 	}
 	o->c = c;
 	o->s = s;
 	atomic_init(&o->stop, 0);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	int rc = pthread_cond_init(&o->cv, &ca);
-	pthread_condattr_destroy(&ca);
-	if (rc != 0) {
+	int rc = time_cond_init(&o->cv);
+	if (rc < 0) {
 		free(o);
-		log_error("mail: cannot start the outbox: %s", strerror(rc));
-		return -1;
+		log_error("mail: cannot start the outbox: %s", strerror(-rc));
+		return rc;
 	}
 	pthread_mutex_init(&o->mu, NULL);
 	rc = pthread_create(&o->thread, NULL, outbox_thread, o);
@@ -252,7 +241,7 @@ int outbox_start(struct outbox **out, const struct config *c, struct store *s)
 		pthread_mutex_destroy(&o->mu);
 		free(o);
 		log_error("mail: cannot start the outbox thread: %s", strerror(rc));
-		return -1;
+		return -rc;
 	}
 	*out = o;
 	return 0;

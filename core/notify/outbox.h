@@ -26,24 +26,30 @@ struct outbox;
 /* Starts the delivery thread: a pass every mail.poll_s seconds and when
  * poked.  With an empty mail.smtp_url (or settings that cannot deliver) it
  * logs that once and sends nothing; messages stay pending.  c and s must
- * outlive the outbox.  0, or -1 (logged) when the thread cannot start.
- * mail_init() must have been called. */
+ * outlive the outbox.  0, with *out the caller's (freed by outbox_stop), or
+ * a negative errno (logged) when the thread cannot start (*out is then
+ * NULL).  mail_init() must have been called. */
 int outbox_start(struct outbox **out, const struct config *c, struct store *s);
-/* New messages were written: deliver them now rather than at the next poll. */
+/* New messages were written: deliver them now rather than at the next poll.
+ * Any thread; NULL is a no-op. */
 void outbox_poke(struct outbox *o);
 /* Stops the thread (abandoning a transfer in progress, which leaves that
  * message pending, its attempt not counted) and frees the outbox.  NULL is
- * fine. */
+ * fine.  Not from the outbox's own thread; no outbox_poke may run at the
+ * same time or after. */
 void outbox_stop(struct outbox *o);
 
 /* One pass: delivers every message due at now_ms.  Returns how many were
- * sent, or -1 when the store could not be read (logged).  With settings
- * that cannot deliver it logs once and returns 0. */
+ * sent, or the store's negative errno when it could not be read before
+ * anything was sent (logged).  With settings that cannot deliver it logs
+ * once and returns 0.  Blocks while it delivers; c and s are borrowed for
+ * the call.  Any thread, but only one delivery at a time per database (see
+ * above). */
 int outbox_deliver_due(const struct config *c, struct store *s, int64_t now_ms);
 
 /* The delay before the next attempt after `attempts` failed ones
  * (attempts >= 1), in milliseconds, without jitter:
- * min(backoff_s * 2^(attempts-1), backoff_max_s) * 1000. */
+ * min(backoff_s * 2^(attempts-1), backoff_max_s) * 1000.  Pure. */
 int64_t outbox_backoff_ms(const struct config *c, int attempts);
 
 #endif

@@ -5,7 +5,8 @@
  * gnuplot (or waits for one), so at most `size` renders run at once.
  *
  * Every string in a spec (title, unit, labels) is passed to gnuplot as literal
- * text: nothing in it is executed, expanded or interpreted (see chart.c).
+ * text: nothing in it is executed, expanded or interpreted (see
+ * chart_script.c).  A spec and what it points to are borrowed for the call.
  *
  * SIGPIPE: a gnuplot that dies while being written to would raise SIGPIPE; the
  * server ignores it (and tests call signal(SIGPIPE, SIG_IGN)).
@@ -50,18 +51,22 @@ struct chart_pool;
 
 /* Starts `size` long-lived gnuplot processes (posix_spawn of gnuplot_path, no
  * shell), each fed scripts through its stdin and read through its stdout;
- * `timeout_s` bounds one render.  Returns 0, or -1 with err (e.g. gnuplot_path
- * cannot be run). */
+ * `timeout_s` bounds one render.  Returns 0, or a negative errno with err
+ * filled: -EINVAL bad parameters, -ENOMEM, or why gnuplot_path cannot be
+ * run (-ENOENT, -EACCES...).  On success *out is the caller's, freed with
+ * chart_pool_stop; gnuplot_path is copied.  On failure *out is NULL. */
 int chart_pool_start(struct chart_pool **out, const char *gnuplot_path, int size, double timeout_s,
 		     char *err, size_t errlen);
 /* Stops the gnuplots and frees the pool (NULL: nothing).  No render may be in
- * progress. */
+ * progress, nor start: the thread that started the pool, once the others
+ * are done with it. */
 void chart_pool_stop(struct chart_pool *p);
 
 /* Renders, through the cache: the same spec (same data) returns the cached
- * bytes without touching gnuplot.  Returns malloc'd bytes (the caller frees)
- * and *len, or NULL with err: gnuplot missing, died or timed out (it is then
- * killed and restarted, and the next render works), or produced no image. */
+ * bytes without touching gnuplot.  Returns malloc'd bytes (the caller frees
+ * them with free) and *len, or NULL with err: gnuplot missing, died or
+ * timed out (it is then killed and restarted, and the next render works),
+ * or produced no image, or out of memory.  Any thread. */
 unsigned char *chart_render(struct chart_pool *p, const struct chart_spec *s, size_t *len,
 			    char *err, size_t errlen);
 
@@ -71,15 +76,18 @@ unsigned char *chart_render(struct chart_pool *p, const struct chart_spec *s, si
 struct chart_stats {
 	uint64_t renders, cache_hits, restarts, timeouts;
 };
+/* Copies the counters into *out.  Any thread. */
 void chart_pool_stats(struct chart_pool *p, struct chart_stats *out);
 
-/* For tests: the pid of gnuplot process i (-1: none running). */
+/* For tests: the pid of gnuplot process i (-1: none running, or p NULL).
+ * Any thread. */
 int chart_pool_pid(struct chart_pool *p, int i);
 
 /* For tests and the benchmark: the gnuplot script a spec turns into (malloc'd,
- * NUL-terminated; NULL when out of memory).  It sets the terminal, writes the
- * image to stdout (`set output`) and ends with `unset output`; the pool adds
- * its end marker after it. */
+ * NUL-terminated, the caller frees it; NULL when s is NULL or out of
+ * memory).  It sets the terminal, writes the image to stdout (`set output`)
+ * and ends with `unset output`; the pool adds its end marker after it.
+ * Pure; any thread. */
 char *chart_script(const struct chart_spec *s);
 
 #endif

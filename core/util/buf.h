@@ -21,16 +21,25 @@ struct buf {
 	bool oom;
 };
 
-/* Room for `more` bytes (and the terminating NUL); false when out of memory. */
+/* Room for `more` bytes (and the terminating NUL); false when out of memory
+ * (b.oom is then set: see util/README.md for why this one returns bool). */
 bool buf_reserve(struct buf *b, size_t more);
+/* Appends d[0..n) (copied; d may be NULL when n is 0). */
 void buf_add(struct buf *b, const void *d, size_t n);
+/* Appends the string s (copied; not NULL). */
 void buf_puts(struct buf *b, const char *s);
 void buf_putc(struct buf *b, char c);
+/* Appends the formatted text, of any length. */
 __attribute__((format(printf, 2, 3))) void buf_printf(struct buf *b, const char *fmt, ...);
-/* The bytes (malloc'd, NUL-terminated; the caller frees them) and their
- * length; the buffer is left empty.  NULL when out of memory at any point,
+/* Keeps the first len bytes (len <= b->len) and drops the rest; the memory
+ * stays for what is added next. */
+void buf_truncate(struct buf *b, size_t len);
+/* The bytes (malloc'd, NUL-terminated; the caller frees them with free)
+ * and their length (len may be NULL); the buffer is left empty, ready for
+ * reuse.  An empty buffer gives "".  NULL when out of memory at any point,
  * after freeing what there was. */
 char *buf_take(struct buf *b, size_t *len);
+/* Frees the bytes and leaves the buffer empty and zeroed, ready for reuse. */
 void buf_free(struct buf *b);
 
 #endif

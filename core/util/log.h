@@ -1,7 +1,13 @@
-/* log.h - one line per message on standard error, with a UTC timestamp. */
+/* log.h - one line per message on standard error, with a UTC timestamp.
+ *
+ * Any thread may log: each line is written with one fprintf, so lines from
+ * several threads do not mix.  A message is cut at 1023 bytes.  Nothing is
+ * allocated; the arguments are only read during the call.
+ */
 #ifndef MIZAN_LOG_H
 #define MIZAN_LOG_H
 
+/* "<time> <level> <message>"; level is a word such as "info" (not NULL). */
 __attribute__((format(printf, 2, 3))) void log_msg(const char *level, const char *fmt, ...);
 
 #define log_info(...) log_msg("info", __VA_ARGS__)

@@ -21,7 +21,8 @@
 struct metrics;
 struct metric;
 
-/* 0, or -ENOMEM. */
+/* A new, empty registry in *out (the caller frees it with metrics_free).
+ * 0, or -ENOMEM. */
 int metrics_new(struct metrics **out);
 /* Frees the registry and every series (NULL is a no-op). */
 void metrics_free(struct metrics *m);
@@ -29,9 +30,11 @@ void metrics_free(struct metrics *m);
 /* Registers a series of the family `name` (created with `help` the first
  * time), with `labels` in Prometheus' syntax without braces (`kind="service"`;
  * "" or NULL for none), or returns the one already registered under that
- * name and labels.  NULL only when out of memory; updating NULL is a no-op,
- * so a caller need not check.  A counter registered with skip_zero is left
- * out of the text until it is first counted (for a series per status code). */
+ * name and labels.  The registry owns it (valid until metrics_free).  NULL
+ * when out of memory, when m is NULL, or when `name` is already a family of
+ * another type; updating NULL is a no-op, so a caller need not check.  Any
+ * thread.  A counter registered with metrics_counter_sparse is left out of
+ * the text until it is first counted (for a series per status code). */
 struct metric *metrics_counter(struct metrics *m, const char *name, const char *help,
 			       const char *labels);
 struct metric *metrics_counter_sparse(struct metrics *m, const char *name, const char *help,
@@ -47,14 +50,16 @@ struct metric *metrics_gauge_read(struct metrics *m, const char *name, const cha
 struct metric *metrics_histogram(struct metrics *m, const char *name, const char *help,
 				 const char *labels, const double *bounds, int n);
 
+/* Counts, sets or observes: any thread, lock-free; NULL is a no-op. */
 void metric_add(struct metric *c, uint64_t n);
 void metric_set(struct metric *g, double v);
 void metric_observe(struct metric *h, double v);
-/* A counter's count, a gauge's value or a histogram's count. */
+/* A counter's count, a gauge's value or a histogram's count; NaN for NULL. */
 double metric_value(const struct metric *s);
 
-/* The exposition text, malloc'd (the caller frees it), or NULL when out of
- * memory.  *len gets its length. */
+/* The exposition text of m (not NULL), malloc'd (the caller frees it), or
+ * NULL when out of memory.  *len gets its length (len may be NULL).  Any
+ * thread; registering waits while it runs. */
 char *metrics_render(struct metrics *m, size_t *len);
 
 #endif

@@ -1,7 +1,8 @@
 /* utf8.h - the one UTF-8 decoder.
  *
  * Strict RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF,
- * no sequence cut short by the end of the input.
+ * no sequence cut short by the end of the input.  Pure functions: any
+ * thread, nothing allocated, the input only read.
  */
 #ifndef MIZAN_UTIL_UTF8_H
 #define MIZAN_UTIL_UTF8_H

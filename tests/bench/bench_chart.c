@@ -5,6 +5,7 @@
  *     bench-chart [--gnuplot PATH] [--n N] [--spawn-n N]
  */
 #include "render/chart.h"
+#include "util/time.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,13 +20,6 @@
 #include <unistd.h>
 
 extern char **environ;
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void die(const char *what)
 {
@@ -204,7 +198,7 @@ int main(int argc, char **argv)
 		int rounds = 5;
 		size_t blen = 0;
 		for (int r = 0; r < rounds; r++) {
-			double t0 = now_s();
+			double t0 = time_mono();
 			for (int i = 0; i < n / rounds + 1; i++) {
 				unsigned char *d = chart_render(pool, &spec, &len, err, sizeof err);
 				if (!d) {
@@ -213,13 +207,13 @@ int main(int argc, char **argv)
 				}
 				free(d);
 			}
-			double t1 = now_s();
+			double t1 = time_mono();
 			for (int i = 0; i < n / rounds + 1; i++)
 				blen = bare_render(bin, bout, script, &buf, &cap);
-			double t2 = now_s();
+			double t2 = time_mono();
 			for (int i = 0; i < spawn_n / rounds + 1; i++)
 				spawn_render(gp, script, &buf, &cap);
-			double t3 = now_s();
+			double t3 = time_mono();
 			tm += t1 - t0;
 			tb += t2 - t1;
 			ts += t3 - t2;

@@ -32,16 +32,10 @@
 #include "eval/kpi.h"
 #include "model/period.h"
 #include "store/store.h"
+#include "util/time.h"
 
 #define FROM_MS 1672531200000LL /* 2023-01-01T00:00:00Z */
 #define TO_MS 1793491200000LL   /* 2026-11-01T00:00:00Z */
-
-static double mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static double cpu_s(void)
 {
@@ -139,13 +133,13 @@ static int scan_all(struct store *s, struct touch *t, double *secs, double *cpu)
 {
 	char err[STORE_ERRLEN];
 	memset(t, 0, sizeof(*t));
-	double t0 = mono(), c0 = cpu_s();
+	double t0 = time_mono(), c0 = cpu_s();
 	for (int k = 0; k < EV_NKINDS; k++)
 		if (store_scan(s, k, INT64_MIN, INT64_MAX, on_touch, t, err) < 0) {
 			fprintf(stderr, "bench-eval: scan: %s\n", err);
 			return -1;
 		}
-	*secs = mono() - t0;
+	*secs = time_mono() - t0;
 	*cpu = cpu_s() - c0;
 	return 0;
 }
@@ -167,9 +161,9 @@ static int evaluate(struct config *cfg, struct store *s, struct registry *reg,
 		fprintf(stderr, "bench-eval: kpi_engine_new failed\n");
 		return -1;
 	}
-	double t0 = mono(), c0 = cpu_s();
+	double t0 = time_mono(), c0 = cpu_s();
 	int rc = kpi_eval(e, full, NULL, &fig->st, err, sizeof(err));
-	fig->secs = mono() - t0;
+	fig->secs = time_mono() - t0;
 	fig->cpu = cpu_s() - c0;
 	kpi_engine_free(e);
 	if (rc < 0) {
@@ -272,7 +266,7 @@ static int time_steps(struct indicator *ind, step_fn step, const struct mizan_pa
 			return -1;
 		}
 		step_fn volatile call = step;
-		double t0 = mono();
+		double t0 = time_mono();
 		for (size_t i = 0; i < l->n; i++)
 			if (call(ind, st, &l->v[i], err) < 0) {
 				fprintf(stderr, "bench-eval: %s: step: %s\n", ind ? ind->name : "noop", err);
@@ -280,7 +274,7 @@ static int time_steps(struct indicator *ind, step_fn step, const struct mizan_pa
 					ind->ops->state_free(ind, st);
 				return -1;
 			}
-		double t = mono() - t0;
+		double t = time_mono() - t0;
 		if (t < *best)
 			*best = t;
 		if (ind) {
@@ -510,19 +504,19 @@ int main(int argc, char **argv)
 			struct store_result_query q = {.kpi = cfg.kpis[k].id, .pkind = PK_QUARTER, .dim = "",
 						       .slice = "", .from_ms = INT64_MIN, .to_ms = INT64_MAX};
 			struct series_count c = {0};
-			double t0 = mono();
+			double t0 = time_mono();
 			if (store_results_each(s, &q, on_result, &c, serr) < 0) {
 				fprintf(stderr, "bench-eval: results of %s: %s\n", cfg.kpis[k].id, serr);
 				goto out;
 			}
-			double dt = mono() - t0;
+			double dt = time_mono() - t0;
 			first_sum += dt;
 			first_max = fmax(first_max, dt);
 			series_rows += c.rows;
 			nseries++;
 		}
 		{
-			double t0 = mono();
+			double t0 = time_mono();
 			for (int r = 0; r < REPS; r++)
 				for (size_t k = 0; k < cfg.nkpis; k++) {
 					if (!cfg.kpis[k].indicator)
@@ -536,7 +530,7 @@ int main(int argc, char **argv)
 						goto out;
 					}
 				}
-			rep_s = mono() - t0;
+			rep_s = time_mono() - t0;
 		}
 		series_ms = nseries ? rep_s * 1000 / (double)(REPS * nseries) : 0;
 		double series_first_ms = nseries ? first_sum * 1000 / (double)nseries : 0;

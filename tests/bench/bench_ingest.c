@@ -47,6 +47,7 @@
 #include "ingest/demo.h"
 #include "model/event.h"
 #include "store/store.h"
+#include "util/time.h"
 
 #define FROM_MS 1672531200000LL /* 2023-01-01T00:00:00Z */
 #define TO_MS 1793491200000LL   /* 2026-11-01T00:00:00Z */
@@ -152,20 +153,6 @@ bad:
 }
 
 /* ---- clock, temp files, signals ----------------------------------------------- */
-
-static double mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 #define MAX_TRACKED 96
 static char g_tmpdir[1024];
@@ -283,7 +270,7 @@ static double peak_rss_mib(pid_t pid);
  * (vfork) inherits the parent's high-water mark at exec. */
 static int wait_child(pid_t pid, double timeout_s, int *status, struct rusage *ru, double *hwm)
 {
-	double t_end = mono() + timeout_s;
+	double t_end = time_mono() + timeout_s;
 	struct rusage dummy;
 	unsigned loops = 0;
 	if (!ru)
@@ -301,7 +288,7 @@ static int wait_child(pid_t pid, double timeout_s, int *status, struct rusage *r
 			g_child = 0;
 			return -errno;
 		}
-		if (mono() > t_end) {
+		if (time_mono() > t_end) {
 			kill(pid, SIGKILL);
 			while (wait4(pid, status, 0, ru) < 0 && errno == EINTR) {
 			}
@@ -336,9 +323,9 @@ static int run_capture(char *const argv[], const char *err_path, double timeout_
 		return -1;
 	}
 	size_t len = 0;
-	double t_end = mono() + timeout_s;
+	double t_end = time_mono() + timeout_s;
 	for (;;) {
-		int ms = (int)((t_end - mono()) * 1000);
+		int ms = (int)((t_end - time_mono()) * 1000);
 		if (ms <= 0)
 			break;
 		if (hwm) {
@@ -367,7 +354,7 @@ static int run_capture(char *const argv[], const char *err_path, double timeout_
 	out[len] = '\0';
 	close(p[0]);
 	int status;
-	double left = t_end - mono();
+	double left = t_end - time_mono();
 	if (wait_child(pid, left > 1 ? left : 1, &status, ru, hwm) < 0) {
 		fprintf(stderr, "bench-ingest: %s did not finish in %.0f s; killed\n", argv[0],
 			timeout_s);
@@ -456,7 +443,7 @@ static struct event_limits limits_of(const struct config *cfg)
 		.attrs_bytes = cfg->attrs_bytes,
 		.attrs_depth = cfg->attrs_depth,
 		.future_ms = (int64_t)cfg->future_s * 1000,
-		.now_ms = now_ms(),
+		.now_ms = time_now_ms(),
 	};
 	return lim;
 }
@@ -473,7 +460,7 @@ static int parse_corpus(struct parsed *p, const struct corpus *c, const struct c
 		return -ENOMEM;
 	/* Timed: parse and free chunk by chunk, as the server does per request
 	 * (warm allocator; keeping everything would time page faults instead). */
-	double t0 = mono();
+	double t0 = time_mono();
 	for (size_t j = 0; j < p->nb; j++) {
 		size_t first = j * chunk, m = c->n - first < chunk ? c->n - first : chunk;
 		struct batch b;
@@ -483,7 +470,7 @@ static int parse_corpus(struct parsed *p, const struct corpus *c, const struct c
 		if (rc < 0)
 			break;
 	}
-	p->seconds = mono() - t0;
+	p->seconds = time_mono() - t0;
 	/* Untimed: parse again and keep the rows for the limit runs. */
 	for (size_t j = 0; j < p->nb; j++) {
 		size_t first = j * chunk, m = c->n - first < chunk ? c->n - first : chunk;
@@ -628,10 +615,10 @@ static struct result run_limit(const struct parsed *p, const struct config *cfg,
 	}
 
 	size_t inserted = 0;
-	double t0 = mono();
+	double t0 = time_mono();
 	for (size_t i = 0; i < p->n; i += batch) {
 		size_t m = p->n - i < batch ? p->n - i : batch;
-		int64_t received = now_ms();
+		int64_t received = time_now_ms();
 		if (sqlite3_step(begin) != SQLITE_DONE)
 			goto sqlfail;
 		sqlite3_reset(begin);
@@ -646,7 +633,7 @@ static struct result run_limit(const struct parsed *p, const struct config *cfg,
 			goto sqlfail;
 		sqlite3_reset(commit);
 	}
-	r.seconds = mono() - t0;
+	r.seconds = time_mono() - t0;
 	if (inserted != p->n) {
 		fprintf(stderr, "bench-ingest: limit: %zu of %zu rows inserted\n", inserted, p->n);
 		goto out;
@@ -827,8 +814,8 @@ static void thread_cpu(pid_t pid, char *out, size_t cap)
 /* Waits for "listening on http://HOST:PORT" in the server's log. */
 static int wait_listening(pid_t pid, const char *log, double timeout_s)
 {
-	double t_end = mono() + timeout_s;
-	while (mono() < t_end) {
+	double t_end = time_mono() + timeout_s;
+	while (time_mono() < t_end) {
 		int status;
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			g_child = 0;
@@ -927,7 +914,7 @@ static struct result run_http(const struct opts *o, const char *cfgpath,
 		goto out;
 	}
 	int started = 0;
-	double t0 = mono();
+	double t0 = time_mono();
 	for (int k = 0; k < o->conns; k++) {
 		ps[k] = (struct poster){.c = c, .first = (size_t)k, .step = (size_t)o->conns,
 					.batch = batch, .url = url, .hdrs = hdrs};
@@ -947,7 +934,7 @@ static struct result run_http(const struct opts *o, const char *cfgpath,
 			failed = true;
 		}
 	}
-	r.seconds = mono() - t0;
+	r.seconds = time_mono() - t0;
 	r.peak_rss_mib = peak_rss_mib(pid);
 	proc_cpu(pid, &r.cpu_user, &r.cpu_sys);
 	char threads[512];
@@ -1000,10 +987,10 @@ static struct result run_import(const struct opts *o, const char *cfgpath,
 	/* A fresh database with the token table etc. is made by import itself. */
 	char *argv[] = {mizan, "import", "--config", (char *)cfgpath, "--db", db, file, NULL};
 	struct rusage ru;
-	double t0 = mono();
+	double t0 = time_mono();
 	double hwm = -1;
 	int st = run_capture(argv, log, 600 + (double)c->n / 1000, out, sizeof(out), &ru, &hwm);
-	r.seconds = mono() - t0;
+	r.seconds = time_mono() - t0;
 	if (st < 0 || !exited_ok(st)) {
 		fprintf(stderr, "bench-ingest: mizan import failed (status %d): %s\n", st, out);
 		print_file(log, "import log");

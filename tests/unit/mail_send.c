@@ -13,20 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "model/config.h"
 #include "notify/mail.h"
 #include "notify/outbox.h"
 #include "store/store.h"
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "util/time.h"
 
 int main(int argc, char **argv)
 {
@@ -104,7 +97,7 @@ int main(int argc, char **argv)
 			.html = html,
 			.image = image ? &img : NULL,
 			.message_id_domain = "mizan.localhost",
-			.date_ms = wall_ms(),
+			.date_ms = time_now_ms(),
 		};
 		size_t len;
 		char *msg = mail_format(&m, &len);
@@ -122,7 +115,7 @@ int main(int argc, char **argv)
 		printf("added\n");
 	}
 	if (deliver) {
-		int n = outbox_deliver_due(&c, s, now ? now : wall_ms());
+		int n = outbox_deliver_due(&c, s, now ? now : time_now_ms());
 		printf("sent %d\n", n);
 		if (n < 0)
 			goto out;

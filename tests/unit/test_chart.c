@@ -4,23 +4,16 @@
  * person to look at. */
 #include "render/chart.h"
 #include "harness.h"
+#include "util/time.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #define GNUPLOT "/usr/bin/gnuplot"
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static struct chart_spec series_spec(const struct chart_point *pts, size_t n)
 {
@@ -277,9 +270,9 @@ static void test_timeout(void)
 	struct chart_spec s = series_spec(pts, 2);
 	int old = chart_pool_pid(p, 0);
 	size_t len;
-	double t0 = now_s();
+	double t0 = time_mono();
 	unsigned char *d = chart_render(p, &s, &len, err, sizeof err);
-	double el = now_s() - t0;
+	double el = time_mono() - t0;
 	CHECK(d == NULL, "rendered with a hanging gnuplot");
 	free(d);
 	CHECK(strstr(err, "timed out") != NULL, "error: %s", err);
@@ -300,20 +293,22 @@ static void test_timeout(void)
 	/* A gnuplot that exits at once: an error, never a hang. */
 	CHECK(chart_pool_start(&p, "/bin/true", 1, 5, err, sizeof err) == 0, "start: %s", err);
 	if (p) {
-		t0 = now_s();
+		t0 = time_mono();
 		d = chart_render(p, &s, &len, err, sizeof err);
 		CHECK(d == NULL && strstr(err, "died"), "error: %s", err);
-		CHECK(now_s() - t0 < 2, "slow failure");
+		CHECK(time_mono() - t0 < 2, "slow failure");
 		free(d);
 		chart_pool_stop(p);
 	}
 
 	/* No gnuplot at all. */
 	p = NULL;
-	CHECK(chart_pool_start(&p, "/nonexistent/gnuplot", 1, 1, err, sizeof err) == -1,
+	CHECK(chart_pool_start(&p, "/nonexistent/gnuplot", 1, 1, err, sizeof err) == -ENOENT,
 	      "started without gnuplot");
 	CHECK(p == NULL, "pool");
 	CHECK(strstr(err, "/nonexistent/gnuplot") != NULL, "error: %s", err);
+	CHECK(chart_pool_start(&p, GNUPLOT, 0, 1, err, sizeof err) == -EINVAL, "a pool of none");
+	CHECK(p == NULL, "pool");
 }
 
 static void test_cache(void)

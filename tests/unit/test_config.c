@@ -1,4 +1,5 @@
 /* test_config.c - defaults, good files, and errors that name file:line:key. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -91,14 +92,14 @@ static void test_bad(void)
 		struct config c;
 		char err[256] = "";
 		const char *p = write_file("bad.lua", cases[i].text);
-		CHECK(config_load(&c, p, err, sizeof(err)) == -1, "case %zu accepted", i);
+		CHECK(config_load(&c, p, err, sizeof(err)) == -EINVAL, "case %zu accepted", i);
 		CHECK(strncmp(err, cases[i].want, strlen(cases[i].want)) == 0, "case %zu: got '%s', want '%s...'",
 		      i, err, cases[i].want);
 		config_free(&c);
 	}
 	struct config c;
 	char err[256];
-	CHECK(config_load(&c, "missing.lua", err, sizeof(err)) == -1 && strstr(err, "missing.lua"),
+	CHECK(config_load(&c, "missing.lua", err, sizeof(err)) == -EINVAL && strstr(err, "missing.lua"),
 	      "a missing file is named: %s", err);
 	config_free(&c);
 }

@@ -1,4 +1,5 @@
 /* test_mail.c - composing messages (headers, RFC 2047, MIME) and the outbox's bookkeeping. */
+#include <errno.h>
 #include <inttypes.h>
 #include <sodium.h>
 #include <stdint.h>
@@ -183,9 +184,9 @@ static char *boundary_of(const char *ctype)
 }
 
 /* The body of the part of a multipart body whose headers contain `marker`,
- * base64-decoded.  NULL when not found. */
-static unsigned char *part_body(const char *msg, const char *boundary, const char *marker,
-				size_t *len)
+ * as it stands in the message (still encoded), malloc'd.  NULL when not
+ * found. */
+static char *raw_part(const char *msg, const char *boundary, const char *marker)
 {
 	char delim[128];
 	snprintf(delim, sizeof(delim), "\r\n--%s", boundary);
@@ -199,20 +200,32 @@ static unsigned char *part_body(const char *msg, const char *boundary, const cha
 		if (!memmem(hdr, (size_t)(body - hdr), marker, strlen(marker)))
 			continue;
 		body += 4;
+		/* The CRLF before the delimiter is the one that ends the last
+		 * base64 line: kept, so that every line here ends with one. */
 		const char *end = strstr(body, delim);
-		if (!end)
-			return NULL;
-		/* base64 lines: each at most 76 characters */
-		for (const char *l = body; l < end;) {
-			const char *e = strstr(l, "\r\n");
-			CHECK(e && (size_t)(e - l) <= 76, "a base64 line over 76 characters");
-			if (!e)
-				break;
-			l = e + 2;
-		}
-		return unbase64(body, (size_t)(end - body), len);
+		return end ? strndup(body, (size_t)(end - body) + 2) : NULL;
 	}
 	return NULL;
+}
+
+/* The same part base64-decoded, its lines checked to be at most 76
+ * characters.  NULL when not found. */
+static unsigned char *part_body(const char *msg, const char *boundary, const char *marker,
+				size_t *len)
+{
+	char *raw = raw_part(msg, boundary, marker);
+	if (!raw)
+		return NULL;
+	for (const char *l = raw; *l;) {
+		const char *e = strstr(l, "\r\n");
+		CHECK(e && (size_t)(e - l) <= 76, "a base64 line over 76 characters");
+		if (!e)
+			break;
+		l = e + 2;
+	}
+	unsigned char *bin = unbase64(raw, strlen(raw), len);
+	free(raw);
+	return bin;
 }
 
 static struct mail_message sample(void)
@@ -508,6 +521,92 @@ static void test_image(void)
 	CHECK(mail_format(&m, &len) == NULL, "a bad cid is refused");
 }
 
+/* The raw text/plain part of a message whose text is `text`, malloc'd. */
+static char *encoded_text(const char *text)
+{
+	struct mail_message m = sample();
+	m.text = text;
+	size_t len;
+	char *msg = mail_format(&m, &len);
+	CHECK(msg != NULL, "formatted");
+	if (!msg)
+		return NULL;
+	char *h = header_block(msg);
+	char *ct = header_value(h, "Content-Type", NULL);
+	char *alt = boundary_of(ct);
+	char *raw = alt ? raw_part(msg, alt, "text/plain") : NULL;
+	CHECK(raw != NULL, "a text/plain part");
+	free(alt);
+	free(ct);
+	free(h);
+	free(msg);
+	return raw;
+}
+
+/* A body is base64 in lines of exactly 76 characters but the last, each
+ * ending with CRLF, nothing after the last. */
+static void test_base64_lines(void)
+{
+	/* 1000 bytes: 17 lines of 57 bytes and one of 31; 1000 is not a
+	 * multiple of 3, so the last line ends in "==". */
+	char text[1001];
+	for (int i = 0; i < 1000; i++)
+		text[i] = "abcdefghijklmnopqrstuvwxyz0123456789 \n"[i % 38];
+	text[1000] = '\0';
+	char *raw = encoded_text(text);
+	if (raw) {
+		int lines = 0;
+		size_t last = 0;
+		for (const char *l = raw; *l; lines++) {
+			const char *e = strstr(l, "\r\n");
+			CHECK(e != NULL, "line %d ends with CRLF", lines + 1);
+			if (!e)
+				break;
+			last = (size_t)(e - l);
+			if (e[2])
+				CHECK_INT(last, 76);
+			l = e + 2;
+		}
+		CHECK_INT(lines, 18);
+		CHECK_INT(last, 44); /* 31 bytes: 10 groups of 3 and one of 1 */
+		size_t n = strlen(raw);
+		CHECK(n > 4 && strcmp(raw + n - 4, "==\r\n") == 0, "padding, then CRLF: ...%s",
+		      raw + (n > 8 ? n - 8 : 0));
+		size_t bl = 0;
+		unsigned char *bin = unbase64(raw, n, &bl);
+		CHECK(bin && bl == 1000 && memcmp(bin, text, 1000) == 0, "decodes back");
+		free(bin);
+	}
+	free(raw);
+
+	/* 114 bytes: exactly two whole lines, and no empty line after them. */
+	char two[115];
+	memset(two, 'm', 114);
+	two[114] = '\0';
+	raw = encoded_text(two);
+	if (raw) {
+		CHECK_INT(strlen(raw), 2 * 78);
+		CHECK(strstr(raw, "\r\n") == raw + 76, "the first line is 76 characters");
+	}
+	free(raw);
+
+	/* Short bodies, against their known encodings: 5, 4 and 6 bytes (two,
+	 * one and no padding characters), and nothing at all. */
+	static const struct {
+		const char *text, *want;
+	} known[] = {
+		{"Mizan", "TWl6YW4=\r\n"},
+		{"abcd", "YWJjZA==\r\n"},
+		{"Mizan!", "TWl6YW4h\r\n"},
+		{"", "\r\n"},
+	};
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		raw = encoded_text(known[i].text);
+		CHECK_STR(raw, known[i].want);
+		free(raw);
+	}
+}
+
 static void test_addresses(void)
 {
 	static const char *const good[] = {"a@b", "first.last@example.org", "o'brien+kpi@mail.example.com",
@@ -537,16 +636,16 @@ static void test_check_config(void)
 	struct config c;
 	char err[256];
 	CHECK_INT(config_load(&c, NULL, err, sizeof(err)), 0);
-	CHECK_INT(mail_check_config(&c, err, sizeof(err)), -1);
+	CHECK_INT(mail_check_config(&c, err, sizeof(err)), -EINVAL);
 	CHECK(strstr(err, "smtp_url") != NULL, "%s", err);
 	struct {
 		const char *url, *tls;
 		int ok;
 	} cases[] = {
 		{"smtp://127.0.0.1:25", "starttls", 0}, {"smtp://127.0.0.1:25", "none", 0},
-		{"smtps://mail.example:465", "implicit", 0}, {"smtp://mail.example", "implicit", -1},
-		{"smtps://mail.example", "starttls", -1}, {"smtps://mail.example", "none", -1},
-		{"http://mail.example", "none", -1}, {"file:///etc/passwd", "none", -1},
+		{"smtps://mail.example:465", "implicit", 0}, {"smtp://mail.example", "implicit", -EINVAL},
+		{"smtps://mail.example", "starttls", -EINVAL}, {"smtps://mail.example", "none", -EINVAL},
+		{"http://mail.example", "none", -EINVAL}, {"file:///etc/passwd", "none", -EINVAL},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		config_set_string(&c.smtp_url, cases[i].url);
@@ -556,9 +655,9 @@ static void test_check_config(void)
 	}
 	config_set_string(&c.smtp_url, "smtp://127.0.0.1:25");
 	config_set_string(&c.mail_from, "bad address");
-	CHECK_INT(mail_check_config(&c, err, sizeof(err)), -1);
+	CHECK_INT(mail_check_config(&c, err, sizeof(err)), -EINVAL);
 	int perm = 0;
-	CHECK_INT(mail_deliver(&c, "a@b", "x", 1, err, sizeof(err), &perm), -1);
+	CHECK_INT(mail_deliver(&c, "a@b", "x", 1, err, sizeof(err), &perm), -EINVAL);
 	CHECK_INT(perm, 0);
 	config_free(&c);
 }
@@ -677,5 +776,5 @@ static void fini(void)
 	mail_cleanup();
 }
 
-TEST_MAIN(init, test_arabic, test_injection, test_long, test_image, test_addresses,
+TEST_MAIN(init, test_arabic, test_injection, test_long, test_image, test_base64_lines, test_addresses,
 	  test_check_config, test_backoff, test_outbox, fini)

@@ -26,6 +26,8 @@
  */
 #include <stdint.h>
 
+#include <errno.h>
+
 #include "harness.h"
 #include "model/period.h"
 
@@ -55,19 +57,19 @@ static void test_zone_names(void)
 	CHECK_INT(period_set_zone("Asia/Amman"), 0);
 	CHECK_INT(period_set_zone("UTC"), 0);
 	CHECK_INT(period_set_zone("America/New_York"), 0);
-	CHECK_INT(period_set_zone("Asia/Nowhere"), -1);
-	CHECK_INT(period_set_zone("../../etc/passwd"), -1);
-	CHECK_INT(period_set_zone("Asia/../Asia/Amman"), -1);
+	CHECK_INT(period_set_zone("Asia/Nowhere"), -EINVAL);
+	CHECK_INT(period_set_zone("../../etc/passwd"), -EINVAL);
+	CHECK_INT(period_set_zone("Asia/../Asia/Amman"), -EINVAL);
 	/* glibc reads a folder, the empty name or a file that is not a zone
 	 * as UTC without a word: they are not zones. */
-	CHECK_INT(period_set_zone("Asia"), -1);
-	CHECK_INT(period_set_zone(""), -1);
-	CHECK_INT(period_set_zone("zone.tab"), -1);
+	CHECK_INT(period_set_zone("Asia"), -EINVAL);
+	CHECK_INT(period_set_zone(""), -EINVAL);
+	CHECK_INT(period_set_zone("zone.tab"), -EINVAL);
 
 	/* A refused name leaves the zone as it was. */
 	set_zone("Asia/Amman");
-	CHECK_INT(period_set_zone("Asia"), -1);
-	CHECK_INT(period_set_zone("Asia/Nowhere"), -1);
+	CHECK_INT(period_set_zone("Asia"), -EINVAL);
+	CHECK_INT(period_set_zone("Asia/Nowhere"), -EINVAL);
 	period_make(PK_YEAR, 2022, 1, &p);
 	CHECK_INT(p.start_ms, Y2022 - 2 * HOUR); /* 2021-12-31T22:00:00Z */
 }
@@ -279,7 +281,7 @@ static void test_parse(void)
 		"2022-Q+", "10000",   "2022-01x", "Q1-2022", "2022-+1", "2022- 1", "2022-1 ", "2022-Q1 ",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		CHECK(period_parse(bad[i], &p) == -1, "'%s' parsed", bad[i]);
+		CHECK(period_parse(bad[i], &p) == -EINVAL, "'%s' parsed", bad[i]);
 }
 
 static void test_next_across_years(void)

@@ -15,7 +15,10 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include <cjson/cJSON.h>
+
 #include "eval/indicator.h"
+#include "eval/kpi.h"
 #include "eval/plugin.h"
 
 #ifndef PLUGIN_DIR
@@ -89,7 +92,8 @@ static int contains(const char *s, const char *part)
 }
 
 /* Folds evs through ind in one state (split == 0), or in two states
- * (evs[0..split) and evs[split..n)) merged into the first.  0 or -1. */
+ * (evs[0..split) and evs[split..n)) merged into the first.  0, or the
+ * negative errno of the op that failed. */
 static int fold(struct indicator *ind, const struct mizan_params *params,
 		const struct mizan_event *evs, size_t n, size_t split, struct mizan_result *out)
 {
@@ -97,7 +101,7 @@ static int fold(struct indicator *ind, const struct mizan_params *params,
 	void *a = ind->ops->state_new(ind, params, err);
 	if (!a) {
 		fprintf(stderr, "state_new: %s\n", err);
-		return -1;
+		return -EINVAL;
 	}
 	void *b = NULL;
 	int rc = 0;
@@ -105,13 +109,13 @@ static int fold(struct indicator *ind, const struct mizan_params *params,
 		b = ind->ops->state_new(ind, params, err);
 		if (!b) {
 			ind->ops->state_free(ind, a);
-			return -1;
+			return -EINVAL;
 		}
 	}
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = ind->ops->step(ind, split && i >= split ? b : a, &evs[i], err);
 	if (rc == 0 && split)
-		rc = ind->ops->merge ? ind->ops->merge(ind, a, b, err) : -1;
+		rc = ind->ops->merge ? ind->ops->merge(ind, a, b, err) : -ENOTSUP;
 	if (rc == 0)
 		rc = ind->ops->final(ind, a, out, err);
 	if (rc)
@@ -543,21 +547,22 @@ static void test_refusals(void)
 	CHECK(e && contains(e->reason, "cannot read the plugin directory"), "reason %s",
 	      e ? e->reason : "(none)");
 
-	/* The whole test directory: good, hang and segv load (never stepped
-	 * here: they are for the server's isolation tests); the rest are
-	 * refused as above. */
+	/* The whole test directory: good, extras, hang and segv load (the last
+	 * two never stepped here: they are for the server's isolation tests);
+	 * the rest are refused as above. */
 	size_t e0 = r.nerrors;
-	CHECK_INT(plugin_load_dir(&r, TEST_PLUGIN_DIR), 3);
+	CHECK_INT(plugin_load_dir(&r, TEST_PLUGIN_DIR), 4);
 	CHECK_INT(r.nerrors - e0, 5); /* one each: bad_abi, bad_indicator, init_fails, no_entry, small_size */
 	CHECK(registry_find(&r, "crash_in_step") != NULL, "segv.so not loaded");
 	CHECK(registry_find(&r, "hang_in_step") != NULL, "hang.so not loaded");
 	CHECK(registry_find(&r, "good_count") != NULL, "good.so not loaded");
-	CHECK_INT(r.n, n0 + 4);
+	CHECK(registry_find(&r, "extras_full") != NULL, "extras.so not loaded");
+	CHECK_INT(r.n, n0 + 6);
 
 	/* The same plugins again: every name is taken, each plugin refused whole. */
 	e0 = r.nerrors;
 	CHECK_INT(plugin_load_dir(&r, PLUGIN_DIR), 0);
-	CHECK_INT(r.n, n0 + 4);
+	CHECK_INT(r.n, n0 + 6);
 	CHECK_INT(r.nerrors - e0, 6);
 	e = error_for(&r, "/example.so");
 	CHECK(e && contains(e->reason, "indicator 'mean_service_minutes' is already provided by " PLUGIN_DIR
@@ -630,6 +635,62 @@ static void test_lifecycle(void)
 	unsetenv("MIZAN_TEST_GOOD");
 }
 
+/* ---- the extra figures, as JSON ----------------------------------------- */
+
+static void test_extras_json(void)
+{
+	struct registry r = {0};
+	CHECK_INT(plugin_load_file(&r, TEST_PLUGIN_DIR "/extras.so"), 0);
+	struct indicator *full = registry_find(&r, "extras_full");
+	struct indicator *too_many = registry_find(&r, "extras_too_many");
+	CHECK(full && too_many, "not loaded");
+	if (!full || !too_many) {
+		registry_free(&r);
+		return;
+	}
+	struct mizan_event evs[] = {ev_service("visa", "online", 1, "completed", 5)};
+	struct mizan_result res;
+	CHECK_INT(fold(full, NULL, evs, 1, 0, &res), 0);
+	CHECK_INT(res.nextra, MIZAN_MAX_EXTRA);
+
+	/* Every figure, the last included, under its own name, escaped where
+	 * JSON needs it, with its value to the last bit; null when the value
+	 * is not finite. */
+	char *text = kpi_extra_json(&res);
+	CHECK(text != NULL, "no JSON");
+	cJSON *o = text ? cJSON_Parse(text) : NULL;
+	CHECK(cJSON_IsObject(o), "not a JSON object: %s", harness_str(text));
+	CHECK_INT(cJSON_GetArraySize(o), MIZAN_MAX_EXTRA);
+	for (int i = 0; o && i < res.nextra; i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, res.extra[i].name);
+		CHECK(v != NULL, "extra %d '%s' is missing from %s", i, res.extra[i].name, text);
+		if (!v)
+			continue;
+		if (isfinite(res.extra[i].value))
+			CHECK(cJSON_IsNumber(v) && v->valuedouble == res.extra[i].value,
+			      "extra %d: %.17g, want %.17g", i, v->valuedouble, res.extra[i].value);
+		else
+			CHECK(cJSON_IsNull(v), "extra %d: not null", i);
+	}
+	cJSON_Delete(o);
+	free(text);
+
+	/* No extra figures: no JSON. */
+	res.nextra = 0;
+	CHECK(kpi_extra_json(&res) == NULL, "JSON for no extra figures");
+
+	/* More figures than a result holds: refused by the host. */
+	char err[IND_ERRLEN] = "";
+	void *st = too_many->ops->state_new(too_many, NULL, err);
+	CHECK(st != NULL, "state_new: %s", err);
+	if (st) {
+		CHECK_INT(too_many->ops->final(too_many, st, &res, err), -ERANGE);
+		CHECK_STR(err, "final of extras_too_many gave 9 extra figures (0 to 8 allowed)");
+		too_many->ops->state_free(too_many, st);
+	}
+	registry_free(&r);
+}
+
 /* ---- an out-of-tree build of the example ------------------------------- */
 
 static void test_out_of_tree(void)
@@ -674,4 +735,4 @@ static void test_out_of_tree(void)
 
 TEST_MAIN(test_load_shipped, test_automated_services, test_workshops_and_projects,
 	  test_channel_diversity, test_satisfaction_share_c, test_example, test_refusals,
-	  test_lifecycle, test_out_of_tree)
+	  test_lifecycle, test_extras_json, test_out_of_tree)

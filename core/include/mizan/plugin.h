@@ -33,7 +33,9 @@
  *    several states of one indicator at once in one thread; it never calls
  *    one plugin from two threads at once.  Keep no mutable globals.
  *
- * Errors: functions that can fail return 0 or a negative errno value.
+ * Errors: functions that can fail return 0 or a negative errno value.  The
+ * host takes any nonzero return (of init, merge, or the plugin's init) as a
+ * failure, and names it with strerror() of its absolute value.
  *
  * Build a plugin out of tree with `pkg-config --cflags mizan-plugin`, as a
  * shared object with hidden visibility for everything but the entry.
@@ -76,15 +78,18 @@ struct mizan_event {
 
 #define MIZAN_MAX_EXTRA 8
 
-/* What final() produces. */
+/* What final() produces.  The host zeroes it and sets value to NaN before
+ * the call. */
 struct mizan_result {
 	double value; /* NaN: no figure for this period and slice */
 	double n;     /* the sample size the value rests on */
 	/* Figures shown beside the value (a mean, a count, an evenness). */
 	struct {
-		const char *name; /* a literal */
-		double value;
+		const char *name; /* a literal; never NULL */
+		double value;     /* NaN or infinite: shown as no value */
 	} extra[MIZAN_MAX_EXTRA];
+	/* How many of extra[] are set, 0 to MIZAN_MAX_EXTRA: more, or a set one
+	 * without a name, fails the KPI for this evaluation. */
 	int nextra;
 	const char *note; /* a literal, e.g. "insufficient data"; NULL if none */
 };
@@ -95,7 +100,10 @@ struct mizan_params;
 struct mizan_host {
 	uint32_t abi;  /* MIZAN_PLUGIN_ABI of the host */
 	uint32_t size; /* sizeof(struct mizan_host) as the host built it */
-	/* level: 0 error, 1 warning, 2 info.  The host prefixes the plugin's name. */
+	/* One line in the host's log.  level: 0 (or less) error, 1 warning,
+	 * 2 (or more) info.  The host prefixes "plugin: ", not the plugin's
+	 * name (one function serves every plugin: name yourself in the text),
+	 * and cuts the text at 511 bytes.  Any thread. */
 	void (*log)(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 	void *(*alloc)(size_t size); /* NULL when out of memory */
 	void (*free)(void *p);
@@ -111,10 +119,16 @@ struct mizan_indicator {
 	const char *description; /* one sentence: the formula */
 	unsigned kinds;          /* MIZAN_KIND_BIT()s of the events it reads */
 	size_t state_size;
+	/* Optional.  0, or a negative errno: the state is then freed without
+	 * fini, and the KPI fails with "init of <name> failed: <strerror>". */
 	int (*init)(void *state, const struct mizan_params *params,
-		    const struct mizan_host *host); /* optional */
+		    const struct mizan_host *host);
 	void (*step)(void *state, const struct mizan_event *ev);
-	int (*merge)(void *state, const void *other); /* optional; `other` is then fini'd */
+	/* Optional: folds `other` into `state`; `other` is then fini'd and
+	 * freed by the host.  (Today's evaluation folds each period and slice
+	 * in one state and merges nothing; an indicator that has merge must
+	 * still get it right.) */
+	int (*merge)(void *state, const void *other);
 	void (*final)(const void *state, struct mizan_result *out);
 	void (*fini)(void *state); /* optional */
 };
@@ -130,10 +144,18 @@ struct mizan_plugin {
 	const struct mizan_indicator *indicators;
 	size_t nindicators;
 	size_t indicator_size;
-	/* Optional: called once after the checks.  On failure write a sentence
-	 * into err; the plugin is then unloaded and never called again. */
+	/* Optional: called once, after every check has passed and before any
+	 * indicator is registered, with err a zeroed buffer of errlen bytes.
+	 * Return 0, or a negative errno and, if you like, a sentence in err.
+	 * On failure the host refuses the plugin with "plugin init failed:
+	 * <your sentence>" (strerror() of the return value when err is left
+	 * empty), does not call fini, dlcloses it and registers none of its
+	 * indicators: it is never called again. */
 	int (*init)(const struct mizan_host *host, char *err, size_t errlen);
-	void (*fini)(void); /* optional: called before unloading */
+	/* Optional: called once, when the last of the plugin's indicators is
+	 * unloaded, just before dlclose; only when the plugin has an init and
+	 * that init succeeded (without an init, fini is never called). */
+	void (*fini)(void);
 };
 
 /* In a struct mizan_plugin initialiser:  MIZAN_INDICATORS(my_indicators), */
