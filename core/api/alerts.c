@@ -13,13 +13,7 @@
 #include "util/utf8.h"
 #include "model/period.h"
 #include "judge/target.h"
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "util/time.h"
 
 static void add_time(cJSON *o, const char *key, int64_t ms)
 {
@@ -212,7 +206,7 @@ enum MHD_Result api_silences(struct api *h, struct MHD_Connection *c, struct htt
 	const char *all = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "all");
 	cJSON *list = cJSON_CreateArray();
 	char err[STORE_ERRLEN];
-	if (store_silences_each(h->store, all ? INT64_MIN : now_ms(), add_silence, list, err) < 0) {
+	if (store_silences_each(h->store, all ? INT64_MIN : time_now_ms(), add_silence, list, err) < 0) {
 		cJSON_Delete(list);
 		return http_send_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "the store could not be read");
 	}
@@ -236,7 +230,7 @@ enum MHD_Result api_silence_post(struct api *h, struct MHD_Connection *c, struct
 	const char *bad = NULL;
 	if (!until || event_parse_time(until, true, &until_ms) < 0)
 		bad = "until must be a date or an ISO 8601 date-time with a zone";
-	else if (until_ms <= now_ms())
+	else if (until_ms <= time_now_ms())
 		bad = "until must be in the future";
 	else if (kpi && !config_kpi(h->cfg, kpi) && event_kind_from_name(kpi) < 0)
 		bad = "kpi must be a KPI's id (or an event kind, for stale-data alerts)";

@@ -9,6 +9,7 @@
 #include "ingest/batch.h"
 #include "util/log.h"
 #include "util/metrics.h"
+#include "util/time.h"
 
 /* The body types ingest takes, in the order of `formats`. */
 const char *const api_event_types[] = {"application/json", "application/x-ndjson",
@@ -26,9 +27,7 @@ void api_events_post(void *ud, struct http_req *r)
 		.attrs_depth = h->cfg->attrs_depth,
 		.future_ms = (int64_t)h->cfg->future_s * 1000,
 	};
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	lim.now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	lim.now_ms = time_now_ms();
 
 	struct batch b;
 	int rc = batch_parse(&b, formats[r->type], r->body ? r->body : "", r->len, NULL, 1, &lim,

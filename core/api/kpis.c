@@ -14,6 +14,7 @@
 #include "model/period.h"
 #include "judge/target.h"
 #include "render/view.h"
+#include "util/time.h"
 
 static cJSON *number_or_null(double v)
 {
@@ -117,13 +118,6 @@ static void note_error(const char *kpi, const char *error, int64_t at, void *ud)
 		cJSON_AddStringToObject(e->map, kpi, error);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The view's figure as the API gives it, numbers raw: {period, start, value,
  * n, extra, note, provenance, computed_at, run, target, status, forecast}. */
 static cJSON *latest_json(const struct kpi_view *v)
@@ -202,7 +196,7 @@ static cJSON *kpi_json(struct api *h, const struct cfg_kpi *k, const cJSON *erro
 	int rc = view_latest(h->store, k, &p, err);
 	if (rc > 0) {
 		struct kpi_view v;
-		struct view_opts vo = {.parts = VIEW_FORECAST, .now_ms = now_ms()};
+		struct view_opts vo = {.parts = VIEW_FORECAST, .now_ms = time_now_ms()};
 		rc = view_build(&v, h->store, k, &p, &vo, err);
 		if (rc == 0 && v.has) {
 			latest = latest_json(&v);

@@ -116,7 +116,7 @@ enum MHD_Result web_alerts_page(struct page *pg)
 		rc = store_alert_history_each(h->store, NULL, 100, history_row, &hist, err);
 	struct alert_rows sil = {pg, cJSON_AddArrayToObject(d, "silences"), NULL};
 	if (rc >= 0)
-		rc = store_silences_each(h->store, web_now_ms(), silence_row, &sil, err);
+		rc = store_silences_each(h->store, time_now_ms(), silence_row, &sil, err);
 	if (rc < 0) {
 		log_error("alerts page: %s", err);
 		cJSON_Delete(d);
@@ -138,7 +138,7 @@ enum MHD_Result web_alerts_page(struct page *pg)
 		cJSON_AddItemToArray(kpis, o);
 	}
 	char until[16];
-	fmt_date(web_now_ms() + 7 * 86400 * 1000LL, until, sizeof(until));
+	fmt_date(time_now_ms() + 7 * 86400 * 1000LL, until, sizeof(until));
 	cJSON_AddStringToObject(d, "until_default", until);
 	return web_send_page(pg, MHD_HTTP_OK, T_ALERTS, d, NULL, NULL, false);
 }
@@ -175,7 +175,7 @@ enum MHD_Result web_silence_post(struct page *pg)
 	if (kpi && !*kpi)
 		kpi = NULL;
 	int64_t until_ms = 0;
-	if (!until || event_parse_time(until, true, &until_ms) < 0 || until_ms <= web_now_ms())
+	if (!until || event_parse_time(until, true, &until_ms) < 0 || until_ms <= time_now_ms())
 		return bad_form(pg, "e_until");
 	if (kpi && ((!config_kpi(pg->h->cfg, kpi) && event_kind_from_name(kpi) < 0) || strlen(kpi) > 64))
 		return bad_form(pg, "e_kpi");

@@ -21,6 +21,7 @@
 #include "render/view.h"
 #include "store/store.h"
 #include "web/web.h"
+#include "util/time.h"
 
 struct cJSON;
 struct tmpl;
@@ -46,7 +47,6 @@ struct web_state {
 extern struct web_state web_g;
 
 /* The time now, ms since the epoch (UTC).  The dashboard's one clock. */
-int64_t web_now_ms(void);
 
 /* ---- one request ---- */
 

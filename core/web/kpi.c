@@ -99,7 +99,7 @@ enum MHD_Result web_kpi_page(struct page *pg, const char *id)
 	char err[STORE_ERRLEN];
 	struct view_opts o = {.parts = VIEW_SERIES | VIEW_TARGETS |
 				       (csv ? 0 : VIEW_FORECAST | VIEW_BREAKDOWN),
-			      .by = by, .now_ms = web_now_ms()};
+			      .by = by, .now_ms = time_now_ms()};
 	if (view_build(&v, h->store, k, &p, &o, err) < 0)
 		log_error("figures of %s: %s", k->id, err);
 	if (csv) {

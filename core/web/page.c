@@ -241,7 +241,7 @@ bool web_dim_known(const struct config *c, const char *dim)
 
 void web_current_quarter(struct period *p)
 {
-	period_of(PK_QUARTER, web_now_ms(), p);
+	period_of(PK_QUARTER, time_now_ms(), p);
 }
 
 cJSON *web_period_options(const struct period *sel, enum lang l)

@@ -113,9 +113,7 @@ static char *scorecard_content(struct page *pg, const struct period *p, bool *fa
 static int64_t data_version(struct store *s)
 {
 	static _Atomic int64_t version = -1, read_at = 0;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	int64_t now = (int64_t)(time_mono() * 1000);
 	if (now - atomic_load(&read_at) < 500 && atomic_load(&version) >= 0)
 		return atomic_load(&version);
 	int64_t v = store_data_version(s);

@@ -69,7 +69,7 @@ void web_session_load(struct page *pg)
 	if (!sid || strlen(sid) < 16 || strlen(sid) > 128)
 		return;
 	crypto_hash_sha256(pg->sid_hash, (const unsigned char *)sid, strlen(sid));
-	int64_t now = web_now_ms();
+	int64_t now = time_now_ms();
 	if (memo_get(pg->sid_hash, now, &pg->s)) {
 		pg->signed_in = role_allows(pg->s.role, ROLE_VIEWER);
 		return;
@@ -134,7 +134,7 @@ enum MHD_Result web_login_post(struct page *pg)
 	unsigned char hash[32];
 	crypto_hash_sha256(hash, (const unsigned char *)sid, strlen(sid));
 	char err[STORE_ERRLEN];
-	if (store_session_add(h->store, hash, name, role, csrf, web_now_ms() + SESSION_S * 1000LL, err) < 0) {
+	if (store_session_add(h->store, hash, name, role, csrf, time_now_ms() + SESSION_S * 1000LL, err) < 0) {
 		log_error("session: %s", err);
 		return web_error(pg, MHD_HTTP_SERVICE_UNAVAILABLE, "e_store", NULL);
 	}

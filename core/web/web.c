@@ -24,15 +24,6 @@ static const char *const tpl_names[T_N] = {"layout.html", "login.html",  "scorec
 					   "kpi.html",    "alerts.html", "report.html",
 					   "edit.html",   "error.html"};
 
-/* Until util/time.h lands (another branch adds time_now_ms), the dashboard's
- * own and only copy. */
-int64_t web_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int web_init(struct web *h)
 {
 	const char *dir = h->cfg->dashboards;

@@ -54,7 +54,7 @@ int sq_outbox_mark(struct store *store, int64_t id, enum store_mail_status statu
 	sq_bind_text_or_null(st, 2, error);
 	sqlite3_bind_int64(st, 3, next_attempt);
 	sqlite3_bind_text(st, 4, names[status], -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, sq_now_ms());
+	sqlite3_bind_int64(st, 5, time_now_ms());
 	sqlite3_bind_int64(st, 6, id);
 	rc = sq_write_end(s, st, "outbox", err);
 	return rc < 0 ? rc : 0;
@@ -71,7 +71,7 @@ int sq_outbox_add(struct store *store, const struct store_mail *m, int64_t alert
 				  " next_attempt) VALUES(?, ?, ?, ?, ?, ?)",
 				  &rc, "outbox", err)))
 		return rc;
-	int64_t now = sq_now_ms();
+	int64_t now = time_now_ms();
 	sqlite3_bind_int64(st, 1, now);
 	if (alert > 0)
 		sqlite3_bind_int64(st, 2, alert);
@@ -327,7 +327,7 @@ int sq_alert_put(struct store *store, const struct store_alert *a, const char *o
 		if (rc != SQLITE_OK)
 			goto fail;
 		for (size_t i = 0; i < nmails; i++) {
-			int64_t now = sq_now_ms();
+			int64_t now = time_now_ms();
 			sqlite3_bind_int64(st, 1, now);
 			sqlite3_bind_int64(st, 2, *id);
 			sqlite3_bind_text(st, 3, mails[i].to_addr, -1, SQLITE_STATIC);
@@ -378,7 +378,7 @@ int sq_alert_ack(struct store *store, int64_t id, const char *who, const char *c
 				  &rc, "ack", err)))
 		return rc;
 	sqlite3_bind_text(st, 1, who, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, sq_now_ms());
+	sqlite3_bind_int64(st, 2, time_now_ms());
 	sq_bind_text_or_null(st, 3, comment);
 	sqlite3_bind_int64(st, 4, id);
 	struct store_audit a = {.who = who, .action = "alert.ack", .object = object,
@@ -412,7 +412,7 @@ int sq_silence_add(struct store *store, const struct store_silence *si, int64_t 
 	sqlite3_bind_int64(st, 4, si->until_ms);
 	sqlite3_bind_text(st, 5, si->who, -1, SQLITE_STATIC);
 	sq_bind_text_or_null(st, 6, si->comment);
-	sqlite3_bind_int64(st, 7, sq_now_ms());
+	sqlite3_bind_int64(st, 7, time_now_ms());
 	struct store_audit a = {.who = si->who, .action = "silence.add", .object = object,
 				.new_ = until, .reason = si->comment};
 	rc = write_audited(s, st, &a, id, err);

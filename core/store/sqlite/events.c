@@ -127,7 +127,7 @@ int sq_put_events(struct store *store, const struct event *ev, size_t n,
 {
 	struct sq *s = sq_of(store);
 	struct store_put_result r = {0};
-	int64_t received = sq_now_ms();
+	int64_t received = time_now_ms();
 	bool *stored = calloc(n ? n : 1, sizeof(*stored));
 	int rc;
 

@@ -28,6 +28,7 @@
 #include <sqlite3.h>
 
 #include "store/backend.h"
+#include "util/time.h"
 
 struct sq {
 	struct store base;       /* first: the handle store.c sees */
@@ -50,7 +51,6 @@ static inline struct sq *sq_of(struct store *s)
 
 /* sqlite.c ---------------------------------------------------------------- */
 
-int64_t sq_now_ms(void);
 /* Maps an SQLite result code to a negative errno and writes "what: why". */
 int sq_error(sqlite3 *db, int rc, const char *what, char *err);
 int sq_exec(sqlite3 *db, const char *sql, char *err);

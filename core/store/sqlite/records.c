@@ -17,7 +17,7 @@ int sq_token_add(struct store *store, const char *name, enum role role,
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, role_name(role), -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 3, hash, 32, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, sq_now_ms());
+	sqlite3_bind_int64(st, 4, time_now_ms());
 	if ((rc = sqlite3_step(st)) == SQLITE_DONE) {
 		sqlite3_finalize(st);
 		return sq_tx_commit(s, err);
@@ -84,7 +84,7 @@ int sq_audit_insert(struct sq *s, const struct store_audit *a)
 				    -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return rc;
-	sqlite3_bind_int64(st, 1, sq_now_ms());
+	sqlite3_bind_int64(st, 1, time_now_ms());
 	sqlite3_bind_text(st, 2, a->who, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, a->action, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, a->object, -1, SQLITE_STATIC);
@@ -145,7 +145,7 @@ int sq_session_add(struct store *store, const unsigned char hash[32], const char
 	struct sq *s = sq_of(store);
 	sqlite3_stmt *st = NULL;
 	int rc;
-	int64_t now = sq_now_ms();
+	int64_t now = time_now_ms();
 
 	if ((rc = sq_tx_begin(s, err)) < 0)
 		return rc;
@@ -226,7 +226,7 @@ int sq_note_add(struct store *store, const struct store_note *n, char *err)
 	sqlite3_bind_text(st, 3, n->difficulties ? n->difficulties : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, n->solutions ? n->solutions : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, n->who, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, sq_now_ms());
+	sqlite3_bind_int64(st, 6, time_now_ms());
 	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
 		return sq_tx_fail(s, st, rc, "note", err);
 	sqlite3_finalize(st);

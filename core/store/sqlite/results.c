@@ -183,7 +183,7 @@ int sq_value_add(struct store *store, const struct store_result *v, const char *
 	sqlite3_bind_double(st, 7, v->value);
 	sq_bind_text_or_null(st, 8, v->note);
 	sqlite3_bind_text(st, 9, who, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 10, sq_now_ms());
+	sqlite3_bind_int64(st, 10, time_now_ms());
 	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
 		return sq_tx_fail(s, st, rc, "value", err);
 	sqlite3_finalize(st);
@@ -208,7 +208,7 @@ int sq_kpi_status_set(struct store *store, const char *kpi, const char *error, u
 		return rc;
 	sqlite3_bind_text(st, 1, kpi, -1, SQLITE_STATIC);
 	sq_bind_text_or_null(st, 2, error);
-	sqlite3_bind_int64(st, 3, sq_now_ms());
+	sqlite3_bind_int64(st, 3, time_now_ms());
 	sqlite3_bind_int(st, 4, (int)kinds);
 	rc = sq_write_end(s, st, "status", err);
 	return rc < 0 ? rc : 0;
@@ -284,7 +284,7 @@ int sq_target_put(struct store *store, const char *kpi, const char *period, cons
 	sq_bind_number_or_null(st, 5, t->high);
 	sqlite3_bind_double(st, 6, t->warn);
 	sqlite3_bind_text(st, 7, who, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 8, sq_now_ms());
+	sqlite3_bind_int64(st, 8, time_now_ms());
 	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
 		return sq_tx_fail(s, st, rc, "target", err);
 	sqlite3_finalize(st);

@@ -14,13 +14,6 @@
 
 static void sq_close(struct store *store);
 
-int64_t sq_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int sq_error(sqlite3 *db, int rc, const char *what, char *err)
 {
 	int e;
