@@ -1,6 +1,8 @@
 /* indicator.c - the registry of indicators and the services plugins get. */
 #include "eval/indicator.h"
 
+#include <stddef.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -151,3 +153,34 @@ int indicator_files(struct registry *r, const char *dir, const char *suffix, boo
 		qsort(out->v, out->n, sizeof(*out->v), by_name);
 	return 0;
 }
+
+#define MEMBER(m) {offsetof(struct mizan_event, m), sizeof(((struct mizan_event *)0)->m)}
+
+const struct event_member event_members[F_NFIELDS] = {
+	[F_ID] = MEMBER(id),
+	[F_TS] = MEMBER(ts_ms),
+	[F_MISSION] = MEMBER(mission),
+	[F_COUNTRY] = MEMBER(country),
+	[F_SEX] = MEMBER(sex),
+	[F_AGE_GROUP] = MEMBER(age_group),
+	[F_SERVICE] = MEMBER(service),
+	[F_CHANNEL] = MEMBER(channel),
+	[F_AUTOMATED] = MEMBER(automated),
+	[F_OUTCOME] = MEMBER(outcome),
+	[F_DURATION] = MEMBER(duration_min),
+	[F_TITLE] = MEMBER(title),
+	[F_PROGRAMME] = MEMBER(programme),
+	[F_HOURS] = MEMBER(hours),
+	[F_PARTICIPANTS] = MEMBER(participants),
+	[F_COST] = MEMBER(cost),
+	[F_BENEFIT] = MEMBER(benefit),
+	[F_SECTOR] = MEMBER(sector),
+	[F_CONTRIBUTION] = MEMBER(contribution),
+	[F_AMOUNT] = MEMBER(amount),
+	[F_CURRENCY] = MEMBER(currency),
+	[F_CONTRIBUTORS] = MEMBER(contributors),
+	[F_SUBJECT] = MEMBER(subject),
+	[F_SCORE] = MEMBER(score),
+	[F_SCALE] = MEMBER(scale),
+	[F_ATTRS] = {0, 0},
+};

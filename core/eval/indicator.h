@@ -16,9 +16,20 @@
 #include <stddef.h>
 
 #include "model/config.h"
+#include "model/event.h"
 #include "mizan/plugin.h"
 
 #define IND_ERRLEN 256
+
+/* Where each field of the ingestion contract (model/event.h) lives in the
+ * plugins' view of an event, struct mizan_event: its offset and size (a
+ * size of 0: not in the view, as attrs).  The one place the contract meets
+ * the public struct; kpi_event_view and the script host's fields both come
+ * from it. */
+struct event_member {
+	size_t off, size;
+};
+extern const struct event_member event_members[F_NFIELDS];
 
 /* A KPI's parameters, as the configuration gives them (the type named in
  * plugin.h).  Keys and values are borrowed from the configuration. */

@@ -62,42 +62,37 @@ void kpi_provenance(const struct indicator *ind, char *buf, size_t len)
 
 void kpi_event_view(const struct event *e, struct mizan_event *m)
 {
-	const union field_value *v = e->v;
-#define TXT(f) (event_has(e, f) ? v[f].s : NULL)
-#define NUM(f) (event_has(e, f) ? v[f].d : NAN)
-#define INT(f) (event_has(e, f) ? v[f].i : -1)
-	*m = (struct mizan_event){
-		.size = sizeof(*m),
-		.kind = (int)e->kind,
-		.ts_ms = v[F_TS].i,
-		.id = TXT(F_ID),
-		.mission = TXT(F_MISSION),
-		.country = TXT(F_COUNTRY),
-		.sex = TXT(F_SEX),
-		.age_group = TXT(F_AGE_GROUP),
-		.service = TXT(F_SERVICE),
-		.channel = TXT(F_CHANNEL),
-		.outcome = TXT(F_OUTCOME),
-		.title = TXT(F_TITLE),
-		.programme = TXT(F_PROGRAMME),
-		.sector = TXT(F_SECTOR),
-		.contribution = TXT(F_CONTRIBUTION),
-		.currency = TXT(F_CURRENCY),
-		.subject = TXT(F_SUBJECT),
-		.automated = (int)INT(F_AUTOMATED),
-		.duration_min = NUM(F_DURATION),
-		.hours = NUM(F_HOURS),
-		.cost = NUM(F_COST),
-		.benefit = NUM(F_BENEFIT),
-		.amount = NUM(F_AMOUNT),
-		.score = NUM(F_SCORE),
-		.participants = INT(F_PARTICIPANTS),
-		.contributors = INT(F_CONTRIBUTORS),
-		.scale = INT(F_SCALE),
-	};
-#undef TXT
-#undef NUM
-#undef INT
+	*m = (struct mizan_event){.size = sizeof(*m), .kind = (int)e->kind};
+	for (int f = 0; f < F_NFIELDS; f++) {
+		const struct event_member *mb = &event_members[f];
+		char *at = (char *)m + mb->off;
+		if (!mb->size)
+			continue;
+		bool has = event_has(e, (enum field_id)f);
+		switch (event_fields[f].type) {
+		case FT_NUM: {
+			double d = has ? e->v[f].d : NAN; /* absent: NaN */
+			memcpy(at, &d, sizeof(d));
+			break;
+		}
+		case FT_INT:
+		case FT_BOOL:
+		case FT_TIME: {
+			int64_t i = has ? e->v[f].i : -1; /* absent: -1 */
+			if (mb->size == sizeof(int)) {
+				int n = (int)i;
+				memcpy(at, &n, sizeof(n));
+			} else {
+				memcpy(at, &i, sizeof(i));
+			}
+			break;
+		}
+		default: { /* texts, codes and enums */
+			const char *t = has ? e->v[f].s : NULL;
+			memcpy(at, &t, sizeof(t));
+		}
+		}
+	}
 }
 
 #ifndef MIZAN_PLUGINDIR

@@ -49,6 +49,7 @@
 #include "eval/script_internal.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <lauxlib.h>
 #include <lua.h>
@@ -75,22 +76,49 @@
 
 /* ---- the fields a script can ask for ---------------------------------- */
 
-#define EVF(m, t)                                                                                  \
-	{#m, offsetof(struct mizan_event, m),                                                      \
-	 offsetof(struct mizan_event, m) + sizeof(((struct mizan_event *)0)->m), t}
+/* Every field of the contract that the plugins' view has (event_members),
+ * under its contract name (but `ts_ms` for the time, as in the view), and
+ * the kind; made once from the table, on first use by a loading script
+ * (pthread_once: registries in two threads may load at once). */
+#define NFIELD_DEFS (F_NFIELDS + 1)
+static struct field_def field_defs[NFIELD_DEFS];
+static size_t nfield_defs;
 
-static const struct field_def field_defs[] = {
-	EVF(id, F_STR),           EVF(mission, F_STR),      EVF(country, F_STR),
-	EVF(sex, F_STR),          EVF(age_group, F_STR),    EVF(service, F_STR),
-	EVF(channel, F_STR),      EVF(outcome, F_STR),      EVF(title, F_STR),
-	EVF(programme, F_STR),    EVF(sector, F_STR),       EVF(contribution, F_STR),
-	EVF(currency, F_STR),     EVF(subject, F_STR),      EVF(automated, F_BOOL),
-	EVF(duration_min, F_DBL), EVF(hours, F_DBL),        EVF(cost, F_DBL),
-	EVF(benefit, F_DBL),      EVF(amount, F_DBL),       EVF(score, F_DBL),
-	EVF(participants, F_I64), EVF(contributors, F_I64), EVF(scale, F_I64),
-	EVF(ts_ms, F_I64),        EVF(kind, F_KIND),
-};
-#define NFIELD_DEFS (sizeof(field_defs) / sizeof(field_defs[0]))
+static enum ftype ftype_of(int f)
+{
+	switch (event_fields[f].type) {
+	case FT_NUM:
+		return F_DBL;
+	case FT_BOOL:
+		return F_BOOL;
+	case FT_INT:
+	case FT_TIME:
+		return F_I64;
+	default:
+		return F_STR;
+	}
+}
+
+static void field_defs_fill(void)
+{
+	size_t n = 0;
+	for (int f = 0; f < F_NFIELDS; f++) {
+		const struct event_member *m = &event_members[f];
+		if (!m->size)
+			continue;
+		field_defs[n++] = (struct field_def){f == F_TS ? "ts_ms" : event_fields[f].name, m->off,
+						     m->off + m->size, ftype_of(f)};
+	}
+	field_defs[n++] = (struct field_def){"kind", offsetof(struct mizan_event, kind),
+					     offsetof(struct mizan_event, kind) + sizeof(int), F_KIND};
+	nfield_defs = n;
+}
+
+static void field_defs_make(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, field_defs_fill);
+}
 
 const char *const script_kind_names[SCRIPT_NKINDS] = {
 	[MIZAN_SERVICE] = "service",
@@ -531,9 +559,10 @@ static int do_load(lua_State *L)
 						  luaL_typename(L, -1));
 			const char *f = lua_tostring(L, -1);
 			size_t j = 0;
-			while (j < NFIELD_DEFS && strcmp(f, field_defs[j].name) != 0)
+			field_defs_make();
+			while (j < nfield_defs && strcmp(f, field_defs[j].name) != 0)
 				j++;
-			if (j == NFIELD_DEFS)
+			if (j == nfield_defs)
 				return luaL_error(L, "fields[%d]: unknown event field '%s'", (int)i, f);
 			s->fields[s->nfields++] = &field_defs[j];
 			if (field_defs[j].type == F_STR || field_defs[j].type == F_KIND)
