@@ -202,43 +202,27 @@ static int queue(const struct notifier *nf, const struct alert_notice *n,
 
 /* ---- the chart ------------------------------------------------------------------------ */
 
-/* The KPI's last eight periods up to the alert's, with its target and the
- * forecast, as a PNG for the message; NULL without charts. */
-static unsigned char *kpi_chart(struct notifier *nf, const struct alert_notice *n, size_t *len)
+/* The KPI's last eight periods up to the alert's (the view's series), with
+ * its target and the forecast, as a PNG for the message; NULL without
+ * charts. */
+static unsigned char *kpi_chart(struct notifier *nf, const struct alert_notice *n,
+				const struct kpi_view *v, size_t *len)
 {
-	if (!nf->charts)
+	if (!nf->charts || !v->nseries)
 		return NULL;
-	struct history {
-		struct chart_point v[8];
-		char labels[8][16];
-		int n;
-	} h = {.n = 0};
-	struct period p = *n->p;
-	for (int i = 7; i >= 0; i--) { /* oldest first */
-		struct period q = p;
-		for (int back = 0; back < i; back++)
-			period_of(q.kind, q.start_ms - 1, &q);
-		struct slice_figures f = {0};
-		char err[STORE_ERRLEN];
-		double v = NAN;
-		if (figures_of(nf->store, n->k, &q, n->a->dim, &f, err) == 0)
-			for (size_t j = 0; j < f.n; j++)
-				if (strcmp(f.v[j].slice, n->a->slice) == 0)
-					v = f.v[j].value;
-		free(f.v);
-		period_label(&q, h.labels[h.n]);
-		h.v[h.n].label = h.labels[h.n];
-		h.v[h.n].value = v;
-		h.n++;
-	}
+	struct chart_point pts[8];
+	size_t np = v->nseries < 8 ? v->nseries : 8, first = v->nseries - np;
+	for (size_t i = 0; i < np; i++)
+		pts[i] = (struct chart_point){.label = v->series[first + i].label,
+					      .value = v->series[first + i].value};
 	struct chart_spec spec = {
 		.kind = CHART_SERIES,
 		.format = CHART_PNG,
 		.title = n->k->title_en,
 		.unit = n->k->unit,
 		.lang = "en",
-		.points = h.v,
-		.n = (size_t)h.n,
+		.points = pts,
+		.n = np,
 		.target_low = n->t->rule == TR_MAX ? NAN : n->t->low,
 		.target_high = n->t->rule == TR_MIN ? NAN : n->t->high,
 		.warn = n->t->warn,
@@ -265,8 +249,9 @@ static int compose_all(void *ud, const struct alert_notice *n, struct store_mail
 		 * recipient reads, each in their language. */
 		char err[STORE_ERRLEN];
 		struct view_opts o = {.dim = n->a->dim, .slice = n->a->slice,
-				      .parts = VIEW_FORECAST | (n->ngaps ? VIEW_BREAKDOWN : 0),
-				      .by = "mission", .now_ms = n->now_ms};
+				      .parts = VIEW_FORECAST | VIEW_SERIES |
+					       (n->ngaps ? VIEW_BREAKDOWN : 0),
+				      .history = 8, .by = "mission", .now_ms = n->now_ms};
 		if (view_build(&view, nf->store, n->k, n->p, &o, err) < 0) {
 			log_error("mail about %s not composed: %s", n->k->id, err);
 			view_free(&view);
@@ -282,7 +267,7 @@ static int compose_all(void *ud, const struct alert_notice *n, struct store_mail
 	}
 	/* One chart for every recipient: the figures do not change with the language. */
 	size_t png_len = 0;
-	unsigned char *png = n->k ? kpi_chart(nf, n, &png_len) : NULL;
+	unsigned char *png = v ? kpi_chart(nf, n, v, &png_len) : NULL;
 	struct mail_part_image image = {"kpi-chart", png, png_len};
 	struct mails out = {mails, nm};
 	int rc = 0;
