@@ -397,24 +397,6 @@ static void check_one(struct expect_ctx *x, const struct collected *rows, const 
 	cJSON_Delete(got);
 }
 
-static char *read_all(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	struct buf b = {0};
-	char chunk[65536];
-	for (size_t r; (r = fread(chunk, 1, sizeof(chunk), f)) > 0;)
-		buf_add(&b, chunk, r);
-	bool failed = ferror(f);
-	fclose(f);
-	if (failed) {
-		buf_free(&b);
-		return NULL;
-	}
-	return buf_take(&b, len);
-}
-
 static void print_failure(const char *kpi, const char *error, int64_t at, void *ud)
 {
 	(void)kpi;
@@ -429,7 +411,7 @@ static void print_failure(const char *kpi, const char *error, int64_t at, void *
 static int run_fixture(const struct config *base, const char *file)
 {
 	size_t len;
-	char *text = read_all(file, &len);
+	char *text = buf_read_file(file, &len);
 	cJSON *fx = text ? cJSON_ParseWithLength(text, len) : NULL;
 	free(text);
 	if (!fx || !cJSON_IsObject(fx)) {

@@ -310,23 +310,10 @@ char *tmpl_render(const struct tmpl *t, const cJSON *data, size_t *len)
 
 struct tmpl *tmpl_load(const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	struct buf b = {0};
-	char chunk[8192];
-	size_t got;
-	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_add(&b, chunk, got);
-	bool bad = ferror(f);
-	fclose(f);
 	size_t len = 0;
-	char *text = buf_take(&b, &len);
-	if (bad || !text) {
-		snprintf(err, errlen, "%s: %s", path, bad ? "read error" : "out of memory");
-		free(text);
+	char *text = buf_read_file(path, &len);
+	if (!text) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	char perr[200];

@@ -1,6 +1,7 @@
 /* buf.c - see buf.h. */
 #include "util/buf.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,4 +87,26 @@ void buf_free(struct buf *b)
 {
 	free(b->p);
 	*b = (struct buf){0};
+}
+
+char *buf_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	struct buf b = {0};
+	char chunk[65536];
+	for (size_t got; (got = fread(chunk, 1, sizeof(chunk), f)) > 0;)
+		buf_add(&b, chunk, got);
+	int failed = ferror(f) ? (errno ? errno : EIO) : 0;
+	fclose(f);
+	if (failed) {
+		buf_free(&b);
+		errno = failed;
+		return NULL;
+	}
+	char *p = buf_take(&b, len);
+	if (!p)
+		errno = ENOMEM;
+	return p;
 }

@@ -39,6 +39,10 @@ void buf_truncate(struct buf *b, size_t len);
  * reuse.  An empty buffer gives "".  NULL when out of memory at any point,
  * after freeing what there was. */
 char *buf_take(struct buf *b, size_t *len);
+/* A whole file's bytes (malloc'd, NUL-terminated; the caller frees them)
+ * and their length into *len (may be NULL); NULL with errno set when the
+ * file cannot be opened or read, or memory ran out (ENOMEM). */
+char *buf_read_file(const char *path, size_t *len);
 /* Frees the bytes and leaves the buffer empty and zeroed, ready for reuse. */
 void buf_free(struct buf *b);
 

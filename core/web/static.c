@@ -45,27 +45,6 @@ static const char *content_type(const char *name)
 	return NULL;
 }
 
-/* The file's bytes (malloc'd, NUL-terminated) and length; NULL when it
- * cannot be read or memory ran out. */
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	struct buf b = {0};
-	char chunk[8192];
-	size_t got;
-	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_add(&b, chunk, got);
-	bool bad = ferror(f);
-	fclose(f);
-	if (bad) {
-		buf_free(&b);
-		return NULL;
-	}
-	return buf_take(&b, len);
-}
-
 enum MHD_Result web_static_file(struct page *pg, const char *name)
 {
 	for (size_t i = 0; i < files.n; i++)
@@ -105,7 +84,7 @@ int web_static_load(const char *dir)
 		if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
 			continue;
 		size_t len = 0;
-		char *data = read_file(path, &len);
+		char *data = buf_read_file(path, &len);
 		char *name = strdup(e->d_name);
 		struct static_file *f = data && name ? realloc(files.v, (files.n + 1) * sizeof(*f)) : NULL;
 		if (!f) {
