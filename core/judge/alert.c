@@ -240,14 +240,14 @@ static int top_gaps(struct engine *e, const struct cfg_kpi *k, const struct peri
 }
 
 static void detail_json(char *out, size_t n, const struct target *t, const struct forecast *fc,
-			enum status st, double samples)
+			const struct judgement *j, double samples)
 {
 	static const char *const rules[] = {"none", "min", "max", "range"};
 	snprintf(out, n,
-		 "{\"status\":\"%s\",\"n\":%.17g,\"target\":{\"rule\":\"%s\",\"low\":%.17g,\"high\":%.17g,"
+		 "{\"status\":\"%s\",\"verdict\":\"%s\",\"judged_by\":\"%s\",\"n\":%.17g,\"target\":{\"rule\":\"%s\",\"low\":%.17g,\"high\":%.17g,"
 		 "\"warn\":%.17g},\"forecast\":{\"open\":%s,\"method\":\"%s\",\"value\":%.17g,"
 		 "\"elapsed\":%.6f,\"slope\":%.17g,\"history\":%d}}",
-		 status_name(st), samples, rules[t->rule], isfinite(t->low) ? t->low : 0,
+		 status_name(j->status), verdict_name(j->verdict), j->method, samples, rules[t->rule], isfinite(t->low) ? t->low : 0,
 		 isfinite(t->high) ? t->high : 0, t->warn, fc->open ? "true" : "false", fc->method,
 		 isfinite(fc->value) ? fc->value : 0, fc->elapsed, isfinite(fc->slope) ? fc->slope : 0,
 		 fc->history);
@@ -284,10 +284,13 @@ static int evaluate_period(struct engine *e, const struct cfg_kpi *k, const stru
 				free(f.v);
 				return rc;
 			}
-			double judged = fc.open && isfinite(fc.value) ? fc.value : fig->value;
-			const char *desired = target_met(judged, &t) ? "ok" : fc.open ? "at_risk" : "missed";
+			struct judgement j;
+			judge_figure(k->cumulative, &t, fig->value, &fc, &j);
+			const char *desired = j.verdict == V_AT_RISK			 ? "at_risk"
+					      : j.verdict == V_NEAR || j.verdict == V_MISSED ? "missed"
+											     : "ok";
 			char detail[512];
-			detail_json(detail, sizeof(detail), &t, &fc, status_of(fig->value, &t), fig->n);
+			detail_json(detail, sizeof(detail), &t, &fc, &j, fig->n);
 			struct store_alert next = {
 				.kpi = k->id, .period = label, .dim = dim, .slice = fig->slice,
 				.kind = "target", .value = fig->value,

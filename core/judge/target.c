@@ -171,3 +171,39 @@ int figures_of(struct store *s, const struct cfg_kpi *k, const struct period *p,
 				       .from_ms = p->start_ms, .to_ms = p->start_ms + 1};
 	return (k->indicator ? store_results_each : store_values_each)(s, &q, keep_figure, out, err);
 }
+
+const char *verdict_name(enum verdict v)
+{
+	static const char *const names[] = {"none", "met", "near", "missed", "on_track", "at_risk"};
+	return names[v];
+}
+
+void judge_figure(bool cumulative, const struct target *t, double value,
+		  const struct forecast *fc, struct judgement *out)
+{
+	*out = (struct judgement){.verdict = V_NONE, .status = ST_GREY, .method = "none",
+				  .judged = value, .against = *t};
+	if (!isfinite(value) || t->rule == TR_NONE)
+		return;
+	if (!fc || !fc->open) {
+		out->method = "closed";
+		out->status = status_of(value, t);
+		out->verdict = out->status == ST_GREEN ? V_MET : out->status == ST_AMBER ? V_NEAR
+											 : V_MISSED;
+		return;
+	}
+	if (cumulative) {
+		/* The milestone to date: the target pro rata by the elapsed part. */
+		out->method = "milestone";
+		out->against.low = t->low * fc->elapsed;
+		out->against.high = t->high * fc->elapsed;
+	} else if (isfinite(fc->value)) {
+		out->method = "forecast";
+		out->judged = fc->value;
+	} else {
+		out->method = "value";
+	}
+	bool ok = target_met(out->judged, &out->against);
+	out->verdict = ok ? V_ON_TRACK : V_AT_RISK;
+	out->status = ok ? ST_GREEN : ST_AMBER;
+}

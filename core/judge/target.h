@@ -70,6 +70,37 @@ int forecast_of(struct store *s, const struct cfg_kpi *k, const struct period *p
 void forecast_from(bool cumulative, const struct period *p, double value, int64_t now_ms,
 		   const double *closed, int n, struct forecast *out);
 
+/* ---- the one judgement ---- */
+
+/* What a figure is, against its period's target:
+ *   a closed period:  met (green), near: within the warning band (amber),
+ *                     missed (red);
+ *   an open period:   on track (green) or at risk (amber): never missed
+ *                     before it closes.  A cumulative KPI (a count, a sum)
+ *                     is judged by its milestone to date, the target pro
+ *                     rata by the elapsed part of the period; any other by
+ *                     the forecast of its end-of-period value (its current
+ *                     value while there is no forecast);
+ *   none:             no figure or no target (grey).
+ * The scorecard, the KPI page, the report, the API and the alerts all use
+ * this one judgement. */
+enum verdict { V_NONE, V_MET, V_NEAR, V_MISSED, V_ON_TRACK, V_AT_RISK };
+
+struct judgement {
+	enum verdict verdict;
+	enum status status;   /* the verdict on the four statuses */
+	const char *method;   /* "closed", "milestone", "forecast", "value" or "none" (a literal) */
+	double judged;        /* the figure compared: the value, or the forecast */
+	struct target against; /* the target compared with: the period's, or its milestone */
+};
+
+/* "met", "near", "missed", "on_track", "at_risk" or "none": a literal. */
+const char *verdict_name(enum verdict v);
+/* The judgement of value against t; fc is the period's forecast at the
+ * time of judging (NULL, or !fc->open: the period has closed).  Pure. */
+void judge_figure(bool cumulative, const struct target *t, double value,
+		  const struct forecast *fc, struct judgement *out);
+
 /* The figures of KPI k for period p, one per slice of dim ("" for the
  * whole): computed results, or for a KPI that people report, the newest
  * reported values.  out->v is malloc'd (the caller frees it, also after an

@@ -535,6 +535,13 @@ static void spec_key(struct buf *k, const struct chart_spec *s)
 		key_str(k, s->points[i].label);
 		key_num(k, s->points[i].value);
 	}
+	uint8_t per_point = s->targets != NULL;
+	buf_add(k, &per_point, 1);
+	for (size_t i = 0; per_point && i < n; i++) {
+		key_num(k, s->targets[i].low);
+		key_num(k, s->targets[i].high);
+		key_num(k, s->targets[i].warn);
+	}
 }
 
 static uint64_t fnv1a(const void *d, size_t n)

@@ -26,6 +26,12 @@ struct chart_point {
 	double value; /* NaN or infinite: a missing value (a gap) */
 };
 
+/* A period's own target, for a series whose target changed over time. */
+struct chart_target {
+	double low, high; /* NaN: no bound */
+	double warn;      /* NaN or <= 0: no band */
+};
+
 struct chart_spec {
 	enum chart_kind kind;
 	enum chart_format format;
@@ -36,6 +42,10 @@ struct chart_spec {
 	size_t n;
 	/* NaN: no bound.  Each bound that is set is drawn as a horizontal line. */
 	double target_low, target_high;
+	/* NULL: the one target above for every point.  Else n targets, one per
+	 * point (its period's own), drawn as a step line with its band; the
+	 * single target and warn are then not used.  Borrowed for the call. */
+	const struct chart_target *targets;
 	/* Band fraction (NaN or <= 0: none): shades [low*(1-warn), low] and
 	 * [high, high*(1+warn)]. */
 	double warn;

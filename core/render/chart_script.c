@@ -168,9 +168,65 @@ static void end_block(struct buf *b, const char *eod)
 
 /* The shaded warning bands (lines false) or the target lines (lines true), as
  * plot elements (each starting with ", " unless first) over x in [x0, x1]. */
+/* One row of a step line over point i: from i - 0.5 to i + 0.5. */
+static void put_step(struct buf *data, size_t i, double a, double c, bool two)
+{
+	for (int k = 0; k < 2; k++) {
+		put_num(data, (double)i + (k ? 0.5 : -0.5));
+		buf_add(data, " ", 1);
+		put_num(data, a);
+		if (two) {
+			buf_add(data, " ", 1);
+			put_num(data, c);
+		}
+		buf_add(data, "\n", 1);
+	}
+}
+
+/* Per-point targets (s->targets): the bands (lines false) or the step lines
+ * (lines true); a point without a bound breaks the line. */
+static void put_step_targets(struct buf *data, struct buf *plot, const struct chart_spec *s,
+			     const char *eod, bool *first, bool lines)
+{
+	static const char *const bands[2] = {"mz_bandlo", "mz_bandhi"}, *const steps[2] = {"mz_tlo", "mz_thi"};
+	for (int side = 0; side < 2; side++) {
+		bool any = false;
+		begin_block(data, lines ? steps[side] : bands[side], eod);
+		for (size_t i = 0; i < s->n; i++) {
+			const struct chart_target *t = &s->targets[i];
+			double bound = side ? t->high : t->low;
+			bool band = isfinite(t->warn) && t->warn > 0;
+			if (!set_bound(bound) || (!lines && !band)) {
+				buf_add(data, "\n", 1); /* a gap */
+				continue;
+			}
+			double a = bound, c = side ? bound * (1 + t->warn) : bound * (1 - t->warn);
+			put_step(data, i, lines ? a : fmin(a, c), fmax(a, c), !lines);
+			any = true;
+		}
+		end_block(data, eod);
+		if (!any)
+			continue;
+		if (lines)
+			buf_printf(plot,
+				   "%s$%s using 1:2 with lines dt 2 lw %s lc rgb '#2e7d32' notitle",
+				   *first ? "" : ", ", steps[side], s->kind == CHART_SPARK ? "0.8" : "1.5");
+		else
+			buf_printf(plot,
+				   "%s$%s using 1:2:3 with filledcurves fc rgb '#f9a825' "
+				   "fs transparent solid 0.25 noborder notitle",
+				   *first ? "" : ", ", bands[side]);
+		*first = false;
+	}
+}
+
 static void put_targets(struct buf *data, struct buf *plot, const struct chart_spec *s, double x0,
 			double x1, const char *eod, bool *first, bool lines)
 {
+	if (s->targets) {
+		put_step_targets(data, plot, s, eod, first, lines);
+		return;
+	}
 	double lo = s->target_low, hi = s->target_high;
 	bool band = isfinite(s->warn) && s->warn > 0;
 	struct {

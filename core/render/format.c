@@ -47,6 +47,24 @@ void fmt_number(double v, enum lang l, char *out, size_t outlen)
 	snprintf(out, outlen, "%s", buf);
 }
 
+void fmt_percent(double pct, enum lang l, char *out, size_t outlen)
+{
+	if (!isfinite(pct)) {
+		snprintf(out, outlen, NONE);
+		return;
+	}
+	char raw[64];
+	snprintf(raw, sizeof(raw), "%.1f", pct);
+	if (l == LANG_AR) {
+		char *dot = strchr(raw, '.');
+		if (dot)
+			*dot = '\0';
+		snprintf(out, outlen, "%s%s%s\xd9\xaa", raw, dot ? AR_POINT : "", dot ? dot + 1 : "");
+	} else {
+		snprintf(out, outlen, "%s%%", raw);
+	}
+}
+
 void fmt_raw(double v, char *out, size_t outlen)
 {
 	char buf[32];

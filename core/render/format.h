@@ -32,6 +32,9 @@
 
 void fmt_number(double v, enum lang l, char *out, size_t outlen);
 void fmt_raw(double v, char *out, size_t outlen);
+/* A percentage with one decimal and its sign: "12.5%", Arabic "12٫5٪"
+ * (U+066A); "—" for no number. */
+void fmt_percent(double pct, enum lang l, char *out, size_t outlen);
 void fmt_target(const struct target *t, enum lang l, char *out, size_t outlen);
 void fmt_period(const struct period *p, enum lang l, char *out, size_t outlen);
 /* A period label ("2026-Q1") as fmt_period writes it; anything that is not

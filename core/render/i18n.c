@@ -35,6 +35,7 @@ static const struct word words[] = {
 	{"target", "Target", "المستهدف"},
 	{"status", "Status", "الحالة"},
 	{"n", "Sample", "حجم العينة"},
+	{"share", "Share of the whole", "الحصة من الإجمالي"},
 	{"trend", "Trend", "الاتجاه"},
 	{"unit", "Unit", "الوحدة"},
 	{"values", "Values per period", "القيم حسب الفترة"},

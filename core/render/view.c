@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "render/format.h"
+#include "util/time.h"
 
 #define BREAKDOWN_ROWS 500 /* shown at most */
 
@@ -106,11 +107,15 @@ int view_build(struct kpi_view *v, struct store *s, const struct cfg_kpi *k,
 		return rc;
 	if ((rc = target_for(s, k, p, &v->target, err)) < 0)
 		return rc;
-	v->status = status_of(v->value, &v->target);
-
-	if ((o->parts & VIEW_FORECAST) && v->has &&
-	    forecast_of(s, k, p, v->dim, v->slice, v->value, o->now_ms, &v->fc, err) == 0)
+	int64_t now = o->now_ms ? o->now_ms : time_now_ms();
+	if (v->has && now < p->end_ms) {
+		if ((rc = forecast_of(s, k, p, v->dim, v->slice, v->value, now, &v->fc, err)) < 0)
+			return rc;
 		v->forecast_made = true;
+	}
+	judge_figure(k->cumulative, &v->target, v->value, v->forecast_made ? &v->fc : NULL,
+		     &v->judgement);
+	v->status = v->judgement.status;
 
 	if (o->parts & VIEW_SERIES) {
 		struct points pts = {0};
@@ -135,7 +140,11 @@ int view_build(struct kpi_view *v, struct store *s, const struct cfg_kpi *k,
 				continue;
 			if ((rc = target_for(s, k, &pp, &pt->target, err)) < 0)
 				return rc;
-			pt->status = status_of(pt->value, &pt->target);
+			/* The open period is judged as the view is; the rest are closed. */
+			bool open = v->forecast_made && strcmp(pt->label, v->period) == 0;
+			struct judgement j;
+			judge_figure(k->cumulative, &pt->target, pt->value, open ? &v->fc : NULL, &j);
+			pt->status = j.status;
 		}
 	}
 
@@ -153,9 +162,21 @@ int view_build(struct kpi_view *v, struct store *s, const struct cfg_kpi *k,
 			return rc;
 		if (v->nbreakdown)
 			qsort(v->breakdown, v->nbreakdown, sizeof(*v->breakdown), cmp_value_desc);
+		/* No target is configured per slice: a slice is shown as its part
+		 * of the whole, never coloured against the whole's target. */
+		double total = 0;
 		for (size_t i = 0; i < v->nbreakdown; i++) {
-			v->breakdown[i].target = v->target;
-			v->breakdown[i].status = status_of(v->breakdown[i].value, &v->target);
+			const struct view_point *pt = &v->breakdown[i];
+			double part = k->cumulative ? pt->value : pt->n;
+			if (isfinite(part) && part > 0)
+				total += part;
+		}
+		for (size_t i = 0; i < v->nbreakdown; i++) {
+			struct view_point *pt = &v->breakdown[i];
+			double part = k->cumulative ? pt->value : pt->n;
+			pt->target = (struct target){.rule = TR_NONE};
+			pt->status = ST_GREY;
+			pt->share = total > 0 && isfinite(part) ? part / total : NAN;
 		}
 	}
 	return 0;
@@ -314,6 +335,11 @@ cJSON *view_json(const struct kpi_view *v, enum lang l)
 			add_number(r, "value", pt->value, l);
 			add_number(r, "n", pt->n, l);
 			cJSON_AddStringToObject(r, "status", status_name(pt->status));
+			if (isfinite(pt->share)) {
+				char share[48];
+				fmt_percent(pt->share * 100, l, share, sizeof(share));
+				cJSON_AddStringToObject(r, "share", share);
+			}
 			cJSON_AddItemToArray(rows, r);
 		}
 	}

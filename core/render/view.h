@@ -43,7 +43,7 @@ struct view_opts {
 	unsigned parts;          /* enum view_part bits */
 	size_t history;          /* VIEW_SERIES: only the last `history` periods (0: all) */
 	const char *by;          /* VIEW_BREAKDOWN: a dimension (NULL: no breakdown) */
-	int64_t now_ms;          /* VIEW_FORECAST: the time the forecast is made at */
+	int64_t now_ms;          /* the time the figure is judged at (0: now) */
 };
 
 /* A period of the series, or a slice of the breakdown. */
@@ -52,8 +52,10 @@ struct view_point {
 	int64_t start_ms;
 	double value, n;         /* NaN value: no figure */
 	struct target target;    /* series: its period's (VIEW_TARGETS, else TR_NONE);
-				  * breakdown: the view's */
-	enum status status;
+				  * breakdown: none (no target is configured per slice) */
+	enum status status;      /* series: judge_figure's; breakdown: grey */
+	double share;            /* breakdown: its part of the whole, 0..1 (of the sum for a
+				  * cumulative KPI, of the sample otherwise); NaN: unknown */
 };
 
 struct kpi_view {
@@ -68,9 +70,12 @@ struct kpi_view {
 	int64_t computed_ms, run;
 	char *extra, *note, *provenance;   /* owned by the view; NULL when none */
 	struct target target;              /* TR_NONE when there is none */
-	enum status status;
+	enum status status;                /* judgement.status */
+	struct judgement judgement;        /* judge_figure's, at o->now_ms (judge/target.h) */
 
-	/* VIEW_FORECAST: forecast_of's answer, when there is a figure */
+	/* forecast_of's answer, when there is a figure and the period is open
+	 * (made whatever the parts: the judgement needs it; VIEW_FORECAST
+	 * asks that it be shown) */
 	bool forecast_made;
 	struct forecast fc;                /* fc.method is static */
 

@@ -47,17 +47,31 @@ static char *points_svg(const struct view_point *v, size_t n, const struct targe
 	struct chart_point *pts = calloc(n, sizeof(*pts));
 	if (!pts)
 		return NULL;
+	/* Each period's own target, when the series carries them. */
+	struct chart_target *own = NULL;
+	for (size_t i = 0; i < n && !own; i++)
+		if (v[i].target.rule != TR_NONE)
+			own = calloc(n, sizeof(*own));
 	for (size_t i = 0; i < n; i++) {
 		pts[i].label = v[i].label;
 		pts[i].value = v[i].value;
+		if (own) {
+			const struct target *pt = &v[i].target;
+			own[i] = (struct chart_target){
+				.low = pt->rule == TR_MIN || pt->rule == TR_RANGE ? pt->low : NAN,
+				.high = pt->rule == TR_MAX || pt->rule == TR_RANGE ? pt->high : NAN,
+				.warn = pt->rule == TR_NONE ? NAN : pt->warn};
+		}
 	}
 	spec->points = pts;
 	spec->n = n;
+	spec->targets = own;
 	spec->target_low = t->rule == TR_MIN || t->rule == TR_RANGE ? t->low : NAN;
 	spec->target_high = t->rule == TR_MAX || t->rule == TR_RANGE ? t->high : NAN;
 	spec->warn = t->rule == TR_NONE ? NAN : t->warn;
 	char *svg = chart_svg(spec, failed);
 	free(pts);
+	free(own);
 	return svg;
 }
 
@@ -76,6 +90,8 @@ char *web_breakdown_svg(const struct kpi_view *v, size_t top, const char *title,
 {
 	struct chart_spec spec = {.kind = CHART_BARS, .format = CHART_SVG, .title = title,
 				  .unit = v->k->unit, .lang = lang_code(l), .forecast = NAN};
-	return points_svg(v->breakdown, v->nbreakdown < top ? v->nbreakdown : top, &v->target, &spec,
+	/* No target line: a slice is not judged against the whole's target. */
+	static const struct target none = {.rule = TR_NONE};
+	return points_svg(v->breakdown, v->nbreakdown < top ? v->nbreakdown : top, &none, &spec,
 			  NULL);
 }

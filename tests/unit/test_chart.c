@@ -465,6 +465,44 @@ static void test_empty(void)
 	chart_pool_stop(p);
 }
 
+/* Targets that change per period: each period's own target is drawn as a
+ * step over it, with its own band; a period without one breaks the line.
+ * The data sent to gnuplot carries every period's target. */
+static void test_step_targets(void)
+{
+	struct chart_point pts[] = {{"2026-Q1", 72}, {"2026-Q2", 75}, {"2026-Q3", 50}, {"2026-Q4", 61}};
+	struct chart_target own[] = {{70, NAN, 0.1}, {80, NAN, 0.1}, {NAN, NAN, NAN}, {60, NAN, 0}};
+	struct chart_spec s = {.kind = CHART_SERIES, .format = CHART_SVG, .title = "steps",
+			       .points = pts, .n = 4, .target_low = 99, .target_high = NAN,
+			       .warn = 0.5, .forecast = NAN, .targets = own};
+	char *script = chart_script(&s);
+	CHECK(script != NULL, "no script");
+	const char *tlo = script ? strstr(script, "$mz_tlo << ") : NULL;
+	CHECK(tlo != NULL, "no target block in:\n%s", script ? script : "");
+	tlo = tlo ? strchr(tlo, '\n') + 1 : NULL;
+	const char *want_lines = "-0.5 70\n0.5 70\n0.5 80\n1.5 80\n\n2.5 60\n3.5 60\n";
+	CHECK(tlo && strncmp(tlo, want_lines, strlen(want_lines)) == 0, "target steps:\n%.120s",
+	      tlo ? tlo : "");
+	const char *band = script ? strstr(script, "$mz_bandlo << ") : NULL;
+	CHECK(band != NULL, "no band block");
+	band = band ? strchr(band, '\n') + 1 : NULL;
+	/* Q1: 63..70, Q2: 72..80, Q3 none, Q4 no band (warn 0). */
+	const char *want_band = "-0.5 63 70\n0.5 63 70\n0.5 72 80\n1.5 72 80\n\n\n";
+	CHECK(band && strncmp(band, want_band, strlen(want_band)) == 0, "bands:\n%.120s",
+	      band ? band : "");
+	/* The single target is not drawn when the periods carry their own. */
+	CHECK(script && !strstr(script, "99"), "the single target 99 is drawn");
+	free(script);
+
+	struct chart_pool *p = start(1, 5);
+	char err[256] = "";
+	size_t len = 0;
+	unsigned char *svg = chart_render(p, &s, &len, err, sizeof err);
+	CHECK(svg != NULL && len > 0, "gnuplot refused the step targets: %s", err);
+	free(svg);
+	chart_pool_stop(p);
+}
+
 static void run_all(void)
 {
 	if (access(GNUPLOT, X_OK) != 0) {
@@ -479,6 +517,7 @@ static void run_all(void)
 	test_png();
 	test_concurrent();
 	test_empty();
+	test_step_targets();
 }
 
 TEST_MAIN(run_all)

@@ -655,6 +655,76 @@ static void test_forecast_of(void)
 	store_close(s);
 }
 
-TEST_MAIN(test_status_names, test_status_min, test_status_max, test_status_range, test_status_grey,
+/* The one judgement: an open quarter ten days in is judged by its milestone
+ * to date (a cumulative KPI) or by its forecast (any other), never missed
+ * before it closes; closed, it is met, near or missed. */
+static void test_judge_figure(void)
+{
+	struct period q;
+	CHECK_INT(period_parse("2026-Q1", &q), 0); /* UTC here: 90 days */
+	int64_t ten_days = q.start_ms + 10 * 86400000LL;
+	struct target t = {.rule = TR_MIN, .low = 400, .high = NAN, .warn = 0.1};
+	struct forecast fc;
+	struct judgement j;
+
+	/* Cumulative, 10 of 90 days gone: the milestone is 400 x 10/90 = 44.44. */
+	forecast_from(true, &q, 50, ten_days, NULL, 0, &fc);
+	judge_figure(true, &t, 50, &fc, &j);
+	CHECK_INT(j.verdict, V_ON_TRACK);
+	CHECK_INT(j.status, ST_GREEN);
+	CHECK_STR(j.method, "milestone");
+	CHECK_DOUBLE(j.against.low, 400.0 * 10 / 90);
+	forecast_from(true, &q, 40, ten_days, NULL, 0, &fc);
+	judge_figure(true, &t, 40, &fc, &j);
+	CHECK_INT(j.verdict, V_AT_RISK);
+	CHECK_INT(j.status, ST_AMBER); /* at risk, not red: the quarter is open */
+	/* Day one: a handful of events is on track, not red against 400. */
+	forecast_from(true, &q, 3, q.start_ms + 3600000, NULL, 0, &fc);
+	judge_figure(true, &t, 3, &fc, &j);
+	CHECK_INT(j.verdict, V_ON_TRACK);
+
+	/* The same quarter closed: below the band is missed, within it near. */
+	judge_figure(true, &t, 300, NULL, &j);
+	CHECK_INT(j.verdict, V_MISSED);
+	CHECK_INT(j.status, ST_RED);
+	CHECK_STR(j.method, "closed");
+	judge_figure(true, &t, 370, NULL, &j);
+	CHECK_INT(j.verdict, V_NEAR);
+	CHECK_INT(j.status, ST_AMBER);
+	judge_figure(true, &t, 400, NULL, &j);
+	CHECK_INT(j.verdict, V_MET);
+	forecast_from(true, &q, 300, q.end_ms + 1, NULL, 0, &fc); /* judged after its end */
+	judge_figure(true, &t, 300, &fc, &j);
+	CHECK_INT(j.verdict, V_MISSED);
+
+	/* A ratio: by its forecast; without one, by its value. */
+	struct target r = {.rule = TR_MIN, .low = 70, .high = NAN, .warn = 0.1};
+	double history[] = {60, 64, 68, 72}; /* slope 4 per quarter */
+	forecast_from(false, &q, 66, ten_days, history, 4, &fc);
+	judge_figure(false, &r, 66, &fc, &j);
+	CHECK_STR(j.method, "forecast");
+	CHECK_DOUBLE(j.judged, 66 + 4 * (1 - 10.0 / 90));
+	CHECK_INT(j.verdict, V_AT_RISK); /* 69.56 is below 70 */
+	CHECK_INT(j.status, ST_AMBER);
+	forecast_from(false, &q, 67, ten_days, history, 4, &fc);
+	judge_figure(false, &r, 67, &fc, &j);
+	CHECK_INT(j.verdict, V_ON_TRACK);
+	CHECK_INT(j.status, ST_GREEN);
+	struct forecast no_fc = {.open = true, .method = "none", .value = NAN, .elapsed = 0.1};
+	judge_figure(false, &r, 65, &no_fc, &j);
+	CHECK_STR(j.method, "value");
+	CHECK_INT(j.verdict, V_AT_RISK);
+
+	/* No figure, or no target: grey. */
+	judge_figure(false, &r, NAN, NULL, &j);
+	CHECK_INT(j.verdict, V_NONE);
+	CHECK_INT(j.status, ST_GREY);
+	struct target no = {.rule = TR_NONE};
+	judge_figure(false, &no, 50, NULL, &j);
+	CHECK_INT(j.status, ST_GREY);
+	CHECK_STR(verdict_name(V_AT_RISK), "at_risk");
+}
+
+TEST_MAIN(test_judge_figure, test_status_names, test_status_min, test_status_max, test_status_range, test_status_grey,
 	  test_target_default, test_target_for, test_target_set_audit, test_forecast_run_rate,
 	  test_forecast_trend, test_forecast_none, test_forecast_of)
