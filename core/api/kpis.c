@@ -246,15 +246,22 @@ static int add_point(const struct store_result *res, void *ud)
 	return 0;
 }
 
-/* A bound: a period label (its start for `from`, its end for `to`) or a date. */
+/* A bound, inclusive: a period label (its start for `from`, its end for
+ * `to`), a day in the office's time zone (its local midnight for `from`, the
+ * next day's for `to`), or a date-time with its zone. */
 static int parse_bound(const char *v, bool upper, int64_t *ms)
 {
 	struct period p;
+	int64_t start, end;
 	if (period_parse(v, &p) == 0) {
 		*ms = upper ? p.end_ms : p.start_ms;
 		return 0;
 	}
-	return event_parse_time(v, true, ms);
+	if (period_day_parse(v, &start, &end) == 0) {
+		*ms = upper ? end : start;
+		return 0;
+	}
+	return event_parse_time(v, false, ms);
 }
 
 static bool slice_dim_known(const struct config *c, const char *dim)
@@ -279,7 +286,7 @@ enum MHD_Result api_series(struct api *h, struct MHD_Connection *c, struct http_
 			if (strcmp(v, period_kind_name((enum period_kind)i)) == 0)
 				pk = i;
 		if (pk < 0)
-			return http_send_error(c, r, MHD_HTTP_BAD_REQUEST, "period must be month, quarter or year");
+			return http_send_error(c, r, MHD_HTTP_BAD_REQUEST, "period must be month, quarter or year (the periods the KPIs are evaluated for)");
 		q.pkind = pk;
 	}
 	const char *names[2] = {"from", "to"};
@@ -288,10 +295,20 @@ enum MHD_Result api_series(struct api *h, struct MHD_Connection *c, struct http_
 		if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, names[i])) && *v &&
 		    parse_bound(v, i == 1, slots[i]) < 0) {
 			char msg[160];
-			snprintf(msg, sizeof(msg), "%s must be a period (2026-Q1, 2026-03, 2026) or a date",
+			snprintf(msg, sizeof(msg),
+				 "%s must be a period (2026-Q1, 2026-03, 2026), a day (2026-03-01, in the "
+				 "office's time zone) or a date-time with its zone",
 				 names[i]);
 			return http_send_error(c, r, MHD_HTTP_BAD_REQUEST, msg);
 		}
+	if (q.from_ms >= q.to_ms)
+		return http_send_error(c, r, MHD_HTTP_BAD_REQUEST, "from must come before to");
+	/* The periods that overlap [from, to]: from the one that holds `from`. */
+	if (q.from_ms != INT64_MIN) {
+		struct period first;
+		period_of((enum period_kind)q.pkind, q.from_ms, &first);
+		q.from_ms = first.start_ms;
+	}
 	const char *by = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "by");
 	if (by && *by) {
 		if (!slice_dim_known(h->cfg, by))

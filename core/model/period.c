@@ -48,6 +48,37 @@ static int64_t month_start(int year, int month)
 	return (int64_t)mktime(&tm) * 1000;
 }
 
+/* Local midnight of year-month-day (the day may run past the month's end:
+ * mktime carries it over). */
+static int64_t day_start(int year, int month, int day)
+{
+	struct tm tm = {0};
+	tm.tm_year = year - 1900;
+	tm.tm_mon = month - 1;
+	tm.tm_mday = day;
+	tm.tm_isdst = -1;
+	return (int64_t)mktime(&tm) * 1000;
+}
+
+int period_day_parse(const char *date, int64_t *start_ms, int64_t *end_ms)
+{
+	static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int y, m, d;
+	char c;
+	if (strlen(date) != 10 || date[4] != '-' || date[7] != '-')
+		return -EINVAL;
+	for (int i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && (date[i] < '0' || date[i] > '9'))
+			return -EINVAL;
+	if (sscanf(date, "%4d-%2d-%2d%c", &y, &m, &d, &c) != 3 || y < 1970 || m < 1 || m > 12 ||
+	    d < 1 || d > days[m - 1] ||
+	    (m == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))))
+		return -EINVAL;
+	*start_ms = day_start(y, m, d);
+	*end_ms = day_start(y, m, d + 1);
+	return 0;
+}
+
 static int months_in(enum period_kind k)
 {
 	return k == PK_MONTH ? 1 : k == PK_QUARTER ? 3 : 12;

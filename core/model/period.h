@@ -33,6 +33,9 @@ void period_make(enum period_kind k, int year, int index, struct period *p);
 void period_next(struct period *p);
 /* Parses a label; the kind follows from its form.  0, or -EINVAL. */
 int period_parse(const char *label, struct period *p);
+/* A calendar day "YYYY-MM-DD" in the zone: its local midnight into *start_ms
+ * and the next day's into *end_ms.  0, or -EINVAL when it is no date. */
+int period_day_parse(const char *date, int64_t *start_ms, int64_t *end_ms);
 /* Writes the label (NUL-terminated) into buf[16]. */
 void period_label(const struct period *p, char buf[16]);
 

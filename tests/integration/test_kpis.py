@@ -437,6 +437,21 @@ def test_nine_kpis_and_cache():
                           token='viewer')
         check(st == 200 and [x['period'] for x in body['points']] == ['2025-Q2'],
               'series from=2025-Q2&to=2025-Q2 gives only 2025-Q2: %r' % (body,))
+        # Days are the office's (Amman, UTC+3), both inclusive; a period that
+        # overlaps the range is in it.
+        for rng, want in (('from=2025-04-01&to=2025-06-30', ['2025-Q2']),
+                          ('from=2025-05-10&to=2025-05-20', ['2025-Q2']),
+                          ('from=2025-03-31&to=2025-04-01', ['2025-Q1', '2025-Q2']),
+                          ('from=2025-01-01&to=2025-03-31', ['2025-Q1'])):
+            st, body = s.json('GET', '/api/v1/kpis/2.1/series?period=quarter&' + rng,
+                              token='viewer')
+            check(st == 200 and [x['period'] for x in body['points']] == want,
+                  'series %s gives %r: %r %r' % (rng, want, st, body))
+        for bad in ('from=2025-02-30', 'from=2025-06-30&to=2025-04-01', 'to=yesterday'):
+            st, body = s.json('GET', '/api/v1/kpis/2.1/series?period=quarter&' + bad,
+                              token='viewer')
+            check(st == 400 and body.get('error'),
+                  'series %s: 400 with an error: %r %r' % (bad, st, body))
         st, body = s.json('GET', '/api/v1/kpis/2.1/series?by=planet', token='viewer')
         check(st == 400 and 'by must be' in (body or {}).get('error', ''),
               'series by=planet: 400 naming by: %r %r' % (st, body))

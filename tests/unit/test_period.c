@@ -364,6 +364,37 @@ static void test_new_york(void)
 	CHECK_PERIOD(p, PK_QUARTER, 2022, 2, Y2022 + 90 * DAY + 4 * HOUR, Y2022 + 181 * DAY + 4 * HOUR);
 }
 
-TEST_MAIN(test_zone_names, test_amman_2022_months, test_amman_2022_quarters_and_year, test_amman_2021,
+/* Days in the office's zone: local midnight to local midnight, across
+ * Amman's 2022 changes. */
+static void test_days(void)
+{
+	set_zone("Asia/Amman");
+	int64_t start = 0, end = 0;
+	/* 2022-02-24: still UTC+2; the clocks go forward at its end. */
+	CHECK_INT(period_day_parse("2022-02-24", &start, &end), 0);
+	CHECK_INT(start, Y2022 + (31 + 23) * DAY - 2 * HOUR);
+	CHECK_INT(end, Y2022 + (31 + 24) * DAY - 2 * HOUR);
+	/* 2022-02-25: the first day at UTC+3, 23 hours long. */
+	CHECK_INT(period_day_parse("2022-02-25", &start, &end), 0);
+	CHECK_INT(start, Y2022 + (31 + 24) * DAY - 2 * HOUR);
+	CHECK_INT(end, Y2022 + (31 + 25) * DAY - 3 * HOUR);
+	CHECK_INT(end - start, 23 * HOUR);
+	/* 2022-10-28: UTC+3 for good, a whole day. */
+	CHECK_INT(period_day_parse("2022-10-28", &start, &end), 0);
+	CHECK_INT(start, Y2022 + (month_day[9] + 27) * DAY - 3 * HOUR);
+	CHECK_INT(end - start, DAY);
+	/* Leap day, and the end of a month carried over. */
+	CHECK_INT(period_day_parse("2024-02-29", &start, &end), 0);
+	CHECK_INT(start, Y2024 + (31 + 28) * DAY - 3 * HOUR);
+	CHECK_INT(period_day_parse("2022-12-31", &start, &end), 0);
+	CHECK_INT(end, Y2022 + 365 * DAY - 3 * HOUR);
+	const char *bad[] = {"2022-02-29", "2022-13-01", "2022-00-10", "2022-04-31", "2022-1-01",
+			     "22-01-01",   "2022-01-1",  "2022/01/01", "abcd-ef-gh", "2022-01-01 ",
+			     "",           "1969-12-31", "2022-01-00"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(period_day_parse(bad[i], &start, &end) == -EINVAL, "'%s' parsed", bad[i]);
+}
+
+TEST_MAIN(test_days, test_zone_names, test_amman_2022_months, test_amman_2022_quarters_and_year, test_amman_2021,
 	  test_amman_period_of, test_labels, test_parse, test_next_across_years, test_utc,
 	  test_new_york)
