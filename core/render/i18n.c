@@ -90,6 +90,8 @@ static const struct word words[] = {
 	{"status_amber", "Near target", "قريب من المستهدف"},
 	{"status_red", "Off target", "دون المستهدف"},
 	{"status_grey", "No data", "لا توجد بيانات"},
+	{"verdict_on_track", "On track", "على المسار"},
+	{"verdict_at_risk", "At risk", "معرّض للإخفاق"},
 	{"state_ok", "OK", "سليم"},
 	{"state_at_risk", "At risk", "معرّض للخطر"},
 	{"state_missed", "Missed", "لم يتحقق"},

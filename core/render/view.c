@@ -295,6 +295,12 @@ cJSON *view_json(const struct kpi_view *v, enum lang l)
 	add_number(o, "n", v->has ? v->n : NAN, l);
 	add_target(o, &v->target, l);
 	add_status(o, v->status, l);
+	/* An open period says whether it is on track or at risk, not "near". */
+	cJSON_AddStringToObject(o, "verdict", verdict_name(v->judgement.verdict));
+	if (v->judgement.verdict == V_ON_TRACK || v->judgement.verdict == V_AT_RISK)
+		cJSON_ReplaceItemInObject(o, "status_text",
+					  cJSON_CreateString(i18n_text2(l, "verdict_",
+									verdict_name(v->judgement.verdict))));
 	if (v->note)
 		cJSON_AddStringToObject(o, "note", v->note);
 	const char *prov = v->has ? v->provenance : v->latest_provenance;
