@@ -851,7 +851,7 @@ def test_plugins_refused():
             line = line.strip()
             if ': ' in line and line.split(': ', 1)[0].endswith('.so'):
                 lines[os.path.basename(line.split(': ', 1)[0])] = line.split(': ', 1)[1]
-        for f, why in (('bad_abi.so', 'plugin ABI 2; this host speaks 1'),
+        for f, why in (('bad_abi.so', 'plugin ABI 3; this host speaks 1 to 2'),
                        ('no_entry.so', 'no mizan_plugin_entry symbol'),
                        ('init_fails.so', 'plugin init failed: cannot reach the registry')):
             check(why in lines.get(f, ''), 'plugins: %s refused with "%s" (got %r)' % (f, why, lines.get(f)))
