@@ -9,10 +9,10 @@
  *     final(state, &result)              once, at the end
  *     fini(state)                        once, always, after init succeeded
  *
- * ABI 2: kept states.  The host keeps an indicator's partial state per
- * (KPI, slice, local day) and per period, and folds a new batch of events
- * into them (a period is the merge of its days), so it must store states
- * and bring them back, in another process, later.  A plugin of ABI 2 whose
+ * ABI 2: kept states.  The host may keep an indicator's partial state per
+ * (KPI, slice, local day) and per period, and fold a new batch of events
+ * into them (a period being the merge of its days), so it must be able to
+ * store states and bring them back, in another process, later.  A plugin of ABI 2 whose
  * indicator has merge says how, one of two ways:
  *   - plain data (no save/load): the state's state_size bytes hold no
  *     pointer and nothing init allocated; the host copies them as they are
