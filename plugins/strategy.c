@@ -161,6 +161,47 @@ static void automated_final(const void *state, struct mizan_result *out)
 		out->note = "out of memory";
 }
 
+/* Kept as bytes (the set holds pointers): the two counts and oom as three
+ * doubles, then each service code with its NUL. */
+static long automated_save(const void *state, void *buf, size_t cap)
+{
+	const struct automated_state *st = state;
+	double head[3] = {st->automated_events, st->service_events, st->oom};
+	size_t need = sizeof(head);
+	for (size_t i = 0; i < st->set.cap; i++)
+		if (st->set.slot[i])
+			need += strlen(st->set.slot[i]) + 1;
+	if (need > cap)
+		return (long)need;
+	char *p = buf;
+	memcpy(p, head, sizeof(head));
+	p += sizeof(head);
+	for (size_t i = 0; i < st->set.cap; i++)
+		if (st->set.slot[i]) {
+			size_t len = strlen(st->set.slot[i]) + 1;
+			memcpy(p, st->set.slot[i], len);
+			p += len;
+		}
+	return (long)need;
+}
+
+static int automated_load(void *state, const void *buf, size_t len)
+{
+	struct automated_state *st = state;
+	double head[3];
+	if (len < sizeof(head) || (len > sizeof(head) && ((const char *)buf)[len - 1] != '\0'))
+		return -EINVAL;
+	memcpy(head, buf, sizeof(head));
+	st->automated_events = head[0];
+	st->service_events = head[1];
+	st->oom = head[2] != 0;
+	for (const char *p = (const char *)buf + sizeof(head), *end = (const char *)buf + len;
+	     p < end; p += strlen(p) + 1)
+		if (strset_add(st->host, &st->set, p))
+			return -ENOMEM;
+	return 0;
+}
+
 static void automated_fini(void *state)
 {
 	struct automated_state *st = state;
@@ -431,6 +472,8 @@ static const struct mizan_indicator strategy_indicators[] = {
 		.init = automated_init,
 		.step = automated_step,
 		.merge = automated_merge,
+		.save = automated_save,
+		.load = automated_load,
 		.final = automated_final,
 		.fini = automated_fini,
 	},

@@ -18,6 +18,7 @@
 #include "model/config.h"
 #include "model/event.h"
 #include "mizan/plugin.h"
+#include "util/buf.h"
 
 #define IND_ERRLEN 256
 
@@ -60,6 +61,13 @@ struct indicator_ops {
 	 * negative errno with err filled (as step; a plugin's own merge error).
 	 * NULL when the indicator cannot merge. */
 	int (*merge)(struct indicator *ind, void *state, void *other, char *err);
+	/* Appends the state, as bytes, to *out; load restores such bytes into
+	 * a state fresh from state_new (with the same params).  0, or a
+	 * negative errno with err filled (-ENOMEM, a script's state that is
+	 * not plain values, a plugin's own error).  Both NULL when the
+	 * indicator's states cannot be kept: it is then rescanned. */
+	int (*save)(struct indicator *ind, void *state, struct buf *out, char *err);
+	int (*load)(struct indicator *ind, void *state, const void *data, size_t len, char *err);
 	/* Fills *out.  0, or a negative errno with err filled (as step;
 	 * -ERANGE a plugin that gave more extra figures than there is room
 	 * for, -EINVAL one without a name); *out then means nothing. */

@@ -132,10 +132,14 @@ void kpi_registry_load(struct registry *r, const struct config *c)
 
 /* ---- keys and tables ------------------------------------------------------------ */
 
+/* A (KPI, period) as one number: the KPI's index in its upper 32 bits (a
+ * configuration may hold any number of KPIs), then the period's kind (4
+ * bits), year (16) and index in its year (8).  Keys of one KPI sort by
+ * period kind, then time. */
 static uint64_t period_key(int kpi, const struct period *p)
 {
-	return (uint64_t)(kpi & 0xff) << 32 | (uint64_t)p->kind << 28 | (uint64_t)(p->year & 0xffff) << 8 |
-	       (uint64_t)(p->index & 0xff);
+	return (uint64_t)(uint32_t)kpi << 32 | (uint64_t)(p->kind & 0xf) << 28 |
+	       (uint64_t)(p->year & 0xffff) << 8 | (uint64_t)(p->index & 0xff);
 }
 
 static uint64_t mix(uint64_t x)

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "util/buf.h"
 #include "util/log.h"
 
 /* The size of struct mizan_plugin in ABI 1, its first version: a plugin's
@@ -103,6 +104,52 @@ static int op_merge(struct indicator *ind, void *state, void *other, char *err)
 	return 0;
 }
 
+/* ABI 2: the state as bytes, through the plugin's save or, for plain data,
+ * as its state_size bytes. */
+static int op_save(struct indicator *ind, void *state, struct buf *out, char *err)
+{
+	const struct plugin_ind *pi = ind->impl;
+	if (!pi->mi->save) {
+		buf_add(out, state, pi->mi->state_size);
+		return out->oom ? -ENOMEM : 0;
+	}
+	size_t at = out->len, cap = 256;
+	for (;;) {
+		if (!buf_reserve(out, cap))
+			return -ENOMEM;
+		long n = pi->mi->save(state, out->p + at, cap);
+		if (n < 0) {
+			snprintf(err, IND_ERRLEN, "save of %s failed: %s", ind->name,
+				 strerror((int)-n));
+			return (int)n;
+		}
+		if ((size_t)n <= cap) {
+			out->len = at + (size_t)n;
+			return 0;
+		}
+		cap = (size_t)n;
+	}
+}
+
+static int op_load(struct indicator *ind, void *state, const void *data, size_t len, char *err)
+{
+	const struct plugin_ind *pi = ind->impl;
+	if (!pi->mi->load) {
+		if (len != pi->mi->state_size) {
+			snprintf(err, IND_ERRLEN, "a kept state of %s is %zu bytes, not %zu", ind->name,
+				 len, pi->mi->state_size);
+			return -EINVAL;
+		}
+		memcpy(state, data, len);
+		return 0;
+	}
+	int rc = pi->mi->load(state, data, len);
+	if (rc != 0)
+		snprintf(err, IND_ERRLEN, "load of %s failed: %s", ind->name,
+			 strerror(rc < 0 ? -rc : rc));
+	return rc < 0 ? rc : rc ? -EINVAL : 0;
+}
+
 static int op_final(struct indicator *ind, void *state, struct mizan_result *out, char *err)
 {
 	const struct plugin_ind *pi = ind->impl;
@@ -144,7 +191,19 @@ static void op_unload(struct indicator *ind)
 	free(pi);
 }
 
-/* Two tables, so that ops->merge is NULL exactly when the plugin cannot merge. */
+/* Three tables, so that ops->merge is NULL exactly when the plugin cannot
+ * merge, and ops->save exactly when its states cannot be kept (ABI 1). */
+static const struct indicator_ops plugin_ops_keep = {
+	.state_new = op_state_new,
+	.step = op_step,
+	.merge = op_merge,
+	.save = op_save,
+	.load = op_load,
+	.final = op_final,
+	.state_free = op_state_free,
+	.unload = op_unload,
+};
+
 static const struct indicator_ops plugin_ops_merge = {
 	.state_new = op_state_new,
 	.step = op_step,
@@ -165,7 +224,8 @@ static const struct indicator_ops plugin_ops_nomerge = {
 
 int plugin_is_plugin(const struct indicator *ind)
 {
-	return ind->ops == &plugin_ops_merge || ind->ops == &plugin_ops_nomerge;
+	return ind->ops == &plugin_ops_merge || ind->ops == &plugin_ops_nomerge ||
+	       ind->ops == &plugin_ops_keep;
 }
 
 /* ---- loading ----------------------------------------------------------- */
@@ -185,7 +245,7 @@ static int name_ok(const char *name)
 
 /* Checks one indicator of the plugin; 0, or -EINVAL with the reason recorded. */
 static int check_indicator(struct registry *r, const char *path, const struct mizan_indicator *mi,
-			   size_t i)
+			   size_t i, unsigned abi, size_t isize)
 {
 	if (!name_ok(mi->name)) {
 		registry_error(r, path, "indicator %zu: name '%s' is not [a-z0-9_], 1 to 63 characters",
@@ -209,6 +269,12 @@ static int check_indicator(struct registry *r, const char *path, const struct mi
 	if (mi->kinds & ~known) {
 		registry_error(r, path, "indicator '%s' reads unknown event kinds 0x%x", mi->name,
 			       mi->kinds & ~known);
+		return -EINVAL;
+	}
+	if (abi >= 2 && isize >= offsetof(struct mizan_indicator, load) + sizeof(mi->load) &&
+	    !mi->save != !mi->load) {
+		registry_error(r, path, "indicator '%s' has %s without %s", mi->name,
+			       mi->save ? "save" : "load", mi->save ? "load" : "save");
 		return -EINVAL;
 	}
 	return 0;
@@ -238,7 +304,7 @@ static int check_plugin(struct registry *r, const char *path, const struct mizan
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < d->nindicators; i++) {
-		rc = check_indicator(r, path, indicator_at(d, i), i);
+		rc = check_indicator(r, path, indicator_at(d, i), i, d->abi, d->indicator_size);
 		if (rc)
 			return rc;
 	}
@@ -286,7 +352,12 @@ static struct indicator *indicator_make(struct plugin_lib *lib, const struct miz
 	snprintf(ind->source, sizeof(ind->source), "plugin");
 	snprintf(ind->origin, sizeof(ind->origin), "%s", lib->file);
 	snprintf(ind->version, sizeof(ind->version), "%s", lib->label);
-	ind->ops = mi->merge ? &plugin_ops_merge : &plugin_ops_nomerge;
+	/* ABI 2 members are read only from an ABI-2 description that has them. */
+	bool v2 = lib->desc.abi >= 2 &&
+		  lib->desc.indicator_size >= offsetof(struct mizan_indicator, load) + sizeof(mi->load);
+	if (!v2)
+		pi->copy.save = NULL, pi->copy.load = NULL;
+	ind->ops = !mi->merge ? &plugin_ops_nomerge : v2 ? &plugin_ops_keep : &plugin_ops_merge;
 	ind->impl = pi;
 	return ind;
 }
@@ -324,9 +395,9 @@ int plugin_load_file(struct registry *r, const char *path)
 		goto fail;
 	}
 	/* abi and size first, before anything else is read. */
-	if (d->abi != MIZAN_PLUGIN_ABI) {
-		registry_error(r, path, "built for plugin ABI %u; this host speaks %d",
-			       (unsigned)d->abi, MIZAN_PLUGIN_ABI);
+	if (d->abi < MIZAN_PLUGIN_ABI_MIN || d->abi > MIZAN_PLUGIN_ABI) {
+		registry_error(r, path, "built for plugin ABI %u; this host speaks %d to %d",
+			       (unsigned)d->abi, MIZAN_PLUGIN_ABI_MIN, MIZAN_PLUGIN_ABI);
 		rc = -EPROTO;
 		goto fail;
 	}
@@ -465,6 +536,7 @@ int plugin_foreach(const struct registry *r,
 			.file = lib->file,
 			.nindicators = k,
 			.indicators = names,
+			.abi = lib->desc.abi,
 		};
 		fn(&info, ud);
 	}
@@ -478,6 +550,10 @@ static void print_one(const struct plugin_info *info, void *ud)
 	fprintf(out, "%s %s %s:", info->name, info->version, info->file);
 	for (size_t i = 0; i < info->nindicators; i++)
 		fprintf(out, "%s %s", i ? "," : "", info->indicators[i]);
+	if (info->abi < 2)
+		fprintf(out, " (plugin ABI %u: its states are not kept, every period its events touch "
+			     "is rescanned)",
+			info->abi);
 	fputc('\n', out);
 }
 

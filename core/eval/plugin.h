@@ -60,6 +60,7 @@ struct plugin_info {
 	const char *file;    /* the path it was loaded from */
 	size_t nindicators;
 	const char *const *indicators; /* the names of its registered indicators */
+	unsigned abi;                  /* the plugin ABI it was built for */
 };
 
 /* Calls fn once per plugin that has indicators in r, in the order the
@@ -69,7 +70,8 @@ int plugin_foreach(const struct registry *r,
 		   void (*fn)(const struct plugin_info *info, void *ud), void *ud);
 
 /* Writes one line per plugin to out (borrowed):  name version file: ind1,
- * ind2, ...  0, or -ENOMEM. */
+ * ind2, ...  (and, for a plugin of ABI 1, that its indicators are
+ * rescanned).  0, or -ENOMEM. */
 int plugin_print(const struct registry *r, FILE *out);
 
 /* True when ind was loaded by this loader. */

@@ -26,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/buf.h"
+
 /* A fold state as the engine holds it. */
 struct fold {
 	int ref; /* the state table in the registry */
@@ -238,6 +240,184 @@ static int op_merge(struct indicator *ind, void *state, void *other, char *err)
 	return rc;
 }
 
+/* ---- kept states: a state table as bytes ----------------------------------
+ *
+ * A kept state is plain values: numbers (integers and floats kept apart,
+ * each as its 8 bytes), strings, booleans and tables of those, at most
+ * STATE_DEPTH deep.  Bytes: a value is one tag and its payload:
+ *   'i' int64, 'd' double, 's' uint32 length and the bytes, 't' true,
+ *   'f' false, 'T' the pairs (key value key value ...) and 'E'.
+ */
+#define STATE_DEPTH 16
+
+struct save_args {
+	struct script *s;
+	struct fold *f;
+	struct buf *out;
+};
+
+static void save_value(lua_State *L, int idx, struct buf *out, int depth)
+{
+	switch (lua_type(L, idx)) {
+	case LUA_TNUMBER:
+		if (lua_isinteger(L, idx)) {
+			lua_Integer v = lua_tointeger(L, idx);
+			int64_t i = (int64_t)v;
+			buf_putc(out, 'i');
+			buf_add(out, &i, sizeof(i));
+		} else {
+			double d = (double)lua_tonumber(L, idx);
+			buf_putc(out, 'd');
+			buf_add(out, &d, sizeof(d));
+		}
+		break;
+	case LUA_TSTRING: {
+		size_t len;
+		const char *p = lua_tolstring(L, idx, &len);
+		uint32_t n = (uint32_t)len;
+		if (len > UINT32_MAX)
+			luaL_error(L, "a kept state holds a string too long");
+		buf_putc(out, 's');
+		buf_add(out, &n, sizeof(n));
+		buf_add(out, p, len);
+		break;
+	}
+	case LUA_TBOOLEAN:
+		buf_putc(out, lua_toboolean(L, idx) ? 't' : 'f');
+		break;
+	case LUA_TTABLE:
+		if (depth >= STATE_DEPTH)
+			luaL_error(L, "the state is nested more than %d deep (or holds a cycle)",
+				   STATE_DEPTH);
+		luaL_checkstack(L, 3, "state");
+		idx = lua_absindex(L, idx);
+		buf_putc(out, 'T');
+		lua_pushnil(L);
+		while (lua_next(L, idx)) {
+			save_value(L, -2, out, depth + 1);
+			save_value(L, -1, out, depth + 1);
+			lua_pop(L, 1);
+		}
+		buf_putc(out, 'E');
+		break;
+	default:
+		luaL_error(L, "the state holds a %s: a kept state holds only numbers, strings, "
+			      "booleans and tables of them",
+			   luaL_typename(L, idx));
+	}
+	if (out->oom)
+		luaL_error(L, "not enough memory");
+}
+
+static int do_save(lua_State *L)
+{
+	struct save_args *a = lua_touserdata(L, 1);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, a->f->ref);
+	save_value(L, -1, a->out, 0);
+	return 0;
+}
+
+static int op_save(struct indicator *ind, void *state, struct buf *out, char *err)
+{
+	struct script *s = ind->impl;
+	struct fold *f = state;
+	size_t at = out->len;
+	if (f->dead) {
+		script_errf(err, "%s: the state failed earlier", s->path);
+		return -EINVAL;
+	}
+	struct save_args a = {s, f, out};
+	int rc = script_protected(s, "save", do_save, &a, err);
+	if (rc < 0 && !out->oom)
+		buf_truncate(out, at);
+	return out->oom ? -ENOMEM : rc;
+}
+
+struct load_args {
+	struct script *s;
+	struct fold *f;
+	const unsigned char *p, *end;
+};
+
+static void load_value(lua_State *L, struct load_args *a, int depth)
+{
+	if (a->p >= a->end)
+		luaL_error(L, "a kept state is cut short");
+	luaL_checkstack(L, 3, "state");
+	unsigned char tag = *a->p++;
+	switch (tag) {
+	case 'i':
+	case 'd': {
+		if ((size_t)(a->end - a->p) < 8)
+			luaL_error(L, "a kept state is cut short");
+		if (tag == 'i') {
+			int64_t i;
+			memcpy(&i, a->p, 8);
+			lua_pushinteger(L, (lua_Integer)i);
+		} else {
+			double d;
+			memcpy(&d, a->p, 8);
+			lua_pushnumber(L, d);
+		}
+		a->p += 8;
+		break;
+	}
+	case 's': {
+		uint32_t n;
+		if ((size_t)(a->end - a->p) < 4)
+			luaL_error(L, "a kept state is cut short");
+		memcpy(&n, a->p, 4);
+		a->p += 4;
+		if ((size_t)(a->end - a->p) < n)
+			luaL_error(L, "a kept state is cut short");
+		lua_pushlstring(L, (const char *)a->p, n);
+		a->p += n;
+		break;
+	}
+	case 't':
+	case 'f':
+		lua_pushboolean(L, tag == 't');
+		break;
+	case 'T':
+		if (depth >= STATE_DEPTH)
+			luaL_error(L, "a kept state is nested too deep");
+		lua_newtable(L);
+		while (a->p < a->end && *a->p != 'E') {
+			load_value(L, a, depth + 1);
+			load_value(L, a, depth + 1);
+			lua_rawset(L, -3);
+		}
+		if (a->p >= a->end)
+			luaL_error(L, "a kept state is cut short");
+		a->p++;
+		break;
+	default:
+		luaL_error(L, "a kept state has an unknown tag %d", tag);
+	}
+}
+
+static int do_load(lua_State *L)
+{
+	struct load_args *a = lua_touserdata(L, 1);
+	load_value(L, a, 0);
+	if (!lua_istable(L, -1) || a->p != a->end)
+		return luaL_error(L, "a kept state is not one table");
+	int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	luaL_unref(L, LUA_REGISTRYINDEX, a->f->ref);
+	a->f->ref = ref;
+	return 0;
+}
+
+static int op_load(struct indicator *ind, void *state, const void *data, size_t len, char *err)
+{
+	struct script *s = ind->impl;
+	struct load_args a = {s, state, data, (const unsigned char *)data + len};
+	int rc = script_protected(s, "load", do_load, &a, err);
+	if (rc < 0)
+		a.f->dead = true;
+	return rc;
+}
+
 /* A copy of `str` that lives until the script is unloaded (result strings
  * must outlive the call); NULL when the pool is full. */
 static const char *pool_intern(struct script *s, const char *str)
@@ -412,6 +592,8 @@ const struct indicator_ops script_ops = {
 	.state_new = op_state_new,
 	.step = op_step,
 	.merge = op_merge,
+	.save = op_save,
+	.load = op_load,
 	.final = op_final,
 	.state_free = op_state_free,
 	.unload = op_unload,

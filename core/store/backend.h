@@ -73,9 +73,21 @@ struct store_ops {
 	int (*sources_each)(struct store *s, int (*cb)(const struct store_source *src, void *ud),
 			    void *ud, char *err);
 
+	/* store_results_write_folds (store_results_write: no folds). */
 	int (*results_write)(struct store *s, const struct store_result_key *cleared,
 			     size_t ncleared, const struct store_result *rows, size_t n,
-			     int64_t dirty_upto, int64_t *run, char *err);
+			     int64_t dirty_upto, const struct store_fold_write *folds, size_t nfolds,
+			     int64_t *run, char *err);
+	int64_t (*events_last_seq)(struct store *s, char *err);
+	int (*scan_seq)(struct store *s, int kind, int64_t from_ms, int64_t to_ms,
+			int64_t after_seq, int64_t upto_seq, bool by_time,
+			int (*cb)(const struct event *e, void *ud), void *ud, char *err);
+	int (*fold_meta_get)(struct store *s, const char *kpi, char *sig, size_t siglen,
+			     int64_t *upto_seq, char *err);
+	int (*fold_states_each)(struct store *s, const char *kpi, int64_t scope_from,
+				int64_t scope_to,
+				int (*cb)(const struct store_fold_state *st, void *ud), void *ud,
+				char *err);
 	int (*results_each)(struct store *s, const struct store_result_query *q,
 			    int (*cb)(const struct store_result *r, void *ud), void *ud, char *err);
 	int64_t (*results_max_run)(struct store *s, char *err);

@@ -183,8 +183,56 @@ int store_results_write(struct store *s, const struct store_result_key *cleared,
 	if (!run)
 		run = &local_run;
 	*run = 0;
-	return (int)err_out(
-		s->ops->results_write(s, cleared, ncleared, rows, n, dirty_upto, run, err), err);
+	return (int)err_out(s->ops->results_write(s, cleared, ncleared, rows, n, dirty_upto, NULL,
+						  0, run, err),
+			    err);
+}
+
+int store_results_write_folds(struct store *s, const struct store_result_key *cleared,
+			      size_t ncleared, const struct store_result *rows, size_t n,
+			      int64_t dirty_upto, const struct store_fold_write *folds,
+			      size_t nfolds, int64_t *run, char *err)
+{
+	int64_t local_run;
+	ERR_IN(err);
+	if (!run)
+		run = &local_run;
+	*run = 0;
+	return (int)err_out(s->ops->results_write(s, cleared, ncleared, rows, n, dirty_upto, folds,
+						  nfolds, run, err),
+			    err);
+}
+
+int64_t store_events_last_seq(struct store *s, char *err)
+{
+	ERR_IN(err);
+	return err_out(s->ops->events_last_seq(s, err), err);
+}
+
+int store_scan_seq(struct store *s, int kind, int64_t from_ms, int64_t to_ms, int64_t after_seq,
+		   int64_t upto_seq, bool by_time, int (*cb)(const struct event *e, void *ud),
+		   void *ud, char *err)
+{
+	ERR_IN(err);
+	return (int)err_out(s->ops->scan_seq(s, kind, from_ms, to_ms, after_seq, upto_seq, by_time,
+					     cb, ud, err),
+			    err);
+}
+
+int store_fold_meta_get(struct store *s, const char *kpi, char *sig, size_t siglen,
+			int64_t *upto_seq, char *err)
+{
+	ERR_IN(err);
+	return (int)err_out(s->ops->fold_meta_get(s, kpi, sig, siglen, upto_seq, err), err);
+}
+
+int store_fold_states_each(struct store *s, const char *kpi, int64_t scope_from, int64_t scope_to,
+			   int (*cb)(const struct store_fold_state *st, void *ud), void *ud,
+			   char *err)
+{
+	ERR_IN(err);
+	return (int)err_out(s->ops->fold_states_each(s, kpi, scope_from, scope_to, cb, ud, err),
+			    err);
 }
 
 int store_results_each(struct store *s, const struct store_result_query *q,

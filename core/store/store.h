@@ -80,7 +80,7 @@ int store_open(struct store **out, const char *url, const struct store_opts *o, 
 void store_close(struct store *s);
 
 /* The schema version this build writes. */
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 /* How the store is, into the caller's *h: its schema (found, and expected
  * by this build), whether it answers with the expected schema, its size in
@@ -185,6 +185,64 @@ struct store_result_key {
 int store_results_write(struct store *s, const struct store_result_key *cleared, size_t ncleared,
 			const struct store_result *rows, size_t n, int64_t dirty_upto,
 			int64_t *run, char *err);
+
+/* ---- fold states: incremental evaluation ------------------------------------------ */
+
+/* Events are numbered as they are stored (1, 2, ...), inside the writing
+ * transaction: a number becomes visible only with every smaller one.  The
+ * highest number stored (0: none), or a negative errno. */
+int64_t store_events_last_seq(struct store *s, char *err);
+
+/* Every event of one kind with after_seq < number <= upto_seq and
+ * from_ms <= ts < to_ms (attrs left out): in time order when by_time (then
+ * as store_scan), else in the order they were stored (what a batch added:
+ * the number range is read through its key).  As store_scan otherwise. */
+int store_scan_seq(struct store *s, int kind, int64_t from_ms, int64_t to_ms, int64_t after_seq,
+		   int64_t upto_seq, bool by_time, int (*cb)(const struct event *e, void *ud),
+		   void *ud, char *err);
+
+/* A KPI's partial state for one scope (a number the evaluation gives: a
+ * day, a period) and one slice (dim and slice "" for the whole): opaque
+ * bytes the evaluation serialised. */
+struct store_fold_state {
+	int64_t scope;
+	const char *dim, *slice;
+	const void *data;
+	size_t len;
+};
+
+/* What a KPI's states were made by (its signature: indicator, version,
+ * parameters, zone, ...) and the event number they include up to.  1 found
+ * (the signature copied into sig[siglen], cut to fit), 0 none, or a
+ * negative errno. */
+int store_fold_meta_get(struct store *s, const char *kpi, char *sig, size_t siglen,
+			int64_t *upto_seq, char *err);
+
+/* Calls cb with each state of kpi whose scope is in [scope_from, scope_to],
+ * by scope, dim and slice. */
+int store_fold_states_each(struct store *s, const char *kpi, int64_t scope_from, int64_t scope_to,
+			   int (*cb)(const struct store_fold_state *st, void *ud), void *ud,
+			   char *err);
+
+/* The states one evaluation writes for one KPI: with reset, every state the
+ * KPI had is dropped first; then states[0..nstates) replace those of the
+ * same (scope, dim, slice), and the KPI's signature and event number are
+ * set. */
+struct store_fold_write {
+	const char *kpi, *signature;
+	int64_t upto_seq;
+	bool reset;
+	const struct store_fold_state *states;
+	size_t nstates;
+};
+
+/* store_results_write, and in the same transaction the fold states
+ * folds[0..nfolds): the figures and the states they came from are stored
+ * together or not at all. */
+int store_results_write_folds(struct store *s, const struct store_result_key *cleared,
+			      size_t ncleared, const struct store_result *rows, size_t n,
+			      int64_t dirty_upto, const struct store_fold_write *folds,
+			      size_t nfolds, int64_t *run, char *err);
 
 struct store_result_query {
 	const char *kpi;          /* NULL: every KPI */

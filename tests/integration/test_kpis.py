@@ -10,6 +10,7 @@ server must agree to 1e-9.
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 
@@ -549,6 +550,51 @@ def test_nine_kpis_and_cache():
               'kpi 1.1 2025-Q1 kept its run after the duplicate')
 
 
+def test_many_kpis():
+    """300 copies of the shipped KPIs beside them (309 in all, more than
+    fits in 8 bits): every copy's figures, whole and by mission, quarters
+    and years, equal its original's to the digit, and the scorecard shows
+    every KPI with the same figure as its original."""
+    copies = []
+    for i in range(300):
+        kid, goal, unit, ind, params = KPIS[i % len(KPIS)]
+        copies.append(('c%d' % i, goal, unit, ind, params))
+    dash = {'server.dashboards': os.path.join(SRC, 'dashboards')}
+    with kpi_server(KPIS + copies, extra=dash) as s:
+        if not start_and_load(s):
+            return
+        st, body = s.json('GET', '/api/v1/kpis', token='viewer')
+        ok = st == 200 and len(body['kpis']) == len(KPIS) + len(copies)
+        check(ok, 'GET /api/v1/kpis lists %d KPIs (%r)' % (len(KPIS) + len(copies), st))
+        errors = [k['id'] for k in (body or {}).get('kpis', []) if k['error'] is not None]
+        check(not errors, 'no KPI failed (%r)' % errors[:5])
+        orig = {k[0]: all_points(s, k[0]) for k in KPIS}
+        bad = []
+        for i, (cid, _, _, _, _) in enumerate(copies):
+            want = orig[KPIS[i % len(KPIS)][0]]
+            got = all_points(s, cid)
+            strip = lambda pts: {k: (p['value'], p['n'], p['extra'], p['note']) for k, p in pts.items()}
+            if strip(got) != strip(want) or not got:
+                bad.append(cid)
+        check(not bad, 'every copy\'s figures equal its original\'s to the digit (%d differ: %r)'
+              % (len(bad), bad[:5]))
+        st, h, _ = s.request('POST', '/login', ('token=' + s.tokens['viewer']).encode(),
+                             {'Content-Type': 'application/x-www-form-urlencoded'}, token=None)
+        m = re.search(r'mizan_session=[^;,]+', h.get('set-cookie') or '')
+        cookie = m.group(0) if m else ''
+        st, _, t = s.request('GET', '/?period=2025-Q1', b'', {'Cookie': cookie}, token=None)
+        t = t.decode('utf-8', 'replace')
+        shown = dict(re.findall(r'data-kpi="([^"]+)".*?data-value="([^"]*)"', t, re.S))
+        check(st == 200 and len(shown) == len(KPIS) + len(copies),
+              'the scorecard shows all %d KPIs (%r, %d shown)' % (len(KPIS) + len(copies), st, len(shown)))
+        differ = [cid for i, (cid, *_r) in enumerate(copies)
+                  if shown.get(cid) != shown.get(KPIS[i % len(KPIS)][0])]
+        figures = sum(1 for v in shown.values() if v)
+        check(not differ and figures >= len(copies),
+              'each copy shows its original\'s figure on the scorecard (%d with a figure; %r differ)'
+              % (figures, differ[:5]))
+
+
 def test_reported_values():
     kpis = KPIS + [('5.1', 'G4', 'stories', None, {})]
     with kpi_server(kpis, tokens=('ingest', 'viewer', 'admin')) as s:
@@ -820,7 +866,7 @@ def test_plugins_refused():
             line = line.strip()
             if ': ' in line and line.split(': ', 1)[0].endswith('.so'):
                 lines[os.path.basename(line.split(': ', 1)[0])] = line.split(': ', 1)[1]
-        for f, why in (('bad_abi.so', 'plugin ABI 2; this host speaks 1'),
+        for f, why in (('bad_abi.so', 'plugin ABI 3; this host speaks 1 to 2'),
                        ('no_entry.so', 'no mizan_plugin_entry symbol'),
                        ('init_fails.so', 'plugin init failed: cannot reach the registry')):
             check(why in lines.get(f, ''), 'plugins: %s refused with "%s" (got %r)' % (f, why, lines.get(f)))
@@ -853,5 +899,5 @@ def test_plugins_refused():
 
 
 if __name__ == '__main__':
-    main([test_nine_kpis_and_cache, test_reported_values, test_c_vs_lua, test_test_kpi,
+    main([test_nine_kpis_and_cache, test_many_kpis, test_reported_values, test_c_vs_lua, test_test_kpi,
           test_plugins_refused])

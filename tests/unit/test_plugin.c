@@ -114,6 +114,20 @@ static int fold(struct indicator *ind, const struct mizan_params *params,
 	}
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = ind->ops->step(ind, split && i >= split ? b : a, &evs[i], err);
+	/* A kept state: b saved and loaded into a fresh one, as between two
+	 * evaluations. */
+	if (rc == 0 && split && ind->ops->save) {
+		struct buf kept = {0};
+		void *c = ind->ops->state_new(ind, params, err);
+		rc = c ? ind->ops->save(ind, b, &kept, err) : -ENOMEM;
+		if (rc == 0)
+			rc = ind->ops->load(ind, c, kept.p, kept.len, err);
+		buf_free(&kept);
+		if (c) {
+			ind->ops->state_free(ind, b);
+			b = c;
+		}
+	}
 	if (rc == 0 && split)
 		rc = ind->ops->merge ? ind->ops->merge(ind, a, b, err) : -ENOTSUP;
 	if (rc == 0)
@@ -513,7 +527,7 @@ static void test_refusals(void)
 	CHECK_INT(plugin_load_dir(&r, PLUGIN_DIR), 2);
 	size_t n0 = r.n;
 
-	expect_refused(&r, "bad_abi.so", "built for plugin ABI 2; this host speaks 1");
+	expect_refused(&r, "bad_abi.so", "built for plugin ABI 3; this host speaks 1 to 2");
 	expect_refused(&r, "small_size.so", "bytes; this host needs at least");
 	expect_refused(&r, "no_entry.so", "no mizan_plugin_entry symbol: not a Mizan plugin");
 	expect_refused(&r, "init_fails.so", "plugin init failed: cannot reach the registry");

@@ -100,6 +100,21 @@ static int fold(struct indicator *ind, const char *const *pairs, const struct mi
 		void *a = fold_new(ind, pairs, evs, 0, n / 2, err);
 		void *b = fold_new(ind, pairs, evs, n / 2, n, err);
 		CHECK(a && b, "%s", err);
+		/* b is kept: saved, and loaded into a fresh state, as between
+		 * two evaluations. */
+		if (a && b && ind->ops->save) {
+			struct buf kept = {0};
+			CHECK(ind->ops->save(ind, b, &kept, err) == 0, "save: %s", err);
+			void *c = fold_new(ind, pairs, evs, 0, 0, err);
+			CHECK(c != NULL, "%s", err);
+			if (c) {
+				CHECK(ind->ops->load(ind, c, kept.p, kept.len, err) == 0, "load: %s",
+				      err);
+				ind->ops->state_free(ind, b);
+				b = c;
+			}
+			buf_free(&kept);
+		}
 		if (a && b) {
 			CHECK(ind->ops->merge(ind, a, b, err) == 0, "%s", err);
 			CHECK(ind->ops->final(ind, a, &m, err) == 0, "%s", err);

@@ -409,5 +409,82 @@ static void test_health(void)
 	store_close(s);
 }
 
+static int count_event(const struct event *e, void *ud)
+{
+	(void)e;
+	(*(int *)ud)++;
+	return 0;
+}
+
+struct seen_states {
+	int n;
+	int64_t scopes[8];
+	char data[8][16];
+};
+
+static int seen_state(const struct store_fold_state *f, void *ud)
+{
+	struct seen_states *s = ud;
+	if (s->n < 8) {
+		s->scopes[s->n] = f->scope;
+		snprintf(s->data[s->n], sizeof(s->data[0]), "%.*s", (int)f->len, (const char *)f->data);
+	}
+	s->n++;
+	return 0;
+}
+
+/* Events by number, and fold states written with figures and read back. */
+static void test_fold_states(void)
+{
+	struct store *s = NULL;
+	char err[STORE_ERRLEN] = "", sig[64] = "";
+	struct store_put_result r;
+	int64_t upto = -1;
+	CHECK_INT(store_open(&s, STORE_URL_SCRATCH, NULL, err), 0);
+	if (!s)
+		return;
+	CHECK_INT(store_events_last_seq(s, err), 0);
+	CHECK_INT(put_body(s, EV("f1", "2026-01-01T10:00:00Z") EV("f2", "2026-01-02T10:00:00Z"), &r), 0);
+	int64_t n1 = store_events_last_seq(s, err);
+	CHECK_INT(n1, 2);
+	CHECK_INT(put_body(s, EV("f3", "2025-01-01T10:00:00Z"), &r), 0); /* a late one */
+	int n = 0;
+	CHECK_INT(store_scan_seq(s, EV_PROJECT, INT64_MIN, INT64_MAX, n1, INT64_MAX, false, count_event,
+				 &n, err), 0);
+	CHECK_INT(n, 1);
+	n = 0;
+	CHECK_INT(store_scan_seq(s, EV_PROJECT, INT64_MIN, INT64_MAX, 0, n1, true, count_event, &n, err),
+		  0);
+	CHECK_INT(n, 2);
+
+	CHECK_INT(store_fold_meta_get(s, "K", sig, sizeof(sig), &upto, err), 0);
+	struct store_fold_state st[] = {{10, "", "", "a", 1}, {11, "mission", "QA-DOH", "bb", 2},
+					{1000, "", "", "period", 6}};
+	struct store_fold_write w = {"K", "sig-1", 3, true, st, 3};
+	CHECK_INT(store_results_write_folds(s, NULL, 0, NULL, 0, -1, &w, 1, NULL, err), 0);
+	CHECK_INT(store_fold_meta_get(s, "K", sig, sizeof(sig), &upto, err), 1);
+	CHECK_STR(sig, "sig-1");
+	CHECK_INT(upto, 3);
+	struct seen_states seen = {0};
+	CHECK_INT(store_fold_states_each(s, "K", 0, 100, seen_state, &seen, err), 0);
+	CHECK_INT(seen.n, 2);
+	CHECK_INT(seen.scopes[1], 11);
+	CHECK_STR(seen.data[1], "bb");
+	/* Replaced by (scope, dim, slice); reset drops the rest. */
+	struct store_fold_state st2[] = {{10, "", "", "c", 1}};
+	w = (struct store_fold_write){"K", "sig-1", 4, false, st2, 1};
+	CHECK_INT(store_results_write_folds(s, NULL, 0, NULL, 0, -1, &w, 1, NULL, err), 0);
+	seen = (struct seen_states){0};
+	CHECK_INT(store_fold_states_each(s, "K", INT64_MIN, INT64_MAX, seen_state, &seen, err), 0);
+	CHECK_INT(seen.n, 3);
+	CHECK_STR(seen.data[0], "c");
+	w = (struct store_fold_write){"K", "sig-2", 4, true, st2, 1};
+	CHECK_INT(store_results_write_folds(s, NULL, 0, NULL, 0, -1, &w, 1, NULL, err), 0);
+	seen = (struct seen_states){0};
+	CHECK_INT(store_fold_states_each(s, "K", INT64_MIN, INT64_MAX, seen_state, &seen, err), 0);
+	CHECK_INT(seen.n, 1);
+	store_close(s);
+}
+
 TEST_MAIN(test_idempotent, test_all_or_nothing, test_tokens, test_open_url, test_runs_two_writers,
-	  test_change_tracking, test_health)
+	  test_change_tracking, test_health, test_fold_states)

@@ -9,6 +9,22 @@
  *     final(state, &result)              once, at the end
  *     fini(state)                        once, always, after init succeeded
  *
+ * ABI 2: kept states.  The host may keep an indicator's partial state per
+ * (KPI, slice, local day) and per period, and fold a new batch of events
+ * into them (a period being the merge of its days), so it must be able to
+ * store states and bring them back, in another process, later.  A plugin of ABI 2 whose
+ * indicator has merge says how, one of two ways:
+ *   - plain data (no save/load): the state's state_size bytes hold no
+ *     pointer and nothing init allocated; the host copies them as they are
+ *     and restores a state by copying them over one fresh from init (with
+ *     the same params);
+ *   - save/load: the state holds pointers (a set of names, say); save
+ *     writes it as bytes, load reads them into a state fresh from init.
+ * The bytes are read back only by the same plugin version with the same
+ * params: a plugin that changes its state's layout changes its version.
+ * An indicator without merge, and every indicator of an ABI-1 plugin
+ * (still loaded), is evaluated by rescanning each period its events touch.
+ *
  * A plugin is a shared object that exports exactly one symbol,
  * mizan_plugin_entry, returning a description of itself and the indicators
  * it provides.  The host calls nothing else by name and exports nothing: all
@@ -50,7 +66,9 @@
 extern "C" {
 #endif
 
-#define MIZAN_PLUGIN_ABI 1
+#define MIZAN_PLUGIN_ABI 2
+/* The oldest ABI the host still loads (its indicators are rescanned). */
+#define MIZAN_PLUGIN_ABI_MIN 1
 
 enum mizan_kind { MIZAN_SERVICE, MIZAN_TRAINING, MIZAN_PROJECT, MIZAN_SATISFACTION };
 #define MIZAN_KIND_BIT(k) (1u << (k))
@@ -125,12 +143,19 @@ struct mizan_indicator {
 		    const struct mizan_host *host);
 	void (*step)(void *state, const struct mizan_event *ev);
 	/* Optional: folds `other` into `state`; `other` is then fini'd and
-	 * freed by the host.  (Today's evaluation folds each period and slice
-	 * in one state and merges nothing; an indicator that has merge must
-	 * still get it right.) */
+	 * freed by the host.  The result must not depend on how the events were
+	 * split between the two states, nor (beyond rounding) on their order:
+	 * the host folds a batch of late events into a day that has a state. */
 	int (*merge)(void *state, const void *other);
 	void (*final)(const void *state, struct mizan_result *out);
 	void (*fini)(void *state); /* optional */
+	/* ABI 2, optional (both or neither; see "kept states" above): save
+	 * writes the state into buf[0..cap) and returns how many bytes it
+	 * needs (the host calls again with a buffer that big when that is more
+	 * than cap), or a negative errno.  load restores into a state fresh
+	 * from init what save wrote (len bytes): 0, or a negative errno. */
+	long (*save)(const void *state, void *buf, size_t cap);
+	int (*load)(void *state, const void *buf, size_t len);
 };
 
 struct mizan_plugin {

@@ -265,6 +265,40 @@ int sq_scan(struct store *store, int kind, int64_t from_ms, int64_t to_ms,
 	return each_event(s, st, cb, ud, err);
 }
 
+int64_t sq_events_last_seq(struct store *store, char *err)
+{
+	int64_t v = sq_read_int(sq_of(store), "SELECT coalesce(max(seq), 0) FROM events",
+				"last event number", err);
+	return v;
+}
+
+int sq_scan_seq(struct store *store, int kind, int64_t from_ms, int64_t to_ms, int64_t after_seq,
+		int64_t upto_seq, bool by_time, int (*cb)(const struct event *e, void *ud), void *ud,
+		char *err)
+{
+	struct sq *s = sq_of(store);
+	char sql[1200];
+	int n = select_fields(sql, sizeof(sql), false);
+	/* By time: through (kind, ts); else through the number, a batch's
+	 * events being a short range of it. */
+	snprintf(sql + n, sizeof(sql) - (size_t)n,
+		 by_time ? " FROM events WHERE kind = ?1 AND ts >= ?2 AND ts < ?3 AND seq > ?4"
+			   " AND seq <= ?5 ORDER BY kind, ts"
+			 : " FROM events WHERE seq > ?4 AND seq <= ?5 AND kind = ?1 AND ts >= ?2"
+			   " AND ts < ?3 ORDER BY seq");
+
+	sqlite3_stmt *st;
+	int rc;
+	if (!(st = sq_read_begin(s, sql, &rc, "scan", err)))
+		return rc;
+	sqlite3_bind_int(st, 1, kind);
+	sqlite3_bind_int64(st, 2, from_ms);
+	sqlite3_bind_int64(st, 3, to_ms);
+	sqlite3_bind_int64(st, 4, after_seq);
+	sqlite3_bind_int64(st, 5, upto_seq);
+	return each_event(s, st, cb, ud, err);
+}
+
 int sq_dirty_read(struct store *store, int64_t *upto, void (*cb)(int kind, int64_t day, void *ud),
 		  void *ud, char *err)
 {

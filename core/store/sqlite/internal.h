@@ -111,6 +111,18 @@ int sq_put_events(struct store *s, const struct event *ev, size_t n, struct stor
 		  char *err);
 int sq_get_events(struct store *s, const struct store_query *q,
 		  int (*cb)(const struct event *e, void *ud), void *ud, char *err);
+int64_t sq_events_last_seq(struct store *s, char *err);
+int sq_scan_seq(struct store *s, int kind, int64_t from_ms, int64_t to_ms, int64_t after_seq,
+		int64_t upto_seq, bool by_time, int (*cb)(const struct event *e, void *ud), void *ud,
+		char *err);
+/* folds.c: the fold states of incremental evaluation. */
+int sq_fold_meta_get(struct store *s, const char *kpi, char *sig, size_t siglen, int64_t *upto_seq,
+		     char *err);
+int sq_fold_states_each(struct store *s, const char *kpi, int64_t scope_from, int64_t scope_to,
+			int (*cb)(const struct store_fold_state *st, void *ud), void *ud, char *err);
+/* Writes folds[0..n) inside the writer's open transaction: an SQLite
+ * result code (SQLITE_OK on success). */
+int sq_folds_put(struct sq *s, const struct store_fold_write *folds, size_t n);
 int sq_scan(struct store *s, int kind, int64_t from_ms, int64_t to_ms,
 	    int (*cb)(const struct event *e, void *ud), void *ud, char *err);
 int sq_dirty_read(struct store *s, int64_t *upto, void (*cb)(int kind, int64_t day, void *ud),
@@ -121,7 +133,8 @@ int sq_sources_each(struct store *s, int (*cb)(const struct store_source *src, v
 /* results.c --------------------------------------------------------------- */
 
 int sq_results_write(struct store *s, const struct store_result_key *cleared, size_t ncleared,
-		     const struct store_result *rows, size_t n, int64_t dirty_upto, int64_t *run,
+		     const struct store_result *rows, size_t n, int64_t dirty_upto,
+		     const struct store_fold_write *folds, size_t nfolds, int64_t *run,
 		     char *err);
 int sq_results_each(struct store *s, const struct store_result_query *q,
 		    int (*cb)(const struct store_result *r, void *ud), void *ud, char *err);

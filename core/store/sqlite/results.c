@@ -8,8 +8,8 @@
 #include <string.h>
 
 int sq_results_write(struct store *store, const struct store_result_key *cleared, size_t ncleared,
-		     const struct store_result *rows, size_t n, int64_t dirty_upto, int64_t *run,
-		     char *err)
+		     const struct store_result *rows, size_t n, int64_t dirty_upto,
+		     const struct store_fold_write *folds, size_t nfolds, int64_t *run, char *err)
 {
 	struct sq *s = sq_of(store);
 	sqlite3_stmt *st = NULL;
@@ -61,6 +61,8 @@ int sq_results_write(struct store *store, const struct store_result_key *cleared
 		}
 		sqlite3_finalize(st);
 	}
+	if (nfolds && (rc = sq_folds_put(s, folds, nfolds)) != SQLITE_OK)
+		return sq_tx_fail(s, NULL, rc, "fold states", err);
 	if (dirty_upto >= 0) {
 		if ((rc = sqlite3_prepare_v2(s->w, "DELETE FROM dirty WHERE change <= ?", -1, &st,
 					     NULL)) != SQLITE_OK)

@@ -101,6 +101,14 @@ static const char *const migrations[] = {
 	"INSERT INTO dirty_marks SELECT kind, day, max(id) FROM dirty GROUP BY kind, day;"
 	"DROP TABLE dirty;"
 	"ALTER TABLE dirty_marks RENAME TO dirty;",
+	/* 6 -> 7: incremental evaluation: each KPI's partial states per scope
+	 * (a day or a period, numbered by the evaluation) and slice, and what
+	 * made them (a signature) up to which event number */
+	"CREATE TABLE fold_meta (kpi TEXT PRIMARY KEY, signature TEXT NOT NULL,"
+	" upto INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE fold_states (kpi TEXT NOT NULL, scope INTEGER NOT NULL, dim TEXT NOT NULL,"
+	" slice TEXT NOT NULL, state BLOB NOT NULL,"
+	" PRIMARY KEY (kpi, scope, dim, slice)) WITHOUT ROWID;",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
 	       "one migration per schema version");
