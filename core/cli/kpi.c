@@ -315,9 +315,13 @@ void print_search_path(const struct config *c, FILE *out)
 	fprintf(out, "plugin folders, in search order:\n");
 	for (size_t i = 0; i < sp.plugins.n; i++)
 		fprintf(out, "  %s\n", sp.plugins.v[i]);
+	if (!strlist_has(&sp.plugins, search_plugindir))
+		fprintf(out, "  (%s: not there)\n", search_plugindir);
 	fprintf(out, "script folders, in search order:\n");
 	for (size_t i = 0; i < sp.scripts.n; i++)
 		fprintf(out, "  %s\n", sp.scripts.v[i]);
+	if (!strlist_has(&sp.scripts, search_scriptdir))
+		fprintf(out, "  (%s: not there)\n", search_scriptdir);
 	search_path_free(&sp);
 }
 

@@ -23,6 +23,9 @@
 #define MIZAN_SCRIPTDIR "/usr/local/share/mizan/scripts"
 #endif
 
+const char search_plugindir[] = MIZAN_PLUGINDIR;
+const char search_scriptdir[] = MIZAN_SCRIPTDIR;
+
 static bool is_dir(const char *path)
 {
 	struct stat st;

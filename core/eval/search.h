@@ -37,4 +37,8 @@ struct search_path {
 int search_path_get(struct search_path *sp, const struct config *c);
 void search_path_free(struct search_path *sp);
 
+/* The installed plugin and script folders this build searches last,
+ * whether they are there or not. */
+extern const char search_plugindir[], search_scriptdir[];
+
 #endif
