@@ -36,8 +36,11 @@ static bool is_dir(const char *path)
  * none (it is not there). */
 static void real_or_same(const char *path, char *out)
 {
-	if (!realpath(path, out))
-		snprintf(out, PATH_MAX, "%s", path);
+	if (!realpath(path, out)) {
+		size_t n = strnlen(path, PATH_MAX - 1);
+		memcpy(out, path, n);
+		out[n] = '\0';
+	}
 }
 
 /* Appends dir unless a folder with the same real path is listed already. */
@@ -81,15 +84,15 @@ static int make_list(struct strlist *l, const char *var, const struct strlist *s
 	int rc = add_env(l, &seen, var);
 	for (size_t i = 0; rc == 0 && i < set->n; i++)
 		rc = add_dir(l, &seen, set->v[i]);
-	char exe[PATH_MAX], dir[PATH_MAX + 16];
+	char exe[PATH_MAX], dir[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (rc == 0 && n > 0) {
 		exe[n] = '\0';
 		char *slash = strrchr(exe, '/');
 		if (slash)
 			*slash = '\0';
-		snprintf(dir, sizeof(dir), "%s/%s", exe, beside);
-		if (is_dir(dir))
+		int len = snprintf(dir, sizeof(dir), "%s/%s", exe, beside);
+		if (len > 0 && (size_t)len < sizeof(dir) && is_dir(dir))
 			rc = add_dir(l, &seen, dir);
 	}
 	if (rc == 0 && is_dir(installed))
