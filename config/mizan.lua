@@ -34,11 +34,15 @@ limits.query_rows = 10000          -- most events GET /api/v1/events returns at 
 demo.when_empty = 200000
 demo.seed = 1
 
--- Indicators: C plugins (*.so) and Lua scripts (*.lua) are loaded from these
--- folders, in name order.  Plugins default to the `plugins` folder beside the
--- mizan binary and the installed plugin folder.
---   plugins.dirs = { "/usr/local/lib/x86_64-linux-gnu/mizan/plugins" }
-scripts.dirs = { "scripts" }
+-- Indicators: C plugins (*.so) and Lua scripts (*.lua), each folder in name
+-- order.  Searched: $MIZAN_PLUGIN_PATH (and $MIZAN_SCRIPT_PATH), then the
+-- folders below, then the defaults: `plugins` and `scripts` beside the mizan
+-- binary (the build tree's), and the installed folders.  The folders below add
+-- to the defaults.  A name provided twice is refused unless listed in
+-- plugins.replace (the one found first is then used).
+--   plugins.dirs = { "/srv/mizan/plugins" }
+--   scripts.dirs = { "/srv/mizan/scripts" }
+--   plugins.replace = { "training_roi" }
 scripts.memory_mib = 64            -- per script
 scripts.instructions = 10000000    -- per call into a script
 scripts.seconds = 2                -- per call into a script (wall clock)

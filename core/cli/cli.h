@@ -9,7 +9,9 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdio.h>
 
+#include "eval/indicator.h"
 #include "model/config.h"
 #include "store/store.h"
 
@@ -19,7 +21,7 @@ enum {
 	EXIT_RUNTIME = 1, /* the store, the network or the disk failed */
 	EXIT_USAGE = 2,   /* the command line is wrong */
 	EXIT_CONFIG = 3,  /* the configuration is invalid */
-	EXIT_DATA = 4,    /* events were rejected */
+	EXIT_DATA = 4,    /* events were rejected (test-kpi: an expectation failed) */
 };
 
 struct common {
@@ -28,7 +30,8 @@ struct common {
 };
 
 enum { OPT_CONFIG = 256, OPT_DB, OPT_LISTEN, OPT_EVENTS, OPT_SEED, OPT_FROM, OPT_TO, OPT_RANDOM,
-       OPT_LOAD, OPT_ROLE, OPT_NAME, OPT_KPI, OPT_PERIOD, OPT_BY, OPT_JSON, OPT_FULL, OPT_ALERTS, OPT_NOW };
+       OPT_LOAD, OPT_ROLE, OPT_NAME, OPT_KPI, OPT_PERIOD, OPT_BY, OPT_JSON, OPT_FULL, OPT_ALERTS, OPT_NOW,
+       OPT_TOLERANCE };
 
 #define COMMON_LONGOPTS                                                                            \
 	{"config", required_argument, NULL, OPT_CONFIG}, {"db", required_argument, NULL, OPT_DB},   \
@@ -66,5 +69,13 @@ int cmd_eval(int argc, char **argv);
 int cmd_plugins(int argc, char **argv);
 int cmd_test_kpi(int argc, char **argv);
 int cmd_passwd(int argc, char **argv);
+
+/* For `check` and `plugins` (cli/kpi.c): every KPI that names an indicator
+ * must find it in reg, and its init must accept the KPI's params; each that
+ * does not is printed to out as "FILE:LINE: kpi ID: why".  Returns their
+ * number. */
+int check_kpi_indicators(const struct config *c, struct registry *reg, FILE *out);
+/* The plugin and script folders, in search order (eval/search.h), to out. */
+void print_search_path(const struct config *c, FILE *out);
 
 #endif

@@ -18,6 +18,7 @@
 #include "model/period.h"
 #include "eval/plugin.h"
 #include "eval/script.h"
+#include "eval/search.h"
 #include "daemon/supervise.h"
 #include "eval/worker.h"
 #include "util/buf.h"
@@ -35,17 +36,26 @@ static const char usage_eval[] =
 	"judges them as of TIME (an ISO 8601 date-time), to replay or to look ahead.\n";
 static const char usage_plugins[] =
 	"usage: mizan plugins [--config PATH]\n"
-	"Lists the C plugins and Lua scripts that load, their versions and indicators,\n"
-	"and every file that was refused, with the reason.\n";
+	"Lists the folders searched, the C plugins and Lua scripts that load, their\n"
+	"versions and indicators, every file that was refused, with the reason, and\n"
+	"every KPI whose indicator is not loaded or refuses its params.\n"
+	"Exit code 0 when all is well, 3 when a KPI's indicator is missing or refuses\n"
+	"its params, else 1 when a file was refused.\n";
 static const char usage_test_kpi[] =
-	"usage: mizan test-kpi [--config PATH] FILE...\n"
+	"usage: mizan test-kpi [--config PATH] [--tolerance REL] FILE...\n"
 	"Replays each fixture's events through its indicator and checks the expected\n"
 	"values.  A fixture is a JSON object:\n"
 	"  {\"indicator\": NAME, \"load\": [FILE.so | FILE.lua ...] (optional),\n"
 	"   \"params\": {...}, \"period\": \"quarter\", \"slices\": [DIM...],\n"
 	"   \"events\": [...], \"expect\": [{\"period\", \"dim\", \"slice\", \"value\", \"n\",\n"
 	"   \"extra\": {...}, \"note\"}...], \"tolerance\": 1e-9}\n"
-	"Exit code 0 when every expectation holds, 4 when one does not.\n";
+	"Paths in \"load\" are relative to the fixture's folder; without \"load\" the\n"
+	"indicator is found on the server's search path.  Values and extra figures\n"
+	"match within a relative tolerance: --tolerance REL, else the fixture's\n"
+	"\"tolerance\", else 1e-12 (|got - want| <= REL * max(|got|, |want|));\n"
+	"n, a count, must match exactly.\n"
+	"Exit code 0 when every expectation holds, 4 when one does not, 1 when a\n"
+	"fixture cannot be run.\n";
 
 int cmd_worker(int argc, char **argv)
 {
@@ -274,6 +284,7 @@ int cmd_plugins(int argc, char **argv)
 		return code;
 	struct registry reg = {0};
 	kpi_registry_load(&reg, &co.cfg);
+	print_search_path(&co.cfg, stdout);
 	printf("plugins:\n");
 	plugin_print(&reg, stdout);
 	printf("scripts:\n");
@@ -281,20 +292,91 @@ int cmd_plugins(int argc, char **argv)
 		if (strcmp(reg.v[i]->source, "script") == 0)
 			printf("  %s %s %s (%s)\n", reg.v[i]->name, reg.v[i]->version, reg.v[i]->origin,
 			       reg.v[i]->unit);
+	if (reg.nnotes)
+		printf("replaced:\n");
+	for (size_t i = 0; i < reg.nnotes; i++)
+		printf("  %s: %s\n", reg.notes[i].file, reg.notes[i].reason);
 	if (reg.nerrors)
 		printf("refused:\n");
 	for (size_t i = 0; i < reg.nerrors; i++)
 		printf("  %s: %s\n", reg.errors[i].file, reg.errors[i].reason);
-	for (size_t k = 0; k < co.cfg.nkpis; k++) {
-		const struct cfg_kpi *kc = &co.cfg.kpis[k];
-		if (kc->indicator && !registry_find(&reg, kc->indicator))
-			printf("%s:%d: kpi %s: no indicator named '%s' is loaded\n", kc->file, kc->line,
-			       kc->id, kc->indicator);
-	}
-	code = reg.nerrors ? EXIT_RUNTIME : EXIT_OK;
+	int bad = check_kpi_indicators(&co.cfg, &reg, stdout);
+	code = bad ? EXIT_CONFIG : reg.nerrors ? EXIT_RUNTIME : EXIT_OK;
 	registry_free(&reg);
 	config_free(&co.cfg);
 	return code;
+}
+
+void print_search_path(const struct config *c, FILE *out)
+{
+	struct search_path sp;
+	if (search_path_get(&sp, c) < 0)
+		return;
+	fprintf(out, "plugin folders, in search order:\n");
+	for (size_t i = 0; i < sp.plugins.n; i++)
+		fprintf(out, "  %s\n", sp.plugins.v[i]);
+	if (!strlist_has(&sp.plugins, search_plugindir))
+		fprintf(out, "  (%s: not there)\n", search_plugindir);
+	fprintf(out, "script folders, in search order:\n");
+	for (size_t i = 0; i < sp.scripts.n; i++)
+		fprintf(out, "  %s\n", sp.scripts.v[i]);
+	if (!strlist_has(&sp.scripts, search_scriptdir))
+		fprintf(out, "  (%s: not there)\n", search_scriptdir);
+	search_path_free(&sp);
+}
+
+int check_kpi_indicators(const struct config *c, struct registry *reg, FILE *out)
+{
+	int bad = 0;
+	char min_answers[24];
+	snprintf(min_answers, sizeof(min_answers), "%d", c->min_answers);
+	for (size_t k = 0; k < c->nkpis; k++) {
+		const struct cfg_kpi *kc = &c->kpis[k];
+		const char *file = kc->file ? kc->file : "configuration";
+		if (!kc->indicator)
+			continue;
+		struct indicator *ind = registry_find(reg, kc->indicator);
+		if (!ind) {
+			fprintf(out, "%s:%d: kpi %s: no indicator named '%s' is loaded\n", file, kc->line,
+				kc->id, kc->indicator);
+			bad++;
+			continue;
+		}
+		/* Its init, with the KPI's params as the engine gives them
+		 * (evaluation.min_answers when the KPI does not set it). */
+		const char **keys = calloc(kc->nparams + 1, sizeof(*keys));
+		const char **vals = calloc(kc->nparams + 1, sizeof(*vals));
+		if (!keys || !vals) {
+			free(keys);
+			free(vals);
+			fprintf(out, "%s:%d: kpi %s: out of memory\n", file, kc->line, kc->id);
+			bad++;
+			continue;
+		}
+		size_t n = 0;
+		bool has_min = false;
+		for (; n < kc->nparams; n++) {
+			keys[n] = kc->param_keys[n];
+			vals[n] = kc->param_values[n];
+			has_min |= strcmp(keys[n], "min_answers") == 0;
+		}
+		if (!has_min) {
+			keys[n] = "min_answers";
+			vals[n++] = min_answers;
+		}
+		struct mizan_params p = {n, keys, vals};
+		char err[IND_ERRLEN] = "";
+		void *state = ind->ops->state_new(ind, &p, err);
+		if (!state) {
+			fprintf(out, "%s:%d: kpi %s: %s\n", file, kc->line, kc->id, err);
+			bad++;
+		} else {
+			ind->ops->state_free(ind, state);
+		}
+		free(keys);
+		free(vals);
+	}
+	return bad;
 }
 
 /* ---- test-kpi ----------------------------------------------------------------------- */
@@ -306,11 +388,12 @@ struct expect_ctx {
 	int failures, checked;
 };
 
+/* Relative: |got - want| <= tol * max(|got|, |want|); 0 tolerance is exact. */
 static bool near(double got, double want, double tol)
 {
 	if (isnan(got) || isnan(want))
 		return isnan(got) && isnan(want);
-	return fabs(got - want) <= tol * fmax(1, fabs(want));
+	return got == want || fabs(got - want) <= tol * fmax(fabs(got), fabs(want));
 }
 
 static const struct store_result *find_row(const struct store_result *rows, size_t n,
@@ -371,7 +454,7 @@ static void check_one(struct expect_ctx *x, const struct collected *rows, const 
 		x->failures++;
 	}
 	const cJSON *n = cJSON_GetObjectItem(want, "n");
-	if (n && !near(r->n, n->valuedouble, x->tol)) {
+	if (n && !near(r->n, n->valuedouble, 0)) {
 		printf("FAIL %s: %s: n %.10g, expected %.10g\n", x->file, where, r->n, n->valuedouble);
 		x->failures++;
 	}
@@ -408,7 +491,7 @@ static void print_failure(const char *kpi, const char *error, int64_t at, void *
 /* Runs one fixture in a scratch store; returns how many expectations
  * failed, or a negative errno when the fixture could not be run (said on
  * stderr): -EINVAL a fixture that is not one, else the store's error. */
-static int run_fixture(const struct config *base, const char *file)
+static int run_fixture(const struct config *base, const char *file, double tolerance)
 {
 	size_t len;
 	char *text = buf_read_file(file, &len);
@@ -435,13 +518,20 @@ static int run_fixture(const struct config *base, const char *file)
 	if (load) {
 		struct script_limits lim = {(size_t)base->script_memory_mib << 20,
 					    (uint64_t)base->script_instructions, base->script_seconds};
+		const char *slash = strrchr(file, '/');
 		cJSON_ArrayForEach(item, load)
 		{
-			const char *path = cJSON_GetStringValue(item);
-			size_t n = path ? strlen(path) : 0;
+			const char *given = cJSON_GetStringValue(item);
+			char path[4096];
+			/* Relative to the fixture's folder. */
+			if (given && given[0] != '/' && slash)
+				snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - file), file, given);
+			else if (given)
+				snprintf(path, sizeof(path), "%s", given);
+			size_t n = given ? strlen(path) : 0;
 			if (n > 4 && strcmp(path + n - 4, ".lua") == 0)
 				script_load_file(&reg, path, &lim);
-			else if (path)
+			else if (given)
 				plugin_load_file(&reg, path);
 		}
 	} else {
@@ -525,9 +615,11 @@ static int run_fixture(const struct config *base, const char *file)
 	struct collected rows = {NULL, 0, cJSON_CreateArray()};
 	struct store_result_query q = {.pkind = -1, .from_ms = INT64_MIN, .to_ms = INT64_MAX};
 	store_results_each(s, &q, collect_row, &rows, err);
-	double tol = 1e-9;
+	double tol = 1e-12;
 	const cJSON *t = cJSON_GetObjectItem(fx, "tolerance");
-	if (cJSON_IsNumber(t))
+	if (tolerance >= 0)
+		tol = tolerance;
+	else if (cJSON_IsNumber(t))
 		tol = t->valuedouble;
 	struct expect_ctx x = {file, expect, tol, st.failed ? 1 : 0, 0};
 	cJSON_ArrayForEach(item, expect) check_one(&x, &rows, item);
@@ -550,15 +642,33 @@ out:
 
 int cmd_test_kpi(int argc, char **argv)
 {
-	static const struct option longopts[] = {COMMON_LONGOPTS, {0}};
+	static const struct option longopts[] = {
+		COMMON_LONGOPTS, {"tolerance", required_argument, NULL, OPT_TOLERANCE}, {0}};
 	struct common co = {0};
-	int code;
+	double tolerance = -1; /* not given */
+	int opt, code;
 
-	if (common_start(&co, argc, argv, longopts, usage_test_kpi, ARGS_SOME, &code) > 0)
-		return code;
+	while ((opt = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
+		if (opt == OPT_TOLERANCE) {
+			char *end;
+			tolerance = strtod(optarg, &end);
+			if (!*optarg || *end || !(tolerance >= 0 && tolerance < 1)) {
+				fprintf(stderr, "mizan test-kpi: --tolerance must be a number from 0 "
+						"up to 1 (relative), got '%s'\n", optarg);
+				return EXIT_USAGE;
+			}
+			continue;
+		}
+		if (common_opt(&co, opt, usage_test_kpi, &code) > 0)
+			return code;
+	}
+	if (optind >= argc)
+		return print_usage(usage_test_kpi, EXIT_USAGE);
+	if (load_config(&co) < 0)
+		return EXIT_CONFIG;
 	code = EXIT_OK;
 	for (int i = optind; i < argc; i++) {
-		int r = run_fixture(&co.cfg, argv[i]);
+		int r = run_fixture(&co.cfg, argv[i], tolerance);
 		if (r < 0)
 			code = EXIT_RUNTIME;
 		else if (r > 0 && code == EXIT_OK)

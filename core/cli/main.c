@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "daemon/daemon.h"
+#include "eval/kpi.h"
 #include "http/auth.h"
 #include "notify/mail.h"
 #include "model/config.h"
@@ -57,7 +58,10 @@ static const char usage_import[] =
 	"stores nothing.  Format by extension: .csv, .ndjson/.jsonl, .json (array or NDJSON).\n";
 static const char usage_check[] =
 	"usage: mizan check [--config PATH]\n"
-	"Reads the configuration and prints FILE:LINE: what is wrong, or 'ok'.\n";
+	"Reads the configuration, loads the indicators as the server would, and prints\n"
+	"FILE:LINE: what is wrong, or 'ok'.  Exit code 3 for an invalid configuration\n"
+	"(and a KPI whose indicator is not loaded or refuses its params), 1 when a file\n"
+	"on the plugin or script search path was refused, else 0.\n";
 static const char usage_demo[] =
 	"usage: mizan demo [--events N] [--seed S] [--from DATE] [--to DATE] [--random-ids]\n"
 	"                  [-o FILE | --load [--config PATH] [--db PATH]]\n"
@@ -170,9 +174,20 @@ static int cmd_check(int argc, char **argv)
 
 	if (common_start(&co, argc, argv, longopts, usage_check, ARGS_NONE, &code) > 0)
 		return code;
-	printf("%s: ok\n", co.cfg.path ? co.cfg.path : "built-in defaults");
+	/* The indicators, as the server would load them. */
+	struct registry reg = {0};
+	kpi_registry_load(&reg, &co.cfg);
+	for (size_t i = 0; i < reg.nerrors; i++)
+		fprintf(stderr, "%s: refused: %s\n", reg.errors[i].file, reg.errors[i].reason);
+	int bad = check_kpi_indicators(&co.cfg, &reg, stderr);
+	if (bad)
+		print_search_path(&co.cfg, stderr);
+	code = bad ? EXIT_CONFIG : reg.nerrors ? EXIT_RUNTIME : EXIT_OK;
+	if (code == EXIT_OK)
+		printf("%s: ok\n", co.cfg.path ? co.cfg.path : "built-in defaults");
+	registry_free(&reg);
 	config_free(&co.cfg);
-	return EXIT_OK;
+	return code;
 }
 
 /* ---- demo ----------------------------------------------------------------------- */

@@ -50,23 +50,67 @@ const struct mizan_host indicator_host = {
 	.param_number = params_number,
 };
 
+/* A new entry at the end of *v (grown by doubling), or NULL when memory
+ * runs out. */
+static struct load_error *push_entry(struct load_error **v, size_t *n, size_t *cap)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 8;
+		struct load_error *p = realloc(*v, c * sizeof(*p));
+		if (!p)
+			return NULL;
+		*v = p;
+		*cap = c;
+	}
+	return &(*v)[(*n)++];
+}
+
+/* The reason, cut to its field when the paths in it are long. */
+__attribute__((format(printf, 2, 3))) static void set_reason(struct load_error *e,
+							      const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(e->reason, sizeof(e->reason), fmt, ap);
+	va_end(ap);
+}
+
 void registry_error(struct registry *r, const char *file, const char *fmt, ...)
 {
-	if (r->nerrors == r->errcap) {
-		size_t cap = r->errcap ? r->errcap * 2 : 8;
-		struct load_error *p = realloc(r->errors, cap * sizeof(*p));
-		if (!p)
-			return;
-		r->errors = p;
-		r->errcap = cap;
-	}
-	struct load_error *e = &r->errors[r->nerrors++];
+	struct load_error *e = push_entry(&r->errors, &r->nerrors, &r->errcap);
+	if (!e)
+		return;
 	va_list ap;
 	snprintf(e->file, sizeof(e->file), "%s", file);
 	va_start(ap, fmt);
 	vsnprintf(e->reason, sizeof(e->reason), fmt, ap);
 	va_end(ap);
 	log_warn("%s: refused: %s", e->file, e->reason);
+}
+
+int registry_clash(struct registry *r, const char *file, const struct indicator *other)
+{
+	registry_error(r, file,
+		       "indicator '%s' is already provided by %s, found earlier in the search path "
+		       "(list '%s' in plugins.replace to use that one and skip this one)",
+		       other->name, other->origin, other->name);
+	return -EEXIST;
+}
+
+bool registry_may_replace(const struct registry *r, const char *name)
+{
+	return r->replace && strlist_has(r->replace, name);
+}
+
+void registry_skip(struct registry *r, const char *file, const struct indicator *kept)
+{
+	struct load_error *e = push_entry(&r->notes, &r->nnotes, &r->notecap);
+	if (!e)
+		return;
+	snprintf(e->file, sizeof(e->file), "%s", file);
+	set_reason(e, "indicator '%s' skipped: %s provides it (plugins.replace)", kept->name,
+		   kept->origin);
+	log_info("%s: %s", e->file, e->reason);
 }
 
 struct indicator *registry_find(const struct registry *r, const char *name)
@@ -82,8 +126,10 @@ int registry_add(struct registry *r, struct indicator *ind, const char *file)
 	int rc = -EEXIST;
 	struct indicator *other = registry_find(r, ind->name);
 	if (other) {
-		registry_error(r, file, "indicator '%s' is already provided by %s", ind->name,
-			       other->origin);
+		if (registry_may_replace(r, ind->name))
+			registry_skip(r, file, other);
+		else
+			registry_clash(r, file, other);
 		goto refuse;
 	}
 	if (r->n == r->cap) {
@@ -116,6 +162,7 @@ void registry_free(struct registry *r)
 	}
 	free(r->v);
 	free(r->errors);
+	free(r->notes);
 	memset(r, 0, sizeof(*r));
 }
 

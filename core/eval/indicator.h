@@ -100,12 +100,29 @@ struct registry {
 	size_t n, cap;
 	struct load_error *errors;
 	size_t nerrors, errcap;
+	/* Names a later file may provide again (plugins.replace; borrowed, may
+	 * be NULL): the indicator registered first stays, the later one is
+	 * skipped and noted here instead of refusing its file. */
+	const struct strlist *replace;
+	struct load_error *notes;
+	size_t nnotes, notecap;
 };
 
 /* Takes ownership of `ind` (allocated with malloc/calloc), whatever the
  * outcome.  0; or, having unloaded and freed ind and recorded why against
- * `file`, -EEXIST for a name that is already registered or -ENOMEM. */
+ * `file`, -EEXIST for a name that is already registered or -ENOMEM.  A
+ * name already registered that r->replace lists is noted (registry_skip),
+ * not refused; still -EEXIST. */
 int registry_add(struct registry *r, struct indicator *ind, const char *file);
+/* The refusal of a name that `other` registered first, against `file`,
+ * naming both files: "indicator 'x' is already provided by OTHER, found
+ * earlier in the search path ...".  -EEXIST. */
+int registry_clash(struct registry *r, const char *file, const struct indicator *other);
+/* Whether a name already registered may be provided again by a later file
+ * (listed in r->replace): then registry_skip notes that the later one is
+ * skipped. */
+bool registry_may_replace(const struct registry *r, const char *name);
+void registry_skip(struct registry *r, const char *file, const struct indicator *kept);
 /* Records a refusal (file and reason are copied, cut to their fields) and
  * logs it.  When memory runs out the refusal is lost, neither recorded nor
  * logged. */

@@ -95,41 +95,6 @@ void kpi_event_view(const struct event *e, struct mizan_event *m)
 	}
 }
 
-#ifndef MIZAN_PLUGINDIR
-#define MIZAN_PLUGINDIR "/usr/local/lib/mizan/plugins"
-#endif
-
-void kpi_registry_load(struct registry *r, const struct config *c)
-{
-	struct stat sb;
-	if (c->plugin_dirs.n) {
-		for (size_t i = 0; i < c->plugin_dirs.n; i++)
-			plugin_load_dir(r, c->plugin_dirs.v[i]);
-	} else {
-		/* The defaults are quietly skipped when they are not there. */
-		char exe[4096], dir[4200];
-		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-		if (n > 0) {
-			exe[n] = '\0';
-			char *slash = strrchr(exe, '/');
-			if (slash)
-				*slash = '\0';
-			snprintf(dir, sizeof(dir), "%s/plugins", exe);
-			if (stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode))
-				plugin_load_dir(r, dir);
-		}
-		if (stat(MIZAN_PLUGINDIR, &sb) == 0 && S_ISDIR(sb.st_mode))
-			plugin_load_dir(r, MIZAN_PLUGINDIR);
-	}
-	struct script_limits lim = {
-		.memory_bytes = (size_t)c->script_memory_mib << 20,
-		.instructions = (uint64_t)c->script_instructions,
-		.seconds = c->script_seconds,
-	};
-	for (size_t i = 0; i < c->script_dirs.n; i++)
-		script_load_dir(r, c->script_dirs.v[i], &lim);
-}
-
 /* ---- keys and tables ------------------------------------------------------------ */
 
 /* A (KPI, period) as one number: the KPI's index in its upper 32 bits (a

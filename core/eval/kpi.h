@@ -62,10 +62,11 @@ int kpi_engine_skip(struct kpi_engine *e, const char *kpi);
 int kpi_eval(struct kpi_engine *e, bool full, struct kpi_progress *prog, struct eval_stats *st,
 	     char *err, size_t errlen);
 
-/* Loads the C plugins of c->plugin_dirs (default: the `plugins` folder
- * beside the binary, and the installed one) and the Lua scripts of
- * c->script_dirs into r, which owns them; what is refused is recorded in
- * r->errors.  The thread that owns r. */
+/* Loads the C plugins and the Lua scripts of the search path (search.h:
+ * the environment, c->plugin_dirs and c->script_dirs, then the default
+ * folders) into r, which owns them; what is refused is recorded in
+ * r->errors, what plugins.replace skipped in r->notes.  The thread that
+ * owns r.  Defined in search.c. */
 void kpi_registry_load(struct registry *r, const struct config *c);
 
 /* The mizan_event view of a stored event: its texts point into e, valid

@@ -313,10 +313,8 @@ static int check_plugin(struct registry *r, const char *path, const struct mizan
 	for (size_t i = 0; i < d->nindicators; i++) {
 		const char *name = indicator_at(d, i)->name;
 		const struct indicator *other = registry_find(r, name);
-		if (other) {
-			registry_error(r, path, "indicator '%s' is already provided by %s", name,
-				       other->origin);
-			rc = -EEXIST;
+		if (other && !registry_may_replace(r, name)) {
+			rc = registry_clash(r, path, other);
 			continue;
 		}
 		for (size_t j = 0; j < i; j++) {
@@ -450,6 +448,12 @@ int plugin_load_file(struct registry *r, const char *path)
 	lib->refs = 1;
 	size_t n0 = r->n;
 	for (size_t i = 0; i < lib->desc.nindicators; i++) {
+		/* plugins.replace: the one found first stays, this one is skipped. */
+		const struct indicator *kept = registry_find(r, indicator_at(&lib->desc, i)->name);
+		if (kept) {
+			registry_skip(r, path, kept);
+			continue;
+		}
 		struct indicator *ind = indicator_make(lib, indicator_at(&lib->desc, i));
 		if (!ind) {
 			registry_error(r, path, "out of memory");

@@ -23,7 +23,8 @@
  *   - a bad indicator                  "indicator 1: name 'Bad-Name' is not [a-z0-9_], 1 to 63 characters" (from 0)
  *                                      "indicator 'x' has no step function" / "... no final function"
  *                                      "indicator 'x' reads no event kinds" / "... unknown event kinds 0x10"
- *   - a name already registered        "indicator 'x' is already provided by <file>"
+ *   - a name already registered        "indicator 'x' is already provided by <file>, found earlier ..."
+ *     (unless r->replace lists it: then only that indicator is skipped, noted in r->notes)
  *                                      "indicator 'x' is listed twice"
  *   - the plugin's init fails          "plugin init failed: <its message, or strerror of its return>"
  *   - a path of 256 bytes or more, or memory running out

@@ -53,9 +53,13 @@ static int do_init(lua_State *L)
 			lua_pushstring(L, p->values[i]);
 		lua_setfield(L, -2, p->keys[i]);
 	}
-	lua_call(L, 1, 1);
+	lua_call(L, 1, 2);
+	/* `return nil, "why"`: the indicator refuses these params, and says why. */
+	if (lua_isnil(L, -2) && lua_type(L, -1) == LUA_TSTRING)
+		return luaL_error(L, "init failed: %s", lua_tostring(L, -1));
+	lua_pop(L, 1);
 	if (!lua_istable(L, -1))
-		return luaL_error(L, "init must return a table (the state), got %s",
+		return luaL_error(L, "init must return a table (the state), or nil and a message; got %s",
 				  luaL_typename(L, -1));
 	a->f->ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	return 0;

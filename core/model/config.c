@@ -58,6 +58,7 @@ static const struct option options[] = {
 	{"demo", "when_empty", OT_I64, OFF(demo_when_empty), 0, 1e9, NULL},
 	{"demo", "seed", OT_I64, OFF(demo_seed), 0, 9007199254740992.0, NULL},
 	{"plugins", "dirs", OT_STRLIST, OFF(plugin_dirs), 0, 0, NULL},
+	{"plugins", "replace", OT_STRLIST, OFF(plugin_replace), 0, 0, NULL},
 	{"scripts", "dirs", OT_STRLIST, OFF(script_dirs), 0, 0, NULL},
 	{"scripts", "memory_mib", OT_INT, OFF(script_memory_mib), 1, 4096, NULL},
 	{"scripts", "instructions", OT_I64, OFF(script_instructions), 1000, 1e12, NULL},
@@ -554,6 +555,7 @@ void config_free(struct config *c)
 	free(c->tokens);
 	users_free(c);
 	strlist_free(&c->plugin_dirs);
+	strlist_free(&c->plugin_replace);
 	strlist_free(&c->script_dirs);
 	strlist_free(&c->slices);
 	strlist_free(&c->alert_slices);

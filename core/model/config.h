@@ -116,7 +116,8 @@ struct config {
 	int64_t demo_when_empty;
 	int64_t demo_seed;
 	/* indicators */
-	struct strlist plugin_dirs, script_dirs;
+	struct strlist plugin_dirs, script_dirs; /* searched after the environment's, before the defaults */
+	struct strlist plugin_replace; /* indicator names a later file may provide again (skipped) */
 	int script_memory_mib;
 	int64_t script_instructions;
 	double script_seconds;

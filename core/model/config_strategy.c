@@ -145,6 +145,17 @@ static int line_of_caller(lua_State *L)
 	return 0;
 }
 
+/* The file the caller is in, malloc'd: the included file, not the one that
+ * included it (luaL_loadfilex names a chunk "@path"); `fallback` when Lua
+ * cannot say. */
+static char *file_of_caller(lua_State *L, const char *fallback)
+{
+	lua_Debug ar;
+	if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "S", &ar) && ar.source[0] == '@')
+		return strdup(ar.source + 1);
+	return strdup(fallback);
+}
+
 static int lua_goal(lua_State *L)
 {
 	struct load_ctx *ctx = lua_touserdata(L, lua_upvalueindex(1));
@@ -280,7 +291,7 @@ static int lua_kpi(lua_State *L)
 	struct cfg_kpi *k = &c->kpis[c->nkpis++];
 	memset(k, 0, sizeof(*k)); /* counted now, so config_free frees what follows */
 	k->line = line_of_caller(L);
-	k->file = strdup(ctx->path);
+	k->file = file_of_caller(L, ctx->path);
 	k->id = field_string(L, "kpi", "id", true);
 	char what[64];
 	snprintf(what, sizeof(what), "kpi %s", k->id);

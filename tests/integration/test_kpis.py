@@ -852,14 +852,24 @@ def test_test_kpi():
 def test_plugins_refused():
     d = tempfile.mkdtemp(prefix='mizan-it-')
     try:
-        kpis = [('1.1', 'G1', 'services', 'automated_services', {}),
+        # Plugin folders add to the defaults: the shipped plugins load too,
+        # so the missing indicator is one that nothing provides.
+        kpis = [('1.1', 'G1', 'services', 'no_such_indicator', {}),
                 ('9.1', 'G1', 'count', 'good_count', {})]
         cfg = os.path.join(d, 'mizan.lua')
+        with open(cfg, 'w') as f:
+            f.write(config_text(d, kpis[1:], plugin_dirs=(TEST_PLUGINS,)))
+        r = run_cli('plugins', '--config', cfg, cwd=d)
+        check(r.returncode == 1, 'mizan plugins with refused files (every KPI served) exits 1 (got %d)'
+              % r.returncode)
         with open(cfg, 'w') as f:
             f.write(config_text(d, kpis, plugin_dirs=(TEST_PLUGINS,)))
         r = run_cli('plugins', '--config', cfg, cwd=d)
         out = r.stdout.decode()
-        check(r.returncode == 1, 'mizan plugins with refused files exits 1 (got %d)' % r.returncode)
+        check(r.returncode == 3, 'mizan plugins with a KPI whose indicator is missing exits 3 (got %d)'
+              % r.returncode)
+        check('automated_services' in out.split('refused:')[0],
+              'plugins.dirs adds to the default folders: the shipped plugin loads too')
         refused = out.split('refused:', 1)[1] if 'refused:' in out else ''
         lines = {}
         for line in refused.splitlines():
@@ -872,8 +882,9 @@ def test_plugins_refused():
             check(why in lines.get(f, ''), 'plugins: %s refused with "%s" (got %r)' % (f, why, lines.get(f)))
         for f in ('good.so', 'segv.so', 'hang.so'):
             check(f not in lines and f in out.split('refused:')[0], 'plugins: %s loads' % f)
-        check("kpi 1.1: no indicator named 'automated_services' is loaded" in out,
-              'plugins names the KPI whose indicator is not loaded')
+        check("strategy.lua:%d: kpi 1.1: no indicator named 'no_such_indicator' is loaded"
+              % (len(GOALS) + 1) in out,
+              'plugins names the KPI whose indicator is not loaded, with its file and line: %r' % out)
 
         with Server(start=False, tokens=('ingest', 'viewer')) as s:
             with open(s.config, 'w') as f:
@@ -889,7 +900,7 @@ def test_plugins_refused():
             ok = wait_until(lambda: (series(s, '9.1').get(('2025-Q1', None)) or {}).get('value') is not None, 10)
             check(ok, 'the good plugin computes kpi 9.1 beside the refused ones')
             st, body = s.json('GET', '/api/v1/kpis/1.1', token='viewer')
-            check(st == 200 and "no indicator named 'automated_services'" in (body.get('error') or ''),
+            check(st == 200 and "no indicator named 'no_such_indicator'" in (body.get('error') or ''),
                   'kpi 1.1 shows the error of its missing indicator: %r' % (body or {}).get('error'))
             st, body = s.json('GET', '/healthz', token=None)
             check(st == 200, 'healthz still 200')
