@@ -186,6 +186,23 @@ static int reap_worker(struct supervisor *sv, bool kill_it, bool *killed)
 	return status;
 }
 
+/* The worker's resident anonymous memory (its heap and stacks, not the
+ * database it maps) in KiB, or -1 when it cannot be read. */
+static long worker_memory_kib(pid_t pid)
+{
+	char path[64], line[128];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "re");
+	long kib = -1;
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "RssAnon: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
 static bool stopping(struct supervisor *sv)
 {
 	pthread_mutex_lock(&sv->lock);
@@ -271,7 +288,7 @@ static void evaluate_once(struct supervisor *sv)
 	size_t got = 0;
 	for (;;) {
 		struct pollfd pfd = {sv->from_worker, POLLIN, 0};
-		int pr = poll(&pfd, 1, 250);
+		int pr = poll(&pfd, 1, 100);
 		double now = time_mono();
 		if (pr > 0) {
 			ssize_t r = read(sv->from_worker, line + got, sizeof(line) - 1 - got);
@@ -306,6 +323,16 @@ static void evaluate_once(struct supervisor *sv)
 		if (stopping(sv)) { /* SIGTERM: no evaluation holds the daemon */
 			log_info("stopping the evaluation worker");
 			reap_worker(sv, true, NULL);
+			return;
+		}
+		long kib = worker_memory_kib(sv->pid);
+		if (kib > (long)sv->cfg->eval_memory_mib * 1024) {
+			char why[160];
+			snprintf(why, sizeof(why), "used more than %d MiB of memory (evaluation.memory_mib)",
+				 sv->cfg->eval_memory_mib);
+			blame(sv, why);
+			reap_worker(sv, true, NULL);
+			metric_add(sv->failures, 1);
 			return;
 		}
 		uint64_t beat = sv->prog->beat;

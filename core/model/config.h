@@ -124,6 +124,7 @@ struct config {
 	char *timezone;
 	struct strlist slices;     /* dimensions results are cached by */
 	int eval_interval_s, eval_after_ingest_s, eval_stall_s, eval_timeout_s, eval_retry_s;
+	int eval_memory_mib;           /* the worker's resident memory, at most */
 	int min_answers;
 	/* mail */
 	char *smtp_url;     /* smtp://host:port or smtps://host:port; "" sends nothing */

@@ -3,7 +3,8 @@
 worker processes: an indicator that prints on standard output cannot forge
 the worker's answer; one that closes its descriptors and hangs cannot wedge
 the daemon; what a plugin forks dies with the worker, and the worker dies
-with the daemon.  The plugins are in tests/plugins/unruly.c.
+with the daemon; a worker that grows past evaluation.memory_mib is killed and
+the KPI it was in blamed.  The plugins are in tests/plugins/unruly.c.
 """
 import os
 import signal
@@ -113,6 +114,24 @@ def test_what_a_plugin_forks_dies_with_the_worker():
                     os.kill(p, signal.SIGKILL)
 
 
+def test_memory_is_bounded():
+    # grow_memory keeps 32 MiB more (touched) per event, up to 1 GiB: the
+    # worker passes 256 MiB within a few events.
+    with server([('X.grow', 'G1', 'count', 'grow_memory', {}), GOOD],
+                {'evaluation.memory_mib': 256}) as s:
+        s.start()
+        st, _ = s.post(events(10))
+        check(st == 200, 'the events are accepted')
+        want = 'indicator grow_memory used more than 256 MiB of memory (evaluation.memory_mib)'
+        ok = wait_until(lambda: want in (kpi(s, 'X.grow').get('error') or ''), 30)
+        check(ok, 'kpi X.grow is blamed for the worker\'s memory: %r' % kpi(s, 'X.grow').get('error'))
+        check(kpi(s, 'X.grow').get('latest') is None, 'kpi X.grow has no figure')
+        ok = wait_until(lambda: (kpi(s, '1.1').get('latest') or {}).get('value') is not None, 20)
+        check(ok, 'the next worker evaluates kpi 1.1 without X.grow')
+        check('kpi X.grow: indicator grow_memory used more than 256 MiB' in s.log_text(),
+              'the log names the KPI')
+
+
 if __name__ == '__main__':
     main([test_stdout_cannot_forge_the_reply, test_closed_descriptors_and_a_hang_do_not_wedge,
-          test_what_a_plugin_forks_dies_with_the_worker])
+          test_what_a_plugin_forks_dies_with_the_worker, test_memory_is_bounded])
