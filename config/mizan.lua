@@ -52,6 +52,8 @@ evaluation.after_ingest_s = 5      -- and this soon after new events arrive
 evaluation.stall_s = 15            -- a worker that makes no progress this long is killed
 evaluation.timeout_s = 1800        -- the longest one evaluation may take
 evaluation.retry_s = 3600          -- an indicator that crashed or hung is retried after this
+evaluation.run_instructions = 2000000000 -- script instructions one KPI may use per evaluation
+evaluation.run_seconds = 120       -- seconds one KPI may spend stepping events per evaluation
 evaluation.memory_mib = 1024       -- the worker's resident memory; past it, it is killed
 evaluation.min_answers = 30        -- default for survey KPIs: fewer answers are "insufficient data"
 

@@ -71,6 +71,8 @@ static const struct option options[] = {
 	{"evaluation", "timeout_s", OT_INT, OFF(eval_timeout_s), 1, 86400, NULL},
 	{"evaluation", "retry_s", OT_INT, OFF(eval_retry_s), 0, 7 * 86400, NULL},
 	{"evaluation", "memory_mib", OT_INT, OFF(eval_memory_mib), 16, 1048576, NULL},
+	{"evaluation", "run_instructions", OT_I64, OFF(eval_run_instructions), 1000, 1e15, NULL},
+	{"evaluation", "run_seconds", OT_NUM, OFF(eval_run_seconds), 0.01, 86400, NULL},
 	{"evaluation", "min_answers", OT_INT, OFF(min_answers), 0, 1000000, NULL},
 	{"alerts", "slices", OT_STRLIST, OFF(alert_slices), 0, 0,
 	 "mission|country|service|channel|sex|age_group"},
@@ -170,6 +172,8 @@ static void config_defaults(struct config *c)
 	c->eval_timeout_s = 1800;
 	c->eval_retry_s = 3600;
 	c->eval_memory_mib = 1024;
+	c->eval_run_instructions = 2000000000;
+	c->eval_run_seconds = 120;
 	c->min_answers = 30;
 	c->smtp_url = strdup("");
 	c->smtp_user = strdup("");

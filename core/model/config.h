@@ -125,6 +125,8 @@ struct config {
 	struct strlist slices;     /* dimensions results are cached by */
 	int eval_interval_s, eval_after_ingest_s, eval_stall_s, eval_timeout_s, eval_retry_s;
 	int eval_memory_mib;           /* the worker's resident memory, at most */
+	int64_t eval_run_instructions; /* script instructions one KPI may use in one evaluation */
+	double eval_run_seconds;       /* seconds one KPI may take stepping in one evaluation */
 	int min_answers;
 	/* mail */
 	char *smtp_url;     /* smtp://host:port or smtps://host:port; "" sends nothing */

@@ -4,7 +4,8 @@ worker processes: an indicator that prints on standard output cannot forge
 the worker's answer; one that closes its descriptors and hangs cannot wedge
 the daemon; what a plugin forks dies with the worker, and the worker dies
 with the daemon; a worker that grows past evaluation.memory_mib is killed and
-the KPI it was in blamed.  The plugins are in tests/plugins/unruly.c.
+the KPI it was in blamed; a KPI that spends its budget of one evaluation
+(evaluation.run_instructions, evaluation.run_seconds) fails naming it.  The plugins are in tests/plugins/unruly.c.
 """
 import os
 import signal
@@ -12,7 +13,9 @@ import time
 
 from mizan_test import SLOW, check, main, metric, wait_until
 from test_isolation import children
-from test_kpis import PLUGINS, TEST_PLUGINS, kpi_server, svc
+from test_kpis import PLUGINS, SCRIPTS, SRC, TEST_PLUGINS, kpi_server, svc
+
+EVIL = os.path.join(SRC, 'tests', 'scripts_evil')
 
 # One good KPI beside the bad one, so that evaluations complete.
 GOOD = ('1.1', 'G1', 'services', 'automated_services', {})
@@ -28,7 +31,7 @@ def server(kpis, extra=None):
     }
     settings.update(extra or {})
     s = kpi_server(kpis, tokens=('ingest', 'viewer'), plugin_dirs=(PLUGINS, TEST_PLUGINS),
-                   extra=settings)
+                   script_dirs=(SCRIPTS, EVIL), extra=settings)
     return s
 
 
@@ -132,6 +135,33 @@ def test_memory_is_bounded():
               'the log names the KPI')
 
 
+def test_per_run_budget():
+    # Each event is stepped 8 times (the whole and 3 slices, for the quarter
+    # and the year).  X.heavy: some 500000 instructions a step, well within
+    # scripts.instructions (10000000) per call; 20 events are some 80
+    # million.  X.slow: 20 ms a step, 3.2 s for 20 events.
+    with server([('X.heavy', 'G1', 'count', 'evil', {'attack': 'heavy'}),
+                 ('X.slow', 'G1', 'count', 'slow_step', {}), GOOD],
+                {'evaluation.run_instructions': 20000000, 'evaluation.run_seconds': 1,
+                 'scripts.seconds': 30}) as s:
+        s.start()
+        st, _ = s.post(events(20))
+        check(st == 200, 'the events are accepted')
+        want = {
+            'X.heavy': 'indicator evil used more than 20000000 instructions in one evaluation '
+                       '(evaluation.run_instructions)',
+            'X.slow': 'indicator slow_step took more than 1 s in one evaluation '
+                      '(evaluation.run_seconds)',
+        }
+        for k, w in want.items():
+            ok = wait_until(lambda: w in (kpi(s, k).get('error') or ''), 30)
+            check(ok, 'kpi %s fails naming its budget: %r' % (k, kpi(s, k).get('error')))
+            check(kpi(s, k).get('latest') is None, 'kpi %s has no figure' % k)
+        ok = wait_until(lambda: (kpi(s, '1.1').get('latest') or {}).get('value') is not None, 20)
+        check(ok, 'kpi 1.1 is evaluated beside them')
+
+
 if __name__ == '__main__':
     main([test_stdout_cannot_forge_the_reply, test_closed_descriptors_and_a_hang_do_not_wedge,
-          test_what_a_plugin_forks_dies_with_the_worker, test_memory_is_bounded])
+          test_what_a_plugin_forks_dies_with_the_worker, test_memory_is_bounded,
+          test_per_run_budget])

@@ -7,9 +7,12 @@
  *    the worker talks to the daemon on) and never returns;
  *  - fork_and_crash forks a child that sleeps for two minutes, writes the
  *    child's pid into forked.pid (in the working directory) and crashes;
- *  - grow_memory keeps 8 MiB more (touched) at every event, up to 1 GiB.
+ *  - grow_memory keeps 8 MiB more (touched) four times at every step, up
+ *    to 1 GiB;
+ *  - slow_step sleeps 20 ms at every step: each call is short, the
+ *    evaluation is not (evaluation.run_seconds).
  *
- * Each misbehaves once per process, on its first event. */
+ * The first three misbehave on their first event. */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -79,6 +82,12 @@ static void grow_step(void *state, const struct mizan_event *ev)
 	}
 }
 
+static void slow_step(void *state, const struct mizan_event *ev)
+{
+	((struct count *)state)->n++;
+	usleep(20 * 1000);
+}
+
 #define ALL                                                                                        \
 	(MIZAN_KIND_BIT(MIZAN_SERVICE) | MIZAN_KIND_BIT(MIZAN_TRAINING) |                          \
 	 MIZAN_KIND_BIT(MIZAN_PROJECT) | MIZAN_KIND_BIT(MIZAN_SATISFACTION))
@@ -94,6 +103,8 @@ static const struct mizan_indicator indicators[] = {
 	 .final = count_final},
 	{.name = "grow_memory", .unit = "count", .description = "Keeps 8 MiB more per event.",
 	 .kinds = ALL, .state_size = sizeof(struct count), .step = grow_step, .final = count_final},
+	{.name = "slow_step", .unit = "count", .description = "Sleeps 20 ms per step.",
+	 .kinds = ALL, .state_size = sizeof(struct count), .step = slow_step, .final = count_final},
 };
 
 static const struct mizan_plugin plugin = {
