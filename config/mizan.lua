@@ -12,6 +12,7 @@ store.path = "mizan.db"            -- SQLite database file, relative to where mi
 store.synchronous = "full"         -- "full": an acknowledged batch survives power loss
 store.cache_mib = 16               -- SQLite page cache per connection
 store.busy_timeout_ms = 5000
+store.check_interval_s = 86400     -- PRAGMA quick_check this often (and at start); 0: at start only
 
 limits.body_bytes = 16 * MiB       -- largest request body; larger gets 413 before it is read
 limits.batch_events = 10000        -- most events in one POST (or one import transaction)
@@ -28,11 +29,13 @@ limits.query_rows = 10000          -- most events GET /api/v1/events returns at 
 -- which stores them in the database.  Here, only the SHA-256 of a secret:
 --   auth.tokens = { { name = "feeder", role = "ingest", sha256 = "<64 hex digits>" } }
 
--- Demo data: when the database holds no events at start, load this many
--- generated events (0: never).  The shipped configuration shows the
--- strategy on realistic data; set it to 0 in production.
+-- Demo data is loaded only when asked for: `mizan serve --demo` loads
+-- demo.when_empty generated events into an empty store and marks it as
+-- demo data (a banner on every page, [DEMO] in every mail's subject).
+-- A demo store's mail goes only to demo.mail_to; unset, none is sent.
 demo.when_empty = 200000
 demo.seed = 1
+-- demo.mail_to = "tester@example.org"
 
 -- Indicators: C plugins (*.so) and Lua scripts (*.lua) are loaded from these
 -- folders, in name order.  Plugins default to the `plugins` folder beside the

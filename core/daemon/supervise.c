@@ -387,10 +387,23 @@ static void check_alerts(struct supervisor *sv)
 		outbox_poke(sv->ob);
 }
 
+/* The store's integrity, checked on schedule (store.check_interval_s; the
+ * first check ran before the server started). */
+static void check_store(struct supervisor *sv)
+{
+	char err[STORE_ERRLEN];
+	int rc = store_check(sv->store, err);
+	if (rc == -EUCLEAN)
+		log_error("the store is damaged: %s", err);
+	else if (rc < 0)
+		log_warn("the store's integrity check could not run: %s", err);
+}
+
 static void *supervise_thread(void *arg)
 {
 	struct supervisor *sv = arg;
 	double next = time_mono(); /* evaluate once at start */
+	double next_check = next + sv->cfg->store_check_s;
 
 	pthread_mutex_lock(&sv->lock);
 	while (!sv->stop) {
@@ -398,6 +411,15 @@ static void *supervise_thread(void *arg)
 		double due = next;
 		if (sv->poked && sv->poked_at + sv->cfg->eval_after_ingest_s < due)
 			due = sv->poked_at + sv->cfg->eval_after_ingest_s;
+		if (sv->cfg->store_check_s > 0 && now >= next_check) {
+			pthread_mutex_unlock(&sv->lock);
+			check_store(sv);
+			pthread_mutex_lock(&sv->lock);
+			next_check = time_mono() + sv->cfg->store_check_s;
+			continue;
+		}
+		if (sv->cfg->store_check_s > 0 && next_check < due)
+			due = next_check;
 		if (now < due) {
 			struct timespec ts = time_mono_after(due - now);
 			pthread_cond_timedwait(&sv->wake, &sv->lock, &ts);

@@ -113,8 +113,10 @@ struct config {
 	struct config_user *users;
 	size_t nusers;
 	/* demo */
-	int64_t demo_when_empty;
+	int64_t demo_when_empty; /* demo events `serve --demo` loads into an empty store */
 	int64_t demo_seed;
+	char *demo_mail_to;      /* a demo store's mail goes only here ("": nowhere) */
+	int store_check_s;       /* the store's integrity is checked this often (0: at start only) */
 	/* indicators */
 	struct strlist plugin_dirs, script_dirs;
 	int script_memory_mib;
