@@ -12,6 +12,7 @@ store.path = "mizan.db"            -- SQLite database file, relative to where mi
 store.synchronous = "full"         -- "full": an acknowledged batch survives power loss
 store.cache_mib = 16               -- SQLite page cache per connection
 store.busy_timeout_ms = 5000
+store.check_interval_s = 86400     -- PRAGMA quick_check this often (and at start); 0: at start only
 
 limits.body_bytes = 16 * MiB       -- largest request body; larger gets 413 before it is read
 limits.batch_events = 10000        -- most events in one POST (or one import transaction)
@@ -28,11 +29,13 @@ limits.query_rows = 10000          -- most events GET /api/v1/events returns at 
 -- which stores them in the database.  Here, only the SHA-256 of a secret:
 --   auth.tokens = { { name = "feeder", role = "ingest", sha256 = "<64 hex digits>" } }
 
--- Demo data: when the database holds no events at start, load this many
--- generated events (0: never).  The shipped configuration shows the
--- strategy on realistic data; set it to 0 in production.
+-- Demo data is loaded only when asked for: `mizan serve --demo` loads
+-- demo.when_empty generated events into an empty store and marks it as
+-- demo data (a banner on every page, [DEMO] in every mail's subject).
+-- A demo store's mail goes only to demo.mail_to; unset, none is sent.
 demo.when_empty = 200000
 demo.seed = 1
+-- demo.mail_to = "tester@example.org"
 
 -- Indicators: C plugins (*.so) and Lua scripts (*.lua), each folder in name
 -- order.  Searched: $MIZAN_PLUGIN_PATH (and $MIZAN_SCRIPT_PATH), then the
@@ -56,6 +59,9 @@ evaluation.after_ingest_s = 5      -- and this soon after new events arrive
 evaluation.stall_s = 15            -- a worker that makes no progress this long is killed
 evaluation.timeout_s = 1800        -- the longest one evaluation may take
 evaluation.retry_s = 3600          -- an indicator that crashed or hung is retried after this
+evaluation.run_instructions = 2000000000 -- script instructions one KPI may use per evaluation
+evaluation.run_seconds = 120       -- seconds one KPI may spend stepping events per evaluation
+evaluation.memory_mib = 1024       -- the worker's resident memory; past it, it is killed
 evaluation.min_answers = 30        -- default for survey KPIs: fewer answers are "insufficient data"
 
 -- Alerts: a KPI whose open period's forecast misses its target is at risk; a

@@ -5,17 +5,36 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "model/event.h"
 #include "util/metrics.h"
 
 static enum MHD_Result healthz(void *ud, struct MHD_Connection *c, struct http_req *r)
 {
+	static const char *const states[] = {
+		[STORE_CHECK_NEVER] = "never", [STORE_CHECK_OK] = "ok",
+		[STORE_CHECK_DAMAGED] = "damaged", [STORE_CHECK_FAILED] = "failed"};
 	struct api *a = ud;
 	int v = store_schema_version(a->store);
+	struct store_check ck;
+	store_check_last(a->store, &ck);
+	bool damaged = ck.state == STORE_CHECK_DAMAGED;
+	bool ok = v == STORE_SCHEMA_VERSION && !damaged;
 	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "status", v == STORE_SCHEMA_VERSION ? "ok" : "degraded");
+	cJSON_AddStringToObject(o, "status", ok ? "ok" : damaged ? "damaged" : "degraded");
 	cJSON_AddNumberToObject(o, "schema", v);
-	return http_send_json(c, r, v == STORE_SCHEMA_VERSION ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
-			      o);
+	cJSON *chk = cJSON_AddObjectToObject(o, "check");
+	cJSON_AddStringToObject(chk, "state", states[ck.state]);
+	if (ck.at_ms) {
+		char at[32];
+		event_format_time(ck.at_ms, at);
+		cJSON_AddStringToObject(chk, "at", at);
+	} else {
+		cJSON_AddNullToObject(chk, "at");
+	}
+	if (ck.detail[0])
+		cJSON_AddStringToObject(chk, "detail", ck.detail);
+	cJSON_AddBoolToObject(o, "demo", store_is_demo(a->store) == 1);
+	return http_send_json(c, r, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, o);
 }
 
 static enum MHD_Result metrics(void *ud, struct MHD_Connection *c, struct http_req *r)

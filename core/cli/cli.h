@@ -31,7 +31,7 @@ struct common {
 
 enum { OPT_CONFIG = 256, OPT_DB, OPT_LISTEN, OPT_EVENTS, OPT_SEED, OPT_FROM, OPT_TO, OPT_RANDOM,
        OPT_LOAD, OPT_ROLE, OPT_NAME, OPT_KPI, OPT_PERIOD, OPT_BY, OPT_JSON, OPT_FULL, OPT_ALERTS, OPT_NOW,
-       OPT_TOLERANCE };
+       OPT_TOLERANCE, OPT_DEMO, OPT_ALLOW_DAMAGED };
 
 #define COMMON_LONGOPTS                                                                            \
 	{"config", required_argument, NULL, OPT_CONFIG}, {"db", required_argument, NULL, OPT_DB},   \

@@ -48,9 +48,13 @@ static const char usage_main[] =
 	"Exit codes: 0 ok, 1 runtime failure, 2 usage, 3 invalid configuration, 4 invalid events.\n";
 
 static const char usage_serve[] =
-	"usage: mizan serve [--config PATH] [--db PATH] [--listen ADDR:PORT]\n"
-	"Serves the API until SIGINT or SIGTERM.  When the database holds no events and\n"
-	"demo.when_empty is set, loads that many demo events first.\n";
+	"usage: mizan serve [--config PATH] [--db PATH] [--listen ADDR:PORT] [--demo]\n"
+	"                   [--allow-damaged]\n"
+	"Serves the API until SIGINT or SIGTERM.  The store's integrity is checked first\n"
+	"(and every store.check_interval_s): a damaged store is refused unless\n"
+	"--allow-damaged is given.  --demo loads demo.when_empty demo events into an\n"
+	"empty store and marks it as demo data (a banner on every page; mail only to\n"
+	"demo.mail_to).\n";
 static const char usage_import[] =
 	"usage: mizan import [--config PATH] [--db PATH] FILE...\n"
 	"Validates each file whole (every problem is printed as FILE:LINE: field: what),\n"
@@ -80,31 +84,70 @@ static const char usage_token[] =
 static int cmd_serve(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		COMMON_LONGOPTS, {"listen", required_argument, NULL, OPT_LISTEN}, {0}};
+		COMMON_LONGOPTS, {"listen", required_argument, NULL, OPT_LISTEN},
+		{"demo", no_argument, NULL, OPT_DEMO},
+		{"allow-damaged", no_argument, NULL, OPT_ALLOW_DAMAGED}, {0}};
 	struct common co = {0};
-	int code;
+	bool demo = false, allow_damaged = false;
+	int opt, code;
 
-	if (common_start(&co, argc, argv, longopts, usage_serve, ARGS_NONE, &code) > 0)
-		return code;
+	while ((opt = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
+		if (opt == OPT_DEMO || opt == OPT_ALLOW_DAMAGED) {
+			*(opt == OPT_DEMO ? &demo : &allow_damaged) = true;
+			continue;
+		}
+		if (common_opt(&co, opt, usage_serve, &code) > 0)
+			return code;
+	}
+	if (optind < argc)
+		return print_usage(usage_serve, EXIT_USAGE);
+	if (load_config(&co) < 0)
+		return EXIT_CONFIG;
 
 	struct store *s = NULL;
+	char err[STORE_ERRLEN];
 	code = EXIT_RUNTIME;
 	if (open_store(&co, &s, 0) < 0)
 		goto out;
-	if (co.cfg.demo_when_empty > 0 && store_count_events(s) == 0) {
-		struct demo_opts d = {
-			.events = (uint64_t)co.cfg.demo_when_empty,
-			.seed = (uint64_t)co.cfg.demo_seed,
-			.from_ms = 1672531200000LL, /* 2023-01-01 */
-			.to_ms = time_now_ms() / 86400000 * 86400000,
-		};
-		struct import_stats st;
-		log_info("the database is empty: loading %lld demo events (demo.when_empty)",
-			 (long long)co.cfg.demo_when_empty);
-		if (import_demo(s, &co.cfg, &d, false, &st, stderr) < 0)
+	int rc = store_check(s, err);
+	if (rc == -EUCLEAN) {
+		log_error("the store %s is damaged: %s", co.cfg.store_url, err);
+		if (!allow_damaged) {
+			log_error("not starting on a damaged store: restore a backup, or start with "
+				  "--allow-damaged to serve what can be read");
 			goto out;
-		log_info("loaded %zu demo events in %.2f s", st.accepted, st.seconds);
+		}
+		log_warn("starting on a damaged store (--allow-damaged): /healthz says so");
+	} else if (rc < 0) {
+		log_warn("the store's integrity check could not run: %s", err);
 	}
+	if (demo) {
+		int64_t n = store_count_events(s);
+		if (n == 0 && co.cfg.demo_when_empty > 0) {
+			struct demo_opts d = {
+				.events = (uint64_t)co.cfg.demo_when_empty,
+				.seed = (uint64_t)co.cfg.demo_seed,
+				.from_ms = 1672531200000LL, /* 2023-01-01 */
+				.to_ms = time_now_ms() / 86400000 * 86400000,
+			};
+			struct import_stats st;
+			/* Marked first: a store half loaded is demo data too. */
+			if (store_demo_mark(s, err) < 0) {
+				log_error("cannot mark the store as demo data: %s", err);
+				goto out;
+			}
+			log_info("--demo: loading %lld demo events into the empty store (demo.when_empty)",
+				 (long long)co.cfg.demo_when_empty);
+			if (import_demo(s, &co.cfg, &d, false, &st, stderr) < 0)
+				goto out;
+			log_info("loaded %zu demo events in %.2f s", st.accepted, st.seconds);
+		} else if (n > 0 && store_is_demo(s) != 1) {
+			log_warn("--demo: the store holds events that are not demo data: loading none");
+		}
+	}
+	if (store_is_demo(s) == 1)
+		log_warn("the store holds demo data: a banner says so on every page, and mail goes "
+			 "only to demo.mail_to");
 	char self[4096];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n <= 0) {
@@ -289,7 +332,12 @@ static int cmd_demo(int argc, char **argv)
 	code = EXIT_RUNTIME;
 	if (open_store(&co, &s, 0) == 0) {
 		struct import_stats st;
-		int rc = import_demo(s, &co.cfg, &d, isatty(STDERR_FILENO), &st, stderr);
+		char err[STORE_ERRLEN];
+		int rc = store_demo_mark(s, err);
+		if (rc < 0)
+			fprintf(stderr, "mizan demo: cannot mark the store as demo data: %s\n", err);
+		else
+			rc = import_demo(s, &co.cfg, &d, isatty(STDERR_FILENO), &st, stderr);
 		if (rc == 0) {
 			print_summary("demo", &st);
 			code = EXIT_OK;

@@ -30,6 +30,28 @@ static double store_bytes(void *ud)
 	return n < 0 ? NAN : (double)n; /* NaN: the store could not say */
 }
 
+/* 1 when the last integrity check found the store sound, 0 when it found
+ * it damaged or could not run, NaN before the first. */
+static double store_check_ok(void *ud)
+{
+	struct store_check ck;
+	store_check_last(ud, &ck);
+	return ck.state == STORE_CHECK_NEVER ? NAN : ck.state == STORE_CHECK_OK;
+}
+
+static double store_check_time(void *ud)
+{
+	struct store_check ck;
+	store_check_last(ud, &ck);
+	return ck.at_ms ? (double)(ck.at_ms / 1000) : NAN;
+}
+
+static double store_demo(void *ud)
+{
+	int d = store_is_demo(ud);
+	return d < 0 ? NAN : d;
+}
+
 static void poke(void *ud)
 {
 	supervise_poke(ud);
@@ -66,6 +88,13 @@ int daemon_run(const struct config *c, struct store *s, const char *self)
 	metric_set(metrics_gauge(m, "mizan_start_time_seconds", "When the server started.", NULL),
 		   (double)(time_now_ms() / 1000));
 	metrics_gauge_read(m, "mizan_db_size_bytes", "Size of the database file.", NULL, store_bytes, s);
+	metrics_gauge_read(m, "mizan_store_check_ok",
+			   "1 when the last integrity check found the store sound, else 0.", NULL,
+			   store_check_ok, s);
+	metrics_gauge_read(m, "mizan_store_check_time_seconds", "When the store was last checked.",
+			   NULL, store_check_time, s);
+	metrics_gauge_read(m, "mizan_store_demo", "1 when the store holds demo data.", NULL,
+			   store_demo, s);
 	if (*c->gnuplot &&
 	    chart_pool_start(&charts, c->gnuplot, c->charts, c->chart_timeout_s, err, sizeof(err)) < 0) {
 		log_warn("no charts: %s", err); /* pages and mail go without */

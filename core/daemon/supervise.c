@@ -18,12 +18,15 @@
 #include "judge/alert.h"
 #include "util/metrics.h"
 #include "eval/kpi.h"
+#include "eval/worker.h"
 #include "notify/outbox.h"
 #include "util/log.h"
 #include "util/time.h"
 #include "model/period.h"
 
 extern char **environ;
+
+#define REAP_GRACE_S 2.0 /* a worker that closed its reply pipe has this long to exit */
 
 struct skip {
 	char kpi[64];
@@ -54,6 +57,18 @@ struct supervisor {
 
 /* ---- the worker process ---------------------------------------------------------- */
 
+/* fd, moved to a descriptor of at least 10 (close-on-exec): the worker's
+ * descriptors 0 to 5 are then set with dup2 from sources none of them can
+ * overwrite. */
+static int high_fd(int fd)
+{
+	int h = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return h;
+}
+
 static int spawn_worker(struct supervisor *sv)
 {
 	int req[2], rep[2];
@@ -64,11 +79,29 @@ static int spawn_worker(struct supervisor *sv)
 		close(req[1]);
 		return -errno;
 	}
+	for (int i = 0; i < 2; i++) {
+		req[i] = req[i] >= 0 ? high_fd(req[i]) : -1;
+		rep[i] = rep[i] >= 0 ? high_fd(rep[i]) : -1;
+	}
+	if (req[0] < 0 || req[1] < 0 || rep[0] < 0 || rep[1] < 0) {
+		int e = errno;
+		for (int i = 0; i < 2; i++) {
+			if (req[i] >= 0)
+				close(req[i]);
+			if (rep[i] >= 0)
+				close(rep[i]);
+		}
+		return -e;
+	}
+	/* The protocol has descriptors of its own: what a plugin prints goes
+	 * to the log (the daemon's standard error), never into the reply. */
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, req[0], 0);
-	posix_spawn_file_actions_adddup2(&fa, rep[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, sv->prog_fd, 3);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, 2, 1);
+	posix_spawn_file_actions_adddup2(&fa, sv->prog_fd, WORKER_FD_PROGRESS);
+	posix_spawn_file_actions_adddup2(&fa, req[0], WORKER_FD_REQUEST);
+	posix_spawn_file_actions_adddup2(&fa, rep[1], WORKER_FD_REPLY);
 	char *argv[8];
 	int argc = 0;
 	argv[argc++] = sv->self;
@@ -81,7 +114,8 @@ static int spawn_worker(struct supervisor *sv)
 	}
 	argv[argc] = NULL;
 	/* The worker starts with default signal handling (the daemon blocks
-	 * SIGINT and SIGTERM for sigwait). */
+	 * SIGINT and SIGTERM for sigwait), in a process group of its own: it
+	 * is killed as a group, with any process a plugin forked. */
 	posix_spawnattr_t attr;
 	sigset_t none, all;
 	sigemptyset(&none);
@@ -89,7 +123,9 @@ static int spawn_worker(struct supervisor *sv)
 	posix_spawnattr_init(&attr);
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setflags(&attr,
+				 POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
 	int rc = posix_spawn(&sv->pid, sv->self, &fa, &attr, argv, environ);
 	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
@@ -107,20 +143,72 @@ static int spawn_worker(struct supervisor *sv)
 	return 0;
 }
 
-/* Ends the worker (if it still runs) and returns how it ended. */
-static int reap_worker(struct supervisor *sv, bool kill_it)
+/* Whether the worker has ended within `grace` seconds; it is not reaped,
+ * so its pid (and process group id) stay its own. */
+static bool ended_within(pid_t pid, double grace)
+{
+	double until = time_mono() + grace;
+	for (;;) {
+		siginfo_t si;
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno != EINTR)
+			return true; /* not ours to wait for: nothing left to wait for */
+		if (si.si_pid == pid)
+			return true;
+		if (time_mono() >= until)
+			return false;
+		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+	}
+}
+
+/* Ends the worker and returns how it ended.  kill_it: at once; otherwise
+ * it has REAP_GRACE_S to end by itself (it closed its reply pipe or died),
+ * and *killed says whether it had to be killed.  Either way its whole
+ * process group is killed before the worker is reaped (so the group's id
+ * cannot have been reused): no process a plugin started outlives it. */
+static int reap_worker(struct supervisor *sv, bool kill_it, bool *killed)
 {
 	int status = 0;
+	if (killed)
+		*killed = false;
 	if (!sv->pid)
 		return 0;
-	if (kill_it)
-		kill(sv->pid, SIGKILL);
 	close(sv->to_worker);
 	close(sv->from_worker);
+	bool ended = !kill_it && ended_within(sv->pid, REAP_GRACE_S);
+	if (killed)
+		*killed = !kill_it && !ended;
+	kill(-sv->pid, SIGKILL);
+	kill(sv->pid, SIGKILL); /* in case it left its group */
 	while (waitpid(sv->pid, &status, 0) < 0 && errno == EINTR)
 		;
 	sv->pid = 0;
 	return status;
+}
+
+/* The worker's resident anonymous memory (its heap and stacks, not the
+ * database it maps) in KiB, or -1 when it cannot be read. */
+static long worker_memory_kib(pid_t pid)
+{
+	char path[64], line[128];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "re");
+	long kib = -1;
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "RssAnon: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+static bool stopping(struct supervisor *sv)
+{
+	pthread_mutex_lock(&sv->lock);
+	bool stop = sv->stop;
+	pthread_mutex_unlock(&sv->lock);
+	return stop;
 }
 
 static void skip_kpi(struct supervisor *sv, const char *kpi)
@@ -192,7 +280,7 @@ static void evaluate_once(struct supervisor *sv)
 	request_line(sv, line, sizeof(line));
 	if (write(sv->to_worker, line, strlen(line)) < 0) {
 		char why[128];
-		blame(sv, describe(reap_worker(sv, true), why, sizeof(why)));
+		blame(sv, describe(reap_worker(sv, true, NULL), why, sizeof(why)));
 		return;
 	}
 	double start = time_mono(), last_move = start;
@@ -200,14 +288,20 @@ static void evaluate_once(struct supervisor *sv)
 	size_t got = 0;
 	for (;;) {
 		struct pollfd pfd = {sv->from_worker, POLLIN, 0};
-		int pr = poll(&pfd, 1, 250);
+		int pr = poll(&pfd, 1, 100);
 		double now = time_mono();
 		if (pr > 0) {
 			ssize_t r = read(sv->from_worker, line + got, sizeof(line) - 1 - got);
-			if (r <= 0) { /* the worker died */
+			if (r <= 0) { /* the worker died, or its reply pipe was closed */
 				char why[128];
-				int status = reap_worker(sv, false);
-				blame(sv, describe(status, why, sizeof(why)));
+				bool killed;
+				int status = reap_worker(sv, false, &killed);
+				if (killed)
+					snprintf(why, sizeof(why),
+						 "closed the worker's reply pipe and did not end (killed)");
+				else
+					describe(status, why, sizeof(why));
+				blame(sv, why);
 				metric_add(sv->failures, 1);
 				return;
 			}
@@ -217,6 +311,29 @@ static void evaluate_once(struct supervisor *sv)
 				break;
 			if (got == sizeof(line) - 1)
 				break;
+		}
+		if (pr == 0 && ended_within(sv->pid, 0)) {
+			/* It died, but something it started holds the reply
+			 * pipe open: no end of file will come. */
+			char why[128];
+			blame(sv, describe(reap_worker(sv, false, NULL), why, sizeof(why)));
+			metric_add(sv->failures, 1);
+			return;
+		}
+		if (stopping(sv)) { /* SIGTERM: no evaluation holds the daemon */
+			log_info("stopping the evaluation worker");
+			reap_worker(sv, true, NULL);
+			return;
+		}
+		long kib = worker_memory_kib(sv->pid);
+		if (kib > (long)sv->cfg->eval_memory_mib * 1024) {
+			char why[160];
+			snprintf(why, sizeof(why), "used more than %d MiB of memory (evaluation.memory_mib)",
+				 sv->cfg->eval_memory_mib);
+			blame(sv, why);
+			reap_worker(sv, true, NULL);
+			metric_add(sv->failures, 1);
+			return;
 		}
 		uint64_t beat = sv->prog->beat;
 		if (beat != last_beat) {
@@ -231,7 +348,7 @@ static void evaluate_once(struct supervisor *sv)
 				 stalled ? sv->cfg->eval_stall_s : sv->cfg->eval_timeout_s,
 				 stalled ? "stall_s" : "timeout_s");
 			blame(sv, why);
-			reap_worker(sv, true);
+			reap_worker(sv, true, NULL);
 			metric_add(sv->failures, 1);
 			return;
 		}
@@ -270,10 +387,23 @@ static void check_alerts(struct supervisor *sv)
 		outbox_poke(sv->ob);
 }
 
+/* The store's integrity, checked on schedule (store.check_interval_s; the
+ * first check ran before the server started). */
+static void check_store(struct supervisor *sv)
+{
+	char err[STORE_ERRLEN];
+	int rc = store_check(sv->store, err);
+	if (rc == -EUCLEAN)
+		log_error("the store is damaged: %s", err);
+	else if (rc < 0)
+		log_warn("the store's integrity check could not run: %s", err);
+}
+
 static void *supervise_thread(void *arg)
 {
 	struct supervisor *sv = arg;
 	double next = time_mono(); /* evaluate once at start */
+	double next_check = next + sv->cfg->store_check_s;
 
 	pthread_mutex_lock(&sv->lock);
 	while (!sv->stop) {
@@ -281,6 +411,15 @@ static void *supervise_thread(void *arg)
 		double due = next;
 		if (sv->poked && sv->poked_at + sv->cfg->eval_after_ingest_s < due)
 			due = sv->poked_at + sv->cfg->eval_after_ingest_s;
+		if (sv->cfg->store_check_s > 0 && now >= next_check) {
+			pthread_mutex_unlock(&sv->lock);
+			check_store(sv);
+			pthread_mutex_lock(&sv->lock);
+			next_check = time_mono() + sv->cfg->store_check_s;
+			continue;
+		}
+		if (sv->cfg->store_check_s > 0 && next_check < due)
+			due = next_check;
 		if (now < due) {
 			struct timespec ts = time_mono_after(due - now);
 			pthread_cond_timedwait(&sv->wake, &sv->lock, &ts);
@@ -303,7 +442,7 @@ static void *supervise_thread(void *arg)
 			sv->poked = false;
 	}
 	pthread_mutex_unlock(&sv->lock);
-	reap_worker(sv, true);
+	reap_worker(sv, true, NULL);
 	return NULL;
 }
 
@@ -343,6 +482,8 @@ int supervise_start(struct supervisor **out, const struct config *c, const char 
 		goto fail;
 	}
 	sv->prog_fd = memfd_create("mizan-progress", MFD_CLOEXEC);
+	if (sv->prog_fd >= 0)
+		sv->prog_fd = high_fd(sv->prog_fd);
 	if (sv->prog_fd < 0 || ftruncate(sv->prog_fd, 4096) < 0 ||
 	    (sv->prog = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, sv->prog_fd, 0)) ==
 		    MAP_FAILED) {

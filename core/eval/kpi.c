@@ -369,6 +369,32 @@ static int step_one(struct kpi_engine *e, int k, void *state, const struct mizan
 	return rc;
 }
 
+/* Charges KPI k with what its steps of one event took (since t0 and i0),
+ * and fails it when its budget for one evaluation is spent: the limits of
+ * scripts are per call, and a heavy step well within them, times every
+ * event and slice, could otherwise hold evaluation for as long as it likes. */
+static void charge(struct kpi_engine *e, int k, double t0, uint64_t i0)
+{
+	struct kpi_run *run = &e->runs[k];
+	char why[IND_ERRLEN];
+	run->seconds += time_mono() - t0;
+	run->instructions += script_instructions_counted() - i0;
+	if (run->failed)
+		return;
+	if (run->instructions > (uint64_t)e->cfg->eval_run_instructions)
+		snprintf(why, sizeof(why),
+			 "indicator %s used more than %lld instructions in one evaluation "
+			 "(evaluation.run_instructions)",
+			 run->ind->name, (long long)e->cfg->eval_run_instructions);
+	else if (run->seconds > e->cfg->eval_run_seconds)
+		snprintf(why, sizeof(why),
+			 "indicator %s took more than %g s in one evaluation (evaluation.run_seconds)",
+			 run->ind->name, e->cfg->eval_run_seconds);
+	else
+		return;
+	kpi_fail_run(e, k, why);
+}
+
 struct scan_ctx {
 	struct kpi_engine *e;
 	int kind;
@@ -389,6 +415,8 @@ static int on_event(const struct event *ev, void *ud)
 		if (!run->ind || run->failed || !(run->ind->kinds & MIZAN_KIND_BIT(sc->kind)))
 			continue;
 		e->prog->kpi = (int)k;
+		double t0 = time_mono();
+		uint64_t i0 = script_instructions_counted();
 		for (int i = 0; i < run->npk && !run->failed; i++) {
 			struct fold *f = run->cur[i];
 			if (!f || ts < f->p.start_ms || ts >= f->p.end_ms) {
@@ -415,6 +443,7 @@ static int on_event(const struct event *ev, void *ud)
 					break;
 			}
 		}
+		charge(e, (int)k, t0, i0);
 	}
 	e->prog->kpi = -1;
 	return 0;

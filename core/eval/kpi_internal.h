@@ -46,6 +46,8 @@ struct kpi_run {
 	uint64_t *dirty; /* period keys to recompute, sorted */
 	size_t ndirty;
 	struct fold *cur[2]; /* the fold the last event went to, per period kind */
+	double seconds;        /* spent in its steps this evaluation */
+	uint64_t instructions; /* script instructions its steps used this evaluation */
 };
 
 struct kpi_engine {

@@ -176,6 +176,15 @@ static void format_bytes(char *buf, size_t len, size_t n)
 		snprintf(buf, len, "%zu bytes", n);
 }
 
+/* Instructions counted by the hook in this thread, across every script
+ * and call: what the engine charges a KPI's per-run budget with. */
+static _Thread_local uint64_t counted;
+
+uint64_t script_instructions_counted(void)
+{
+	return counted;
+}
+
 static void hook(lua_State *L, lua_Debug *ar)
 {
 	(void)ar;
@@ -183,6 +192,7 @@ static void hook(lua_State *L, lua_Debug *ar)
 
 	if (!s->tripped) {
 		s->used += HOOK_EVERY;
+		counted += HOOK_EVERY;
 		if (s->used > s->lim.instructions) {
 			script_errf(s->tripmsg,
 				 "%s: instruction budget of %llu exceeded in %s", s->path,

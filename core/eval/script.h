@@ -75,4 +75,11 @@ int script_load_dir(struct registry *r, const char *dir, const struct script_lim
  * The thread that owns r. */
 int script_load_file(struct registry *r, const char *path, const struct script_limits *lim);
 
+/* The VM instructions the count hook has counted in the calling thread
+ * since it started, in every script (to within 1000 per call: the hook
+ * counts in steps of 1000, across calls of the same script).  The
+ * difference across a stretch of work is what that work used: the engine
+ * charges each KPI's per-run budget (evaluation.run_instructions) with it. */
+uint64_t script_instructions_counted(void);
+
 #endif

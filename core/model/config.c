@@ -57,6 +57,8 @@ static const struct option options[] = {
 	{"auth", "users", OT_USERS, 0, 0, 0, NULL},
 	{"demo", "when_empty", OT_I64, OFF(demo_when_empty), 0, 1e9, NULL},
 	{"demo", "seed", OT_I64, OFF(demo_seed), 0, 9007199254740992.0, NULL},
+	{"demo", "mail_to", OT_STRING, OFF(demo_mail_to), 0, 0, NULL},
+	{"store", "check_interval_s", OT_INT, OFF(store_check_s), 0, 30 * 86400, NULL},
 	{"plugins", "dirs", OT_STRLIST, OFF(plugin_dirs), 0, 0, NULL},
 	{"plugins", "replace", OT_STRLIST, OFF(plugin_replace), 0, 0, NULL},
 	{"scripts", "dirs", OT_STRLIST, OFF(script_dirs), 0, 0, NULL},
@@ -71,6 +73,9 @@ static const struct option options[] = {
 	{"evaluation", "stall_s", OT_INT, OFF(eval_stall_s), 1, 3600, NULL},
 	{"evaluation", "timeout_s", OT_INT, OFF(eval_timeout_s), 1, 86400, NULL},
 	{"evaluation", "retry_s", OT_INT, OFF(eval_retry_s), 0, 7 * 86400, NULL},
+	{"evaluation", "memory_mib", OT_INT, OFF(eval_memory_mib), 16, 1048576, NULL},
+	{"evaluation", "run_instructions", OT_I64, OFF(eval_run_instructions), 1000, 1e15, NULL},
+	{"evaluation", "run_seconds", OT_NUM, OFF(eval_run_seconds), 0.01, 86400, NULL},
 	{"evaluation", "min_answers", OT_INT, OFF(min_answers), 0, 1000000, NULL},
 	{"alerts", "slices", OT_STRLIST, OFF(alert_slices), 0, 0,
 	 "mission|country|service|channel|sex|age_group"},
@@ -155,7 +160,9 @@ static void config_defaults(struct config *c)
 	c->attrs_depth = 8;
 	c->future_s = 86400;
 	c->query_rows = 10000;
-	c->demo_when_empty = 0;
+	c->demo_when_empty = 200000;
+	c->demo_mail_to = strdup("");
+	c->store_check_s = 86400;
 	c->demo_seed = 1;
 	c->script_memory_mib = 64;
 	c->script_instructions = 10000000;
@@ -169,6 +176,9 @@ static void config_defaults(struct config *c)
 	c->eval_stall_s = 15;
 	c->eval_timeout_s = 1800;
 	c->eval_retry_s = 3600;
+	c->eval_memory_mib = 1024;
+	c->eval_run_instructions = 2000000000;
+	c->eval_run_seconds = 120;
 	c->min_answers = 30;
 	c->smtp_url = strdup("");
 	c->smtp_user = strdup("");
@@ -518,7 +528,7 @@ static int load_chunk(lua_State *L, struct load_ctx *ctx, const char *path)
 int config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
 	config_defaults(c);
-	if (!c->listen || !c->store_url || !c->synchronous) {
+	if (!c->listen || !c->store_url || !c->synchronous || !c->demo_mail_to) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
@@ -562,7 +572,7 @@ void config_free(struct config *c)
 	free(c->timezone);
 	char **strings[] = {&c->smtp_url,       &c->smtp_user, &c->smtp_password, &c->mail_from,
 			    &c->mail_from_name, &c->mail_tls,  &c->mail_ca_file,  &c->base_url,
-			    &c->dashboards,     &c->gnuplot};
+			    &c->dashboards,     &c->gnuplot,   &c->demo_mail_to};
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
 		free(*strings[i]);
 	config_strategy_free(c);

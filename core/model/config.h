@@ -113,8 +113,10 @@ struct config {
 	struct config_user *users;
 	size_t nusers;
 	/* demo */
-	int64_t demo_when_empty;
+	int64_t demo_when_empty; /* demo events `serve --demo` loads into an empty store */
 	int64_t demo_seed;
+	char *demo_mail_to;      /* a demo store's mail goes only here ("": nowhere) */
+	int store_check_s;       /* the store's integrity is checked this often (0: at start only) */
 	/* indicators */
 	struct strlist plugin_dirs, script_dirs; /* searched after the environment's, before the defaults */
 	struct strlist plugin_replace; /* indicator names a later file may provide again (skipped) */
@@ -125,6 +127,9 @@ struct config {
 	char *timezone;
 	struct strlist slices;     /* dimensions results are cached by */
 	int eval_interval_s, eval_after_ingest_s, eval_stall_s, eval_timeout_s, eval_retry_s;
+	int eval_memory_mib;           /* the worker's resident memory, at most */
+	int64_t eval_run_instructions; /* script instructions one KPI may use in one evaluation */
+	double eval_run_seconds;       /* seconds one KPI may take stepping in one evaluation */
 	int min_answers;
 	/* mail */
 	char *smtp_url;     /* smtp://host:port or smtps://host:port; "" sends nothing */

@@ -154,7 +154,7 @@ static size_t recipients_of(const struct config *c, const struct cfg_kpi *k,
 
 static int queue(const struct notifier *nf, const struct alert_notice *n,
 		 const struct kpi_view *v, const struct cfg_person *to, int64_t now,
-		 const struct mail_part_image *image, struct mails *out)
+		 const struct mail_part_image *image, bool demo, struct mails *out)
 {
 	enum lang l = lang_from_code(to->lang, LANG_AR);
 	cJSON *d = notice_data(n, v, l, image != NULL);
@@ -164,6 +164,13 @@ static int queue(const struct notifier *nf, const struct alert_notice *n,
 	cJSON_Delete(d);
 	if (subject)
 		one_line(subject);
+	if (subject && demo) { /* every mail of demo data says so first */
+		char *marked = malloc(strlen(subject) + 8);
+		if (marked)
+			sprintf(marked, "[DEMO] %s", subject);
+		free(subject);
+		subject = marked;
+	}
 	if (text) /* one line end at the end, whatever the template's last lines */
 		for (size_t e = strlen(text); e > 1 && text[e - 1] == '\n' && text[e - 2] == '\n'; e--)
 			text[e - 1] = '\0';
@@ -265,14 +272,22 @@ static int compose_all(void *ud, const struct alert_notice *n, struct store_mail
 			if (store_kpi_kinds(nf->store, c->kpis[i].id) & kindbit)
 				add_person(to, &nto, &c->kpis[i].owner);
 	}
-	/* One chart for every recipient: the figures do not change with the language. */
+	/* A store of demo data mails no one real: only demo.mail_to (in the
+	 * first recipient's language), or no one when it is not set. */
+	bool demo = store_is_demo(nf->store) == 1;
+	struct cfg_person demo_to = {"Mizan demo", c->demo_mail_to, nto ? to[0]->lang : "en"};
+	if (demo) {
+		to[0] = &demo_to;
+		nto = *c->demo_mail_to ? 1 : 0;
+	}
+		/* One chart for every recipient: the figures do not change with the language. */
 	size_t png_len = 0;
 	unsigned char *png = v ? kpi_chart(nf, n, v, &png_len) : NULL;
 	struct mail_part_image image = {"kpi-chart", png, png_len};
 	struct mails out = {mails, nm};
 	int rc = 0;
 	for (size_t i = 0; i < nto; i++)
-		if (queue(nf, n, v, to[i], n->now_ms, png ? &image : NULL, &out) < 0)
+		if (queue(nf, n, v, to[i], n->now_ms, png ? &image : NULL, demo, &out) < 0)
 			rc = -1;
 	free(png);
 	if (v)

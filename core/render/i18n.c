@@ -14,6 +14,8 @@ static const struct word words[] = {
 	/* the pages */
 	{"app", "Mizan", "ميزان"},
 	{"tagline", "Strategy KPI monitoring", "متابعة مؤشرات الأداء الاستراتيجية"},
+	{"demo_banner", "Demo data: these figures are generated, not real.",
+	 "بيانات تجريبية: هذه الأرقام مولّدة وليست حقيقية."},
 	{"other_lang", "العربية", "English"},
 	{"nav_scorecard", "Scorecard", "بطاقة الأداء"},
 	{"nav_alerts", "Alerts", "التنبيهات"},

@@ -42,13 +42,19 @@
 #ifndef MIZAN_STORE_BACKEND_H
 #define MIZAN_STORE_BACKEND_H
 
+#include <pthread.h>
+
 #include "store/store.h"
 
 struct store_ops;
 
-/* The head of every backend's handle. */
+/* The head of every backend's handle.  store.c keeps the outcome of the
+ * last integrity check in it (under check_lock); a backend leaves those
+ * fields alone. */
 struct store {
 	const struct store_ops *ops;
+	pthread_mutex_t check_lock;
+	struct store_check last_check;
 };
 
 struct store_ops {
@@ -61,6 +67,12 @@ struct store_ops {
 	int (*schema_version)(struct store *s, char *err);
 	int64_t (*size_bytes)(struct store *s, char *err);
 	int64_t (*count_events)(struct store *s, char *err);
+	/* 0 sound, -EUCLEAN damaged (what was found in err), or another
+	 * negative errno when the check could not run. */
+	int (*check)(struct store *s, char *err);
+	int (*demo_mark)(struct store *s, char *err);
+	/* 1, 0, or a negative errno. */
+	int (*is_demo)(struct store *s, char *err);
 
 	int (*put_events)(struct store *s, const struct event *ev, size_t n,
 			  struct store_put_result *res, char *err);

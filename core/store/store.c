@@ -1,6 +1,7 @@
 /* store.c - the public functions of store.h: pick a backend by the URL's
  * scheme, then hand every call to it (see backend.h). */
 #include "store/backend.h"
+#include "util/time.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -82,13 +83,50 @@ int store_open(struct store **out, const char *url, const struct store_opts *o, 
 	int rc = ops->open(out, target, o ? o : &defaults, err);
 	if (rc < 0)
 		*out = NULL;
+	else
+		pthread_mutex_init(&(*out)->check_lock, NULL);
 	return (int)err_out(rc, err);
 }
 
 void store_close(struct store *s)
 {
-	if (s)
+	if (s) {
+		pthread_mutex_destroy(&s->check_lock);
 		s->ops->close(s);
+	}
+}
+
+int store_check(struct store *s, char *err)
+{
+	ERR_IN(err);
+	int rc = (int)err_out(s->ops->check(s, err), err);
+	pthread_mutex_lock(&s->check_lock);
+	s->last_check.state = rc == 0 ? STORE_CHECK_OK : rc == -EUCLEAN ? STORE_CHECK_DAMAGED
+								       : STORE_CHECK_FAILED;
+	s->last_check.at_ms = time_now_ms();
+	snprintf(s->last_check.detail, sizeof(s->last_check.detail), "%s", rc == 0 ? "" : err);
+	pthread_mutex_unlock(&s->check_lock);
+	return rc;
+}
+
+void store_check_last(struct store *s, struct store_check *out)
+{
+	pthread_mutex_lock(&s->check_lock);
+	*out = s->last_check;
+	pthread_mutex_unlock(&s->check_lock);
+}
+
+int store_demo_mark(struct store *s, char *err)
+{
+	ERR_IN(err);
+	return (int)err_out(s->ops->demo_mark(s, err), err);
+}
+
+int store_is_demo(struct store *s)
+{
+	char *err = NULL;
+	ERR_IN(err);
+	return s->ops->is_demo(s, err);
 }
 
 int store_health(struct store *s, struct store_health *h, char *err)

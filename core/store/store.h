@@ -95,6 +95,29 @@ struct store_health {
 	int64_t bytes, events;
 };
 int store_health(struct store *s, struct store_health *h, char *err);
+
+/* ---- integrity and demo data ------------------------------------------------- */
+
+enum store_check_state { STORE_CHECK_NEVER, STORE_CHECK_OK, STORE_CHECK_DAMAGED, STORE_CHECK_FAILED };
+struct store_check {
+	enum store_check_state state;
+	int64_t at_ms;             /* when the last check ended (0: never) */
+	char detail[STORE_ERRLEN]; /* what it found damaged, or why it could not run */
+};
+/* Checks the store's integrity (SQLite: PRAGMA quick_check, on a connection
+ * of its own, so reads and writes go on meanwhile).  0 when it is sound;
+ * -EUCLEAN when it is damaged, with what was found in err; another negative
+ * errno when the check could not run.  The outcome is kept for
+ * store_check_last.  Slow (reads the whole store); any thread. */
+int store_check(struct store *s, char *err);
+/* The outcome of the last store_check, into *out.  Cheap; any thread. */
+void store_check_last(struct store *s, struct store_check *out);
+/* Marks the store as holding demo data, for good (the mark stays whatever
+ * is stored after it).  0, or a negative errno with err filled. */
+int store_demo_mark(struct store *s, char *err);
+/* 1 when the store holds demo data, 0 when not, or a negative errno.  Cheap;
+ * any thread. */
+int store_is_demo(struct store *s);
 /* The schema version found in the store, or a negative errno.  Cheap. */
 int store_schema_version(struct store *s);
 /* The store's size in bytes, or a negative errno.  Cheap. */

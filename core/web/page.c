@@ -69,6 +69,8 @@ cJSON *web_page_data(struct page *pg, const char *name, const char *title)
 	snprintf(on, sizeof(on), "on_%s", name);
 	cJSON_AddBoolToObject(d, on, true);
 	web_add_str(d, "title", title);
+	if (store_is_demo(pg->h->store) == 1) /* the banner on every page */
+		cJSON_AddBoolToObject(d, "demo", true);
 	if (pg->signed_in) {
 		cJSON *u = cJSON_AddObjectToObject(d, "user");
 		cJSON_AddStringToObject(u, "name", pg->s.name);

@@ -81,7 +81,7 @@ class Server:
     """
 
     def __init__(self, settings=None, tokens=('ingest', 'viewer', 'admin'), start=True,
-                 preexec_fn=None, dir=None, db=None):
+                 preexec_fn=None, dir=None, db=None, args=()):
         self.dir = dir or tempfile.mkdtemp(prefix='mizan-it-')
         self.own_dir = dir is None
         self.config = os.path.join(self.dir, 'mizan.lua')
@@ -93,6 +93,7 @@ class Server:
         self.port = None
         self.conn = None
         self.preexec_fn = preexec_fn
+        self.args = list(args)  # more options of `mizan serve`
         self.tokens = {}
         self.starts = 0
         self.last_rc = None
@@ -126,7 +127,8 @@ class Server:
         logf.flush()
         start_off = logf.tell()
         self.proc = subprocess.Popen(
-            [BIN, 'serve', '--config', self.config, '--db', self.db, '--listen', '127.0.0.1:0'],
+            [BIN, 'serve', '--config', self.config, '--db', self.db, '--listen', '127.0.0.1:0']
+            + self.args,
             cwd=self.dir, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, preexec_fn=pre)
         logf.close()
         deadline = time.monotonic() + timeout * SLOW

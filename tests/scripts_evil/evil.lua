@@ -17,6 +17,8 @@ test checks that it never appears.
   regex       a backtracking pattern in string.find: one C call that the
               count hook cannot interrupt, so only the worker's stall
               watchdog (evaluation.stall_s) stops it
+  heavy       a loop of `spins` (200000) rounds at every event: within the
+              limits of each call, not within evaluation.run_instructions
   none        nothing: counts the events
 ]]
 local attacks = {
@@ -38,6 +40,11 @@ local attacks = {
 		end
 	end,
 	loop = function() while true do end end,
+	heavy = function(_, spins)
+		local x = 0
+		for i = 1, spins do x = x + i end
+		return x
+	end,
 	pcall_loop = function()
 		pcall(function() while true do end end)
 		pcall(function() while true do end end)
@@ -64,10 +71,10 @@ return {
 			attacks[a](marker)
 			a = "none"
 		end
-		return { n = 0, attack = a, marker = marker }
+		return { n = 0, attack = a, marker = marker, spins = tonumber(params.spins) or 200000 }
 	end,
 	step = function(s, service)
-		attacks[s.attack](s.marker)
+		attacks[s.attack](s.marker, s.spins)
 		s.n = s.n + 1
 	end,
 	merge = function(a, b) a.n = a.n + b.n end,

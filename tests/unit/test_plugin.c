@@ -561,22 +561,23 @@ static void test_refusals(void)
 	CHECK(e && contains(e->reason, "cannot read the plugin directory"), "reason %s",
 	      e ? e->reason : "(none)");
 
-	/* The whole test directory: good, extras, hang and segv load (the last
-	 * two never stepped here: they are for the server's isolation tests);
-	 * the rest are refused as above. */
+	/* The whole test directory: good, extras, hang, segv and unruly load
+	 * (the last three never stepped here: they are for the server's
+	 * isolation tests); the rest are refused as above. */
 	size_t e0 = r.nerrors;
-	CHECK_INT(plugin_load_dir(&r, TEST_PLUGIN_DIR), 4);
+	CHECK_INT(plugin_load_dir(&r, TEST_PLUGIN_DIR), 5);
 	CHECK_INT(r.nerrors - e0, 5); /* one each: bad_abi, bad_indicator, init_fails, no_entry, small_size */
 	CHECK(registry_find(&r, "crash_in_step") != NULL, "segv.so not loaded");
 	CHECK(registry_find(&r, "hang_in_step") != NULL, "hang.so not loaded");
 	CHECK(registry_find(&r, "good_count") != NULL, "good.so not loaded");
 	CHECK(registry_find(&r, "extras_full") != NULL, "extras.so not loaded");
-	CHECK_INT(r.n, n0 + 6);
+	CHECK(registry_find(&r, "forge_reply") != NULL, "unruly.so not loaded");
+	CHECK_INT(r.n, n0 + 11); /* unruly has five indicators */
 
 	/* The same plugins again: every name is taken, each plugin refused whole. */
 	e0 = r.nerrors;
 	CHECK_INT(plugin_load_dir(&r, PLUGIN_DIR), 0);
-	CHECK_INT(r.n, n0 + 6);
+	CHECK_INT(r.n, n0 + 11);
 	CHECK_INT(r.nerrors - e0, 6);
 	e = error_for(&r, "/example.so");
 	CHECK(e && contains(e->reason, "indicator 'mean_service_minutes' is already provided by " PLUGIN_DIR

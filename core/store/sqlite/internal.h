@@ -97,6 +97,11 @@ double sq_column_number(sqlite3_stmt *st, int col);
 
 /* schema.c ---------------------------------------------------------------- */
 
+/* The integrity check and the demo mark (store.h). */
+int sq_check(struct store *store, char *err);
+int sq_demo_mark(struct store *store, char *err);
+int sq_is_demo(struct store *store, char *err);
+
 /* Creates or upgrades the schema on the writer connection. */
 int sq_migrate(sqlite3 *db, char *err);
 int sq_schema_version(struct store *s, char *err);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 /* Migrations: entry i brings the schema from version i to i + 1.  Never
  * edit one that has shipped; append a new one. */
@@ -169,4 +170,78 @@ int64_t sq_size_bytes(struct store *store, char *err)
 	return sq_read_int(sq_of(store),
 			   "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
 			   "size", err);
+}
+
+/* PRAGMA quick_check on a connection of its own (the one connection of a
+ * store in memory, under the writer's lock), so that reads and writes go on
+ * while it reads the whole file.  Its first rows are what it found. */
+int sq_check(struct store *store, char *err)
+{
+	struct sq *s = sq_of(store);
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (s->memory) {
+		pthread_mutex_lock(&s->wlock);
+		db = s->w;
+	} else {
+		const char *path = sqlite3_db_filename(s->r, "main");
+		rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+		if (rc != SQLITE_OK) {
+			rc = sq_error(db, rc, "check: open", err);
+			sqlite3_close(db);
+			return rc;
+		}
+		sqlite3_busy_timeout(db, 5000);
+	}
+	rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(5)", -1, &st, NULL);
+	int r = rc == SQLITE_OK ? sqlite3_step(st) : rc;
+	size_t used = 0;
+	bool damaged = false;
+	while (r == SQLITE_ROW) {
+		const char *line = (const char *)sqlite3_column_text(st, 0);
+		if (!line || strcmp(line, "ok") != 0) {
+			damaged = true;
+			if (used < STORE_ERRLEN)
+				used += (size_t)snprintf(err + used, STORE_ERRLEN - used, "%s%s",
+							 used ? "; " : "", line ? line : "?");
+		}
+		r = sqlite3_step(st);
+	}
+	if (r == SQLITE_DONE) {
+		rc = damaged ? -EUCLEAN : 0;
+	} else if ((r & 0xff) == SQLITE_CORRUPT || (r & 0xff) == SQLITE_NOTADB) {
+		snprintf(err, STORE_ERRLEN, "%s", sqlite3_errmsg(db));
+		rc = -EUCLEAN;
+	} else {
+		rc = sq_error(db, r, "check", err);
+	}
+	sqlite3_finalize(st);
+	if (s->memory)
+		pthread_mutex_unlock(&s->wlock);
+	else
+		sqlite3_close(db);
+	return rc;
+}
+
+/* The demo mark is a row of the counters table (schema 6): no migration. */
+int sq_demo_mark(struct store *store, char *err)
+{
+	struct sq *s = sq_of(store);
+	int rc;
+	sqlite3_stmt *st = sq_write_begin(
+		s, "INSERT INTO counters(name, value) VALUES('demo', 1) ON CONFLICT(name) DO NOTHING",
+		&rc, "demo mark", err);
+	if (!st)
+		return rc;
+	rc = sq_write_end(s, st, "demo mark", err);
+	return rc < 0 ? rc : 0;
+}
+
+int sq_is_demo(struct store *store, char *err)
+{
+	int64_t v = sq_read_int(sq_of(store), "SELECT value FROM counters WHERE name = 'demo'",
+				"demo mark", err);
+	return v < 0 && v != -1 ? (int)v : v > 0;
 }

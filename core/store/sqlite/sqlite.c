@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 /* How much of the file a reader that scans maps into memory. */
@@ -110,6 +111,16 @@ static int sq_open(struct store **out, const char *target, const struct store_op
 	}
 	s->base.ops = &store_sqlite_ops;
 	s->memory = strcmp(target, ":memory:") == 0;
+	/* SQLite takes an empty file for a new database.  A store that exists
+	 * and is empty was lost (truncated, or a copy that failed): never fill
+	 * it afresh as if it were new. */
+	struct stat sb;
+	if (!s->memory && stat(target, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size == 0) {
+		snprintf(err, STORE_ERRLEN,
+			 "%s is an empty file, not a store: remove it to start a new one", target);
+		free(s);
+		return -EUCLEAN;
+	}
 	/* In memory there is one connection: its lock is taken again when a
 	 * read's callback writes. */
 	pthread_mutexattr_t attr;
@@ -310,6 +321,9 @@ const struct store_ops store_sqlite_ops = {
 	.schema_version = sq_schema_version,
 	.size_bytes = sq_size_bytes,
 	.count_events = sq_count_events,
+	.check = sq_check,
+	.demo_mark = sq_demo_mark,
+	.is_demo = sq_is_demo,
 	.put_events = sq_put_events,
 	.get_events = sq_get_events,
 	.scan = sq_scan,
