@@ -5,6 +5,7 @@
 #include "model/config_internal.h"
 
 #include <errno.h>
+#include <math.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
@@ -317,7 +318,11 @@ static int set_option(lua_State *L, struct config *c, const struct option *o, in
 		lua_Number v = lua_tonumberx(L, idx, &isnum);
 		if (!isnum || lua_type(L, idx) != LUA_TNUMBER)
 			return luaL_error(L, "%s.%s must be a number", o->section, o->key);
-		if (v != (lua_Number)(int64_t)v || v < o->min || v > o->max) {
+		/* An infinity or NaN must not be cast to an integer (that is
+		 * undefined): refused first, and the range before the cast. */
+		if (!isfinite(v))
+			return luaL_error(L, "%s.%s must be a finite number", o->section, o->key);
+		if (!(v >= o->min && v <= o->max) || v != (lua_Number)(int64_t)v) {
 			char msg[160]; /* lua_pushfstring knows no %.0f */
 			snprintf(msg, sizeof(msg), "%s.%s must be a whole number from %.0f to %.0f, got %g",
 				 o->section, o->key, o->min, o->max, (double)v);
