@@ -122,6 +122,8 @@ static const struct word words[] = {
 	{"e_until", "The date must be in the future (2026-12-31).", "يجب أن يكون التاريخ في المستقبل (2026-12-31)."},
 	{"e_alert", "There is no such alert.", "لا يوجد تنبيه كهذا."},
 	{"e_text", "A note is at most 10000 bytes.", "الملاحظة 10000 بايت على الأكثر."},
+	{"e_chars", "The text holds a control character, a line separator (U+2028) or a direction override left open; nothing was saved.",
+	 "النص يحوي محرف تحكم أو فاصل أسطر (U+2028) أو تجاوزًا لاتجاه الكتابة لم يُغلق؛ لم يُحفظ شيء."},
 	{"e_by", "Breakdown by one of the configured dimensions.", "التوزيع حسب أحد الأبعاد المُعدّة."},
 	/* the view: numbers, targets, forecasts */
 	{"at_least", "at least", "لا يقل عن"},
