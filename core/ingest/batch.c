@@ -298,9 +298,20 @@ static void csv_field(void *s, size_t len, void *ud)
 {
 	struct csv_state *cs = ud;
 
+	if (cs->rc < 0)
+		return;
 	if (!cs->record_started) {
 		cs->record_started = true;
 		cs->record_line = cs->line;
+	}
+	size_t max = cs->lim->csv_columns ? cs->lim->csv_columns : EVENT_CSV_COLUMNS;
+	if (cs->ncells == max) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "has more than %zu columns, the limit (limits.csv_columns)",
+			 max);
+		add_error(cs->b, "line", cs->record_line, "", msg);
+		cs->rc = -EOVERFLOW; /* refused whole; not malformed */
+		return;
 	}
 	if (cs->ncells == cs->cap) {
 		size_t cap = cs->cap ? cs->cap * 2 : 32;
@@ -328,6 +339,15 @@ static void free_cells(char **cells, size_t n)
 		free(cells[i]);
 }
 
+/* FNV-1a. */
+static size_t name_hash(const char *s)
+{
+	size_t h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
 static void csv_header_record(struct csv_state *cs)
 {
 	cs->names = cs->cells;
@@ -335,6 +355,16 @@ static void csv_header_record(struct csv_state *cs)
 	cs->cells = NULL;
 	cs->ncells = cs->cap = 0;
 	cs->in_header = false;
+	/* Repeated names are found through a hash set of the columns seen
+	 * (open addressing, at most half full): linear in the header's size. */
+	size_t slots = 16;
+	while (slots < 2 * cs->nnames)
+		slots *= 2;
+	size_t *seen = calloc(slots, sizeof(*seen)); /* column + 1; 0: free */
+	if (!seen) {
+		cs->rc = -ENOMEM;
+		return;
+	}
 	for (size_t i = 0; i < cs->nnames; i++) {
 		const char *name = cs->names[i];
 		bool known = strcmp(name, "kind") == 0;
@@ -345,12 +375,17 @@ static void csv_header_record(struct csv_state *cs)
 			add_error(cs->b, "line", cs->record_line, name,
 				  "is not a field of any event; put extra data in attrs");
 		}
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(name, cs->names[j]) == 0) {
-				snprintf(msg, sizeof(msg), "column %zu repeats column %zu", i + 1, j + 1);
-				add_error(cs->b, "line", cs->record_line, name, msg);
-			}
+		size_t k = name_hash(name) & (slots - 1);
+		while (seen[k] && strcmp(name, cs->names[seen[k] - 1]) != 0)
+			k = (k + 1) & (slots - 1);
+		if (seen[k]) {
+			snprintf(msg, sizeof(msg), "column %zu repeats column %zu", i + 1, seen[k]);
+			add_error(cs->b, "line", cs->record_line, name, msg);
+		} else {
+			seen[k] = i + 1;
+		}
 	}
+	free(seen);
 }
 
 static void csv_record(int term, void *ud)
@@ -448,7 +483,8 @@ static int parse_csv(struct batch *b, const char *body, size_t len, const char *
 	free(cs.cells);
 	free_cells(cs.names, cs.nnames);
 	free(cs.names);
-	return rc ? rc : cs.rc;
+	rc = rc ? rc : cs.rc;
+	return rc == -EOVERFLOW ? -EINVAL : rc; /* too many columns: said in the errors */
 }
 
 int batch_parse(struct batch *b, enum batch_format fmt, const char *body, size_t len,

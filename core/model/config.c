@@ -52,6 +52,7 @@ static const struct option options[] = {
 	{"limits", "connection_memory", OT_SIZE, OFF(connection_memory), 8192, 64.0 * 1024 * 1024, NULL},
 	{"limits", "attrs_bytes", OT_SIZE, OFF(attrs_bytes), 2, 1024.0 * 1024, NULL},
 	{"limits", "attrs_depth", OT_INT, OFF(attrs_depth), 1, 64, NULL},
+	{"limits", "csv_columns", OT_INT, OFF(csv_columns), 1, 10000, NULL},
 	{"limits", "future_s", OT_INT, OFF(future_s), 0, 366 * 86400, NULL},
 	{"limits", "query_rows", OT_INT, OFF(query_rows), 1, 1000000, NULL},
 	{"auth", "tokens", OT_TOKENS, 0, 0, 0, NULL},
@@ -153,6 +154,7 @@ static void config_defaults(struct config *c)
 	c->connection_memory = 64u << 10;
 	c->attrs_bytes = 4096;
 	c->attrs_depth = 8;
+	c->csv_columns = 64; /* EVENT_CSV_COLUMNS */
 	c->future_s = 86400;
 	c->query_rows = 10000;
 	c->demo_when_empty = 0;

@@ -105,6 +105,7 @@ struct config {
 	size_t connection_memory;
 	size_t attrs_bytes;
 	int attrs_depth;
+	int csv_columns; /* limits.csv_columns */
 	int future_s;
 	int query_rows;
 	/* auth */

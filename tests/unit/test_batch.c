@@ -2,6 +2,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "ingest/batch.h"
 #include "harness.h"
@@ -237,4 +238,52 @@ static void test_edges(void)
 	batch_free(&b);
 }
 
-TEST_MAIN(test_json, test_ndjson, test_csv, test_utf8, test_nul, test_edges)
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A header of 20,000 repeated names is checked in linear time (it took
+ * 14-21 s of a server thread), and the columns are bounded. */
+static void test_csv_columns(void)
+{
+	struct batch b;
+	struct buf {
+		char *p;
+		size_t n;
+	} h = {malloc(20000 * 6 + 2), 0};
+	for (int i = 0; i < 20000; i++)
+		h.n += (size_t)sprintf(h.p + h.n, "%s", i % 2 ? ",kind" : (i ? ",id" : "id"));
+	h.p[h.n++] = '\n';
+	h.p[h.n] = '\0';
+	struct event_limits wide = lim;
+	wide.csv_columns = 30000;
+	double t0 = now_s();
+	CHECK_INT(batch_parse(&b, BATCH_CSV, h.p, h.n, NULL, 1, &wide, 10), -EINVAL);
+	double took = now_s() - t0;
+	CHECK(took < 3, "a header of 20,000 repeated names took %.1f s", took);
+	CHECK_INT(b.nerrors, 19998); /* every column after the first id and kind */
+	error_at(&b, 0, "line", 1, "id");
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(b.errors, 0), "error")),
+		  "column 3 repeats column 1");
+	batch_free(&b);
+
+	/* The default limit: refused, naming it. */
+	CHECK_INT(batch_parse(&b, BATCH_CSV, h.p, h.n, NULL, 1, &lim, 10), -EINVAL);
+	CHECK_INT(b.nerrors, 1);
+	const char *msg = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(b.errors, 0), "error"));
+	CHECK(msg && strstr(msg, "more than 64 columns") && strstr(msg, "limits.csv_columns"), "got '%s'",
+	      harness_str(msg));
+	batch_free(&b);
+	/* In a record too, not only the header. */
+	CHECK_INT(parse(&b, BATCH_CSV, "kind,id\n" "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q,r,s,t,u,v,w,x,y,z,"
+			"a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q,r,s,t,u,v,w,x,y,z,a,b,c,d,e,f,g,h,i,j,k,l,m,n\n", 10),
+		  -EINVAL);
+	error_at(&b, 0, "line", 2, "");
+	batch_free(&b);
+	free(h.p);
+}
+
+TEST_MAIN(test_json, test_ndjson, test_csv, test_utf8, test_nul, test_edges, test_csv_columns)
