@@ -63,6 +63,30 @@ static void memo_forget(const unsigned char hash[32])
 	pthread_mutex_unlock(&memo.lock);
 }
 
+/* Whether the token or the user a session was opened with is still there,
+ * with the role the session has: a session dies with a revoked token (seen
+ * within a second) or a user taken out of auth.users. */
+static bool session_current(struct web *h, const struct store_session *s)
+{
+	if (auth_role_of(h->auth, s->name) == s->role)
+		return true;
+	for (size_t i = 0; i < h->cfg->nusers; i++)
+		if (strcmp(h->cfg->users[i].name, s->name) == 0 && h->cfg->users[i].role == s->role)
+			return true;
+	return false;
+}
+
+static void session_end(struct page *pg)
+{
+	char err[STORE_ERRLEN];
+	memo_forget(pg->sid_hash);
+	if (store_session_delete(pg->h->store, pg->sid_hash, err) < 0)
+		log_error("session: %s", err);
+	log_info("dashboard: the session of %s ended: its token or user is gone", pg->s.name);
+	sodium_memzero(&pg->s, sizeof(pg->s));
+	pg->signed_in = false;
+}
+
 void web_session_load(struct page *pg)
 {
 	const char *sid = MHD_lookup_connection_value(pg->c, MHD_COOKIE_KIND, SESSION_COOKIE);
@@ -72,6 +96,8 @@ void web_session_load(struct page *pg)
 	int64_t now = time_now_ms();
 	if (memo_get(pg->sid_hash, now, &pg->s)) {
 		pg->signed_in = role_allows(pg->s.role, ROLE_VIEWER);
+		if (pg->signed_in && !session_current(pg->h, &pg->s))
+			session_end(pg);
 		return;
 	}
 	char err[STORE_ERRLEN];
@@ -81,6 +107,8 @@ void web_session_load(struct page *pg)
 	if (rc > 0)
 		memo_put(pg->sid_hash, now, &pg->s);
 	pg->signed_in = rc > 0 && role_allows(pg->s.role, ROLE_VIEWER);
+	if (pg->signed_in && !session_current(pg->h, &pg->s))
+		session_end(pg);
 }
 
 enum MHD_Result web_login_page(struct page *pg, unsigned status, bool failed)

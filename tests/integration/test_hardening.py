@@ -1,0 +1,100 @@
+"""The hardening issue's findings over HTTP on loopback: sessions that die
+with their token or user, sign-in limits, a deadline per request, response
+headers, /metrics behind a token.  Each server is small: no demo data."""
+import json
+import os
+import re
+import socket
+import sys
+import time
+import urllib.parse
+
+from mizan_test import SLOW, Server, check, main, run_cli, wait_until
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.abspath(os.path.join(HERE, '..', '..'))
+PASSWORD = 'correct horse battery staple'
+
+
+def pw_hash():
+    r = run_cli('passwd', input=(PASSWORD + '\n').encode())
+    return r.stdout.decode().strip()
+
+
+def dash_server(extra=None, users=None, tokens=('ingest', 'viewer', 'admin'), start=True):
+    settings = {'server.dashboards': os.path.join(SRC, 'dashboards'), 'charts.gnuplot': ''}
+    settings.update(extra or {})
+    srv = Server(settings, tokens=tokens, start=False)
+    if users:
+        with open(srv.config, 'a') as f:
+            f.write('auth.users = {\n')
+            for name, role, h in users:
+                f.write('  { name = "%s", role = "%s", password = "%s" },\n' % (name, role, h))
+            f.write('}\n')
+    if start:
+        srv.start()
+    return srv
+
+
+def web(srv, method, path, form=None, cookies=None, headers=None):
+    h = dict(headers or {})
+    if cookies:
+        h['Cookie'] = '; '.join('%s=%s' % kv for kv in cookies.items())
+    body = b''
+    if form is not None:
+        body = urllib.parse.urlencode(form).encode()
+        h['Content-Type'] = 'application/x-www-form-urlencoded'
+    st, hdrs, data = srv.request(method, path, body, h, token=None)
+    return st, hdrs, data.decode('utf-8', 'replace')
+
+
+def sign_in(srv, form, headers=None):
+    st, h, _ = web(srv, 'POST', '/login', form, headers=headers)
+    c = h.get('set-cookie', '')
+    m = re.search(r'mizan_session=([^;]+)', c)
+    if st != 303 or not m:
+        return None, st, h
+    return {'mizan_session': m.group(1)}, st, h
+
+
+def signed_in(srv, cookies):
+    st, h, _ = web(srv, 'GET', '/alerts', cookies=cookies)
+    return st == 200
+
+
+# ---- (3) a session lives no longer than its token or user ------------------------------
+
+def test_session_revoked():
+    srv = dash_server(users=[('ed', 'editor', pw_hash())], start=False)
+    try:
+        srv.add_token('viewer', 'visitor')
+        srv.start()
+        cookies, st, _ = sign_in(srv, {'token': srv.tokens['visitor']})
+        check(cookies is not None and signed_in(srv, cookies),
+              'a session opened with the token "visitor" reads /alerts (%s)' % st)
+        r = run_cli('token', 'revoke', 'visitor', '--config', srv.config, '--db', srv.db,
+                    cwd=srv.dir)
+        check(r.returncode == 0, '`mizan token revoke visitor`: %r' % r.stderr[-200:])
+        t0 = time.monotonic()
+        dead = wait_until(lambda: not signed_in(srv, cookies), 3)
+        took = time.monotonic() - t0
+        check(dead and took <= 2.0 * SLOW,
+              'the session is dead within 2 s of the revocation (%.2f s)' % took)
+        check(not signed_in(srv, cookies), 'and stays dead')
+
+        # A user taken out of auth.users: the session dies at the next start.
+        ed, st, _ = sign_in(srv, {'user': 'ed', 'password': PASSWORD})
+        check(ed is not None and signed_in(srv, ed), 'the user "ed" signs in (%s)' % st)
+        srv.stop()
+        with open(srv.config) as f:
+            text = f.read()
+        with open(srv.config, 'w') as f:
+            f.write(text[:text.index('auth.users')])
+        srv.start()
+        check(not signed_in(srv, ed), 'the session of "ed" is dead once "ed" is not a user')
+    finally:
+        srv.cleanup()
+
+
+if __name__ == '__main__':
+    main([test_session_revoked])
