@@ -21,7 +21,7 @@
 
 /* The status codes Mizan answers with, each counted in its own series;
  * anything else counts as "other". */
-static const unsigned codes[] = {200, 201, 400, 401, 403, 404, 405, 408, 409, 413, 415, 503, 507};
+static const unsigned codes[] = {200, 201, 400, 401, 403, 404, 405, 408, 409, 413, 415, 429, 503, 507};
 #define NCODES (sizeof(codes) / sizeof(codes[0]))
 static const double bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.5};
 
@@ -49,6 +49,7 @@ struct http {
 	pthread_mutex_t qlock;
 	pthread_cond_t qcond;
 	struct http_req *head, *tail;
+	int deferred; /* http_defer's requests queued or running */
 	bool stopping;
 };
 
@@ -316,8 +317,48 @@ static enum MHD_Result body_data(struct MHD_Connection *c, struct http_req *r, c
  * that one batch is parsed while another is stored, whichever network
  * thread their connections landed on.  When the work is done the
  * connection is resumed and the handler, called again, answers. */
+static void enqueue(struct http *h, struct MHD_Connection *c, struct http_req *r)
+{
+	r->conn = c;
+	r->job = JOB_QUEUED;
+	MHD_suspend_connection(c);
+	r->next = NULL;
+	if (h->tail)
+		h->tail->next = r;
+	else
+		h->head = r;
+	h->tail = r;
+	pthread_cond_signal(&h->qcond);
+}
+
+int http_defer(struct MHD_Connection *c, struct http_req *r, http_work work, void *ud, int max)
+{
+	struct http *h = r->h;
+	int rc = 0;
+	pthread_mutex_lock(&h->qlock);
+	if (h->stopping)
+		rc = -ECANCELED;
+	else if (h->deferred >= max)
+		rc = -EAGAIN;
+	else {
+		h->deferred++;
+		r->dwork = work;
+		r->dud = ud;
+		enqueue(h, c, r);
+	}
+	pthread_mutex_unlock(&h->qlock);
+	return rc;
+}
+
+bool http_resumed(const struct http_req *r)
+{
+	return r->dwork && r->job == JOB_DONE;
+}
+
 static enum MHD_Result defer(struct http *h, struct MHD_Connection *c, struct http_req *r)
 {
+	if (r->job == JOB_DONE && r->dwork)
+		return r->route->fn(r->route->ud, c, r); /* http_defer's handler, again */
 	if (r->job == JOB_DONE) {
 		cJSON *reply = r->reply;
 		r->reply = NULL;
@@ -331,16 +372,7 @@ static enum MHD_Result defer(struct http *h, struct MHD_Connection *c, struct ht
 		return http_send_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE,
 				       "the server is stopping; nothing was stored");
 	}
-	r->conn = c;
-	r->job = JOB_QUEUED;
-	MHD_suspend_connection(c);
-	r->next = NULL;
-	if (h->tail)
-		h->tail->next = r;
-	else
-		h->head = r;
-	h->tail = r;
-	pthread_cond_signal(&h->qcond);
+	enqueue(h, c, r);
 	pthread_mutex_unlock(&h->qlock);
 	return MHD_YES;
 }
@@ -359,6 +391,16 @@ static void *work_thread(void *arg)
 		if (!h->head)
 			h->tail = NULL;
 		pthread_mutex_unlock(&h->qlock);
+		if (r->dwork) {
+			r->dwork(r->dud, r);
+			r->job = JOB_DONE;
+			pthread_mutex_lock(&h->qlock);
+			h->deferred--;
+			pthread_mutex_unlock(&h->qlock);
+			MHD_resume_connection(r->conn);
+			pthread_mutex_lock(&h->qlock);
+			continue;
+		}
 		r->route->work(r->route->ud, r);
 		free(r->body);
 		r->body = NULL;
@@ -540,6 +582,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	free(r->body);
 	free(r->url_copy);
 	cJSON_Delete(r->reply);
+	if (r->state_free)
+		r->state_free(r->state);
 	free(r);
 	*con_cls = NULL;
 }

@@ -36,6 +36,8 @@ static const struct option options[] = {
 	{"server", "threads", OT_INT, OFF(threads), 1, 64, NULL},
 	{"server", "base_url", OT_STRING, OFF(base_url), 0, 0, NULL},
 	{"server", "dashboards", OT_STRING, OFF(dashboards), 0, 0, NULL},
+	{"server", "trusted_proxies", OT_STRLIST, OFF(trusted_proxies), 0, 0, NULL},
+	{"server", "metrics_role", OT_ENUM, OFF(metrics_role), 0, 0, "none|ingest|viewer|editor|admin"},
 	{"charts", "gnuplot", OT_STRING, OFF(gnuplot), 0, 0, NULL},
 	{"charts", "processes", OT_INT, OFF(charts), 1, 32, NULL},
 	{"charts", "timeout_s", OT_NUM, OFF(chart_timeout_s), 0.1, 600, NULL},
@@ -49,6 +51,7 @@ static const struct option options[] = {
 	{"limits", "connections", OT_INT, OFF(connections), 1, 100000, NULL},
 	{"limits", "per_ip", OT_INT, OFF(per_ip), 0, 100000, NULL},
 	{"limits", "timeout_s", OT_INT, OFF(timeout_s), 1, 86400, NULL},
+	{"limits", "request_s", OT_INT, OFF(request_s), 1, 86400, NULL},
 	{"limits", "connection_memory", OT_SIZE, OFF(connection_memory), 8192, 64.0 * 1024 * 1024, NULL},
 	{"limits", "attrs_bytes", OT_SIZE, OFF(attrs_bytes), 2, 1024.0 * 1024, NULL},
 	{"limits", "attrs_depth", OT_INT, OFF(attrs_depth), 1, 64, NULL},
@@ -187,6 +190,8 @@ static void config_defaults(struct config *c)
 	c->mail_poll_s = 5;
 	c->base_url = strdup("http://127.0.0.1:8080");
 	c->dashboards = strdup("dashboards");
+	c->metrics_role = strdup("none");
+	c->request_s = 60;
 	c->gnuplot = strdup("/usr/bin/gnuplot");
 	c->charts = 2;
 	c->chart_timeout_s = 10;
@@ -564,10 +569,11 @@ void config_free(struct config *c)
 	strlist_free(&c->script_dirs);
 	strlist_free(&c->slices);
 	strlist_free(&c->alert_slices);
+	strlist_free(&c->trusted_proxies);
 	free(c->timezone);
 	char **strings[] = {&c->smtp_url,       &c->smtp_user, &c->smtp_password, &c->mail_from,
 			    &c->mail_from_name, &c->mail_tls,  &c->mail_ca_file,  &c->base_url,
-			    &c->dashboards,     &c->gnuplot};
+			    &c->dashboards,     &c->gnuplot,        &c->metrics_role};
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
 		free(*strings[i]);
 	config_strategy_free(c);

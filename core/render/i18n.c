@@ -100,6 +100,8 @@ static const struct word words[] = {
 	{"dim_sex", "Sex", "الجنس"},
 	{"dim_age_group", "Age group", "الفئة العمرية"},
 	{"whole", "All", "الكل"},
+	{"e_throttled", "Too many sign-in attempts: wait a moment and try again.",
+	 "محاولات دخول كثيرة: انتظر قليلًا ثم حاول مجددًا."},
 	{"e_login", "The token or the user name and password are not right.",
 	 "رمز الدخول أو اسم المستخدم وكلمة المرور غير صحيحة."},
 	{"e_forged", "This form is forged or expired: nothing was changed. Reload the page and try again.",

@@ -9,7 +9,7 @@ import sys
 import time
 import urllib.parse
 
-from mizan_test import SLOW, Server, check, main, run_cli, wait_until
+from mizan_test import SLOW, Server, check, main, note, run_cli, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.abspath(os.path.join(HERE, '..', '..'))
@@ -96,5 +96,47 @@ def test_session_revoked():
         srv.cleanup()
 
 
+
+# ---- (5) sign-in limits ------------------------------------------------------------------
+
+def test_signin_limits():
+    srv = dash_server(users=[('ed', 'editor', pw_hash()), ('vi', 'viewer', pw_hash())])
+    try:
+        # Wrong passwords for "ed" from one address: a few are verified (401),
+        # then 429 with Retry-After, at once and without hashing.
+        codes, retry = [], None
+        t0 = time.monotonic()
+        for _ in range(12):
+            st, h, _ = web(srv, 'POST', '/login', {'user': 'ed', 'password': 'wrong'})
+            codes.append(st)
+            if st == 429:
+                retry = h.get('retry-after')
+        took = time.monotonic() - t0
+        check(codes[:5] == [401] * 5, 'the first five wrong passwords: 401 (%r)' % codes)
+        check(429 in codes and retry and retry.isdigit() and int(retry) >= 1,
+              'then 429 with Retry-After (%r, Retry-After %r)' % (codes, retry))
+        # The account is held too, even with the right password, until the wait is over.
+        st, h, _ = web(srv, 'POST', '/login', {'user': 'ed', 'password': PASSWORD})
+        check(st == 429 and h.get('retry-after'), 'the right password during the wait: 429 (%s)' % st)
+        note_t = 'twelve refused sign-ins took %.2f s' % took
+        check(took < 10 * SLOW, note_t)
+        # /metrics counts them.
+        st, _, text = srv.request('GET', '/metrics', token=None)
+        check(st == 200 and 'code="429"' in text.decode(), '/metrics counts the 429s')
+        # After the wait, the right password works again.
+        wait = int(retry or 1)
+        time.sleep(min(wait, 4) + 0.2)
+        deadline = time.monotonic() + 10 * SLOW
+        st = None
+        while time.monotonic() < deadline:
+            cookies, st, h = sign_in(srv, {'user': 'ed', 'password': PASSWORD})
+            if st != 429:
+                break
+            time.sleep(min(int(h.get('retry-after', '1')), 4))
+        check(st == 303, 'after the wait, the right password signs in (%s)' % st)
+    finally:
+        srv.cleanup()
+
+
 if __name__ == '__main__':
-    main([test_session_revoked])
+    main([test_session_revoked, test_signin_limits])
