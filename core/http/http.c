@@ -34,6 +34,19 @@ struct route {
 
 enum { JOB_NONE, JOB_QUEUED, JOB_DONE };
 
+/* A connection's clock for limits.request_s: libmicrohttpd's idle timeout
+ * starts again with every byte, so a client sending one byte every few
+ * seconds would keep a connection for ever.  Each request must arrive
+ * whole within limits.request_s of its start (the connection's opening,
+ * or the end of the request before on the same connection); the watcher
+ * thread shuts the socket of one that does not, and the library closes it. */
+struct watch {
+	struct watch *prev, *next;
+	int fd;
+	double start;   /* time_mono() when the request began */
+	bool answering; /* the request is whole (or answered): off the clock */
+};
+
 struct http {
 	struct MHD_Daemon *d;
 	const struct config *cfg;
@@ -51,7 +64,86 @@ struct http {
 	struct http_req *head, *tail;
 	int deferred; /* http_defer's requests queued or running */
 	bool stopping;
+	/* the connections on the clock of limits.request_s, and their watcher */
+	pthread_mutex_t wlock;
+	pthread_cond_t wcond;
+	struct watch *watched;
+	pthread_t watcher;
+	bool watching, wstop;
 };
+
+static struct watch *watch_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
+/* The request on c is whole or answered: off the clock. */
+static void watch_answering(struct http *h, struct MHD_Connection *c)
+{
+	struct watch *w = watch_of(c);
+	if (!w)
+		return;
+	pthread_mutex_lock(&h->wlock);
+	w->answering = true;
+	pthread_mutex_unlock(&h->wlock);
+}
+
+static void watch_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+			 enum MHD_ConnectionNotificationCode code)
+{
+	struct http *h = cls;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		struct watch *w = ci ? calloc(1, sizeof(*w)) : NULL;
+		if (!w)
+			return;
+		w->fd = ci->connect_fd;
+		w->start = time_mono();
+		pthread_mutex_lock(&h->wlock);
+		w->next = h->watched;
+		if (w->next)
+			w->next->prev = w;
+		h->watched = w;
+		pthread_mutex_unlock(&h->wlock);
+		*socket_context = w;
+	} else if (*socket_context) {
+		/* Called before the library closes the socket: the watcher,
+		 * holding the lock, never shuts a descriptor that was reused. */
+		struct watch *w = *socket_context;
+		pthread_mutex_lock(&h->wlock);
+		if (w->prev)
+			w->prev->next = w->next;
+		else
+			h->watched = w->next;
+		if (w->next)
+			w->next->prev = w->prev;
+		pthread_mutex_unlock(&h->wlock);
+		free(w);
+		*socket_context = NULL;
+	}
+}
+
+static void *watch_thread(void *arg)
+{
+	struct http *h = arg;
+	double limit = h->cfg->request_s;
+	pthread_mutex_lock(&h->wlock);
+	while (!h->wstop) {
+		struct timespec until = time_mono_after(0.5);
+		pthread_cond_timedwait(&h->wcond, &h->wlock, &until);
+		double now = time_mono();
+		for (struct watch *w = h->watched; w; w = w->next)
+			if (!w->answering && now - w->start > limit) {
+				shutdown(w->fd, SHUT_RDWR);
+				w->start = now; /* once is enough */
+			}
+	}
+	pthread_mutex_unlock(&h->wlock);
+	return NULL;
+}
 
 static void count_route(struct metrics *m, struct route *rt)
 {
@@ -112,6 +204,7 @@ enum MHD_Result http_queue(struct MHD_Connection *c, struct http_req *r, unsigne
 		allowed_methods(r->h, r->url, allow, sizeof(allow));
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
 	}
+	watch_answering(r->h, c);
 	enum MHD_Result ok = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
 	/* Counted when the answer is queued, so a client that reads /metrics
@@ -319,6 +412,7 @@ static enum MHD_Result body_data(struct MHD_Connection *c, struct http_req *r, c
  * connection is resumed and the handler, called again, answers. */
 static void enqueue(struct http *h, struct MHD_Connection *c, struct http_req *r)
 {
+	watch_answering(h, c);
 	r->conn = c;
 	r->job = JOB_QUEUED;
 	MHD_suspend_connection(c);
@@ -570,9 +664,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		      enum MHD_RequestTerminationCode toe)
 {
+	struct http *h = cls;
 	struct http_req *r = *con_cls;
-	(void)cls;
-	(void)c;
+	struct watch *w = watch_of(c);
+	if (w) { /* the next request on this connection starts its clock now */
+		pthread_mutex_lock(&h->wlock);
+		w->answering = false;
+		w->start = time_mono();
+		pthread_mutex_unlock(&h->wlock);
+	}
 
 	if (!r)
 		return;
@@ -654,6 +754,8 @@ int http_new(struct http **out, const struct config *c, struct auth *auth, struc
 	count_route(metrics, &h->unmatched);
 	pthread_mutex_init(&h->qlock, NULL);
 	pthread_cond_init(&h->qcond, NULL);
+	pthread_mutex_init(&h->wlock, NULL);
+	time_cond_init(&h->wcond);
 	*out = h;
 	return 0;
 }
@@ -701,13 +803,20 @@ int http_start(struct http *h, char *err, size_t errlen)
 		(unsigned)c->threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->connections,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)c->per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned)c->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, c->connection_memory,
-		MHD_OPTION_NOTIFY_COMPLETED, completed, h, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+		MHD_OPTION_NOTIFY_COMPLETED, completed, h, MHD_OPTION_NOTIFY_CONNECTION, watch_notify, h,
+		MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
 		MHD_OPTION_END);
 	if (!h->d) {
 		rc = errno ? -errno : -EIO;
 		snprintf(err, errlen, "cannot listen on %s: %s", c->listen, strerror(-rc));
 		return rc;
 	}
+	int e = pthread_create(&h->watcher, NULL, watch_thread, h);
+	if (e != 0) {
+		snprintf(err, errlen, "cannot start the request watcher: %s", strerror(e));
+		return -e;
+	}
+	h->watching = true;
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = info ? info->port : 0;
 	return 0;
@@ -726,12 +835,21 @@ void http_stop(struct http *h)
 	 * Only then may the library stop: no connection is left suspended. */
 	MHD_socket listener = h->d ? MHD_quiesce_daemon(h->d) : MHD_INVALID_SOCKET;
 	stop_workers(h);
+	if (h->watching) {
+		pthread_mutex_lock(&h->wlock);
+		h->wstop = true;
+		pthread_cond_broadcast(&h->wcond);
+		pthread_mutex_unlock(&h->wlock);
+		pthread_join(h->watcher, NULL);
+	}
 	if (h->d)
 		MHD_stop_daemon(h->d);
 	if (listener != MHD_INVALID_SOCKET)
 		close(listener); /* quiescing handed it to us */
 	pthread_mutex_destroy(&h->qlock);
 	pthread_cond_destroy(&h->qcond);
+	pthread_mutex_destroy(&h->wlock);
+	pthread_cond_destroy(&h->wcond);
 	free(h->routes);
 	free(h);
 }

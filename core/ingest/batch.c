@@ -515,8 +515,11 @@ int batch_parse(struct batch *b, enum batch_format fmt, const char *body, size_t
 		}
 		size_t index;
 		json_locate(body + start, nul - start, &index, field, sizeof(field));
+		char msg[96];
+		snprintf(msg, sizeof(msg), "must not contain \\u0000 (a NUL character; at byte %zu)",
+			 nul + 1);
 		add_error(b, fmt == BATCH_NDJSON ? "line" : "index", fmt == BATCH_NDJSON ? where : index,
-			  field, "must not contain \\u0000 (a NUL character)");
+			  field, msg);
 		return -EINVAL;
 	}
 	if (blank(body, len)) {

@@ -138,5 +138,57 @@ def test_signin_limits():
         srv.cleanup()
 
 
+
+# ---- (8) a deadline for each request ------------------------------------------------------
+
+def test_request_deadline():
+    """Clients from several addresses trickle a request one byte a second:
+    each connection is closed once limits.request_s (3 s) has passed, though
+    the idle timeout (30 s) never runs out."""
+    srv = Server({'limits.request_s': 3, 'limits.timeout_s': 30})
+    try:
+        socks = []
+        for i in range(4):
+            sk = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sk.bind(('127.0.0.%d' % (i + 2), 0))
+            sk.connect(('127.0.0.1', srv.port))
+            sk.sendall(b'GET /healthz HTTP/1.1\r\nHost: x\r\n')
+            sk.setblocking(False)
+            socks.append(sk)
+        t0 = time.monotonic()
+        closed = {}
+        trickle = b'X-Slow: ' + b'a' * 100
+        k = 0
+        while len(closed) < len(socks) and time.monotonic() - t0 < 12 * SLOW:
+            for i, sk in enumerate(socks):
+                if i in closed:
+                    continue
+                try:
+                    sk.send(trickle[k % len(trickle):k % len(trickle) + 1])
+                    data = sk.recv(4096)
+                    if data == b'':
+                        closed[i] = time.monotonic() - t0
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    closed[i] = time.monotonic() - t0
+            k += 1
+            time.sleep(1)
+        for sk in socks:
+            sk.close()
+        check(len(closed) == len(socks) and max(closed.values()) < 6 * SLOW,
+              'every trickling connection is closed within limits.request_s (3 s) and a beat '
+              '(%s)' % ', '.join('%.1f s' % v for v in sorted(closed.values())))
+        # A request that arrives whole in time is served, also the next one on a
+        # kept connection after a pause (its clock starts when the first ends).
+        st, _, _ = srv.request('GET', '/healthz', token=None, keep=True)
+        time.sleep(1.0)
+        st2, _, _ = srv.request('GET', '/healthz', token=None, keep=True)
+        check(st == 200 and st2 == 200, 'whole requests are served (%s, %s)' % (st, st2))
+        srv.close_conn()
+    finally:
+        srv.cleanup()
+
+
 if __name__ == '__main__':
-    main([test_session_revoked, test_signin_limits])
+    main([test_session_revoked, test_signin_limits, test_request_deadline])
