@@ -224,6 +224,7 @@ enum MHD_Result http_send_buf(struct MHD_Connection *c, struct http_req *r, unsi
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	return http_queue(c, r, status, resp);
 }
 
@@ -360,7 +361,7 @@ static enum MHD_Result refuse_mid_body(struct MHD_Connection *c, struct http_req
 	int nb = snprintf(body, sizeof(body), "{\"error\":\"%s\"}\n", msg);
 	int nh = snprintf(head, sizeof(head),
 			  "HTTP/1.1 %u %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-			  "Connection: close\r\n\r\n",
+			  "X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n",
 			  status, reason, nb);
 	free(r->body);
 	r->body = NULL;

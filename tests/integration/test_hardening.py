@@ -190,5 +190,55 @@ def test_request_deadline():
         srv.cleanup()
 
 
+
+# ---- headers, Secure cookies, /metrics behind a token -------------------------------------
+
+def test_headers_and_metrics():
+    srv = dash_server({'server.metrics_role': 'viewer'})
+    try:
+        for path, tok in (('/api/v1/goals', 'viewer'), ('/api/v1/nothing', 'viewer'),
+                          ('/healthz', None), ('/api/v1/goals', None)):
+            st, h, _ = srv.request('GET', path, token=tok)
+            check(h.get('x-content-type-options') == 'nosniff',
+                  '%s (%s): X-Content-Type-Options: nosniff (%r)' % (path, st, h.get('x-content-type-options')))
+        st, _, _ = srv.request('GET', '/metrics', token=None)
+        check(st == 401, 'server.metrics_role = "viewer": /metrics without a token is 401 (%s)' % st)
+        st, _, text = srv.request('GET', '/metrics', token='viewer')
+        check(st == 200 and b'mizan_http_requests_total' in text, 'and 200 with a viewer token (%s)' % st)
+        st, _, _ = srv.request('GET', '/metrics', token='ingest')
+        check(st == 403, 'and 403 with an ingest token (%s)' % st)
+        # Plain HTTP, no trusted proxy: no Secure; X-Forwarded-Proto from anyone is not believed.
+        _, _, h = sign_in(srv, {'token': srv.tokens['viewer']}, {'X-Forwarded-Proto': 'https'})
+        c = h.get('set-cookie', '')
+        check('mizan_session=' in c and 'Secure' not in c,
+              'an untrusted X-Forwarded-Proto: https gives no Secure cookie: %s' % c)
+    finally:
+        srv.cleanup()
+    # The default: /metrics open, as before.
+    srv = dash_server()
+    srv.stop()
+    with open(srv.config, 'a') as f:
+        f.write('server.trusted_proxies = { "127.0.0.1" }\n')
+    srv.start()
+    try:
+        st, _, _ = srv.request('GET', '/metrics', token=None)
+        check(st == 200, 'by default /metrics needs no token (%s)' % st)
+        _, _, h = sign_in(srv, {'token': srv.tokens['viewer']}, {'X-Forwarded-Proto': 'https'})
+        c = h.get('set-cookie', '')
+        check('Secure' in c, 'X-Forwarded-Proto: https from a trusted proxy: the cookie is Secure: %s' % c)
+        _, _, h = sign_in(srv, {'token': srv.tokens['viewer']})
+        c = h.get('set-cookie', '')
+        check('mizan_session=' in c and 'Secure' not in c, 'without it, over plain HTTP, not: %s' % c)
+    finally:
+        srv.cleanup()
+    srv = dash_server({'server.base_url': 'https://mizan.example.org'})
+    try:
+        _, _, h = sign_in(srv, {'token': srv.tokens['viewer']})
+        c = h.get('set-cookie', '')
+        check('Secure' in c, 'server.base_url https: the cookie is Secure: %s' % c)
+    finally:
+        srv.cleanup()
+
+
 if __name__ == '__main__':
-    main([test_session_revoked, test_signin_limits, test_request_deadline])
+    main([test_session_revoked, test_signin_limits, test_request_deadline, test_headers_and_metrics])
