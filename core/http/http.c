@@ -68,6 +68,7 @@ struct http {
 	pthread_mutex_t wlock;
 	pthread_cond_t wcond;
 	struct watch *watched;
+	struct http_req *delayed; /* http_delay's requests, through next */
 	pthread_t watcher;
 	bool watching, wstop;
 };
@@ -126,6 +127,42 @@ static void watch_notify(void *cls, struct MHD_Connection *c, void **socket_cont
 	}
 }
 
+/* Resumes the delayed requests that are due (all of them when stopping);
+ * under wlock. */
+static void resume_due(struct http *h, double now, bool all)
+{
+	for (struct http_req **p = &h->delayed; *p;) {
+		struct http_req *r = *p;
+		if (all || r->due <= now) {
+			*p = r->next;
+			r->job = JOB_DONE;
+			MHD_resume_connection(r->conn);
+		} else {
+			p = &r->next;
+		}
+	}
+}
+
+int http_delay(struct MHD_Connection *c, struct http_req *r, double seconds)
+{
+	struct http *h = r->h;
+	int rc = 0;
+	watch_answering(h, c);
+	pthread_mutex_lock(&h->wlock);
+	if (h->wstop || !h->watching) {
+		rc = -ECANCELED;
+	} else {
+		r->conn = c;
+		r->job = JOB_QUEUED;
+		r->due = time_mono() + (seconds < 5 ? seconds : 5);
+		MHD_suspend_connection(c);
+		r->next = h->delayed;
+		h->delayed = r;
+	}
+	pthread_mutex_unlock(&h->wlock);
+	return rc;
+}
+
 static void *watch_thread(void *arg)
 {
 	struct http *h = arg;
@@ -140,7 +177,9 @@ static void *watch_thread(void *arg)
 				shutdown(w->fd, SHUT_RDWR);
 				w->start = now; /* once is enough */
 			}
+		resume_due(h, now, false);
 	}
+	resume_due(h, 0, true); /* the library may stop only with none suspended */
 	pthread_mutex_unlock(&h->wlock);
 	return NULL;
 }
@@ -447,13 +486,13 @@ int http_defer(struct MHD_Connection *c, struct http_req *r, http_work work, voi
 
 bool http_resumed(const struct http_req *r)
 {
-	return r->dwork && r->job == JOB_DONE;
+	return (r->dwork || r->due > 0) && r->job == JOB_DONE;
 }
 
 static enum MHD_Result defer(struct http *h, struct MHD_Connection *c, struct http_req *r)
 {
-	if (r->job == JOB_DONE && r->dwork)
-		return r->route->fn(r->route->ud, c, r); /* http_defer's handler, again */
+	if (r->job == JOB_DONE && (r->dwork || r->due > 0))
+		return r->route->fn(r->route->ud, c, r); /* http_defer's or http_delay's handler, again */
 	if (r->job == JOB_DONE) {
 		cJSON *reply = r->reply;
 		r->reply = NULL;

@@ -102,6 +102,7 @@ struct http_req {
 	char *url_copy;
 	http_work dwork;             /* http_defer's work, and its ud */
 	void *dud;
+	double due;                  /* http_delay: when to resume (0: not delayed) */
 };
 
 /* A server for c->listen that does not listen yet.  auth checks the tokens
@@ -142,6 +143,12 @@ enum MHD_Result http_queue(struct MHD_Connection *c, struct http_req *r, unsigne
  * requests are deferred already (queued or running; the handler answers
  * itself), or -ECANCELED when the server is stopping. */
 int http_defer(struct MHD_Connection *c, struct http_req *r, http_work work, void *ud, int max);
+/* From a handler: holds the request, its connection suspended (it costs
+ * no thread), for about `seconds` (at most 5; to the next half second),
+ * then calls the handler again, where http_resumed(r) is true and r->state
+ * is as it was.  Slows down a client that waits for each answer before it
+ * sends again.  0, or -ECANCELED when the server is stopping. */
+int http_delay(struct MHD_Connection *c, struct http_req *r, double seconds);
 bool http_resumed(const struct http_req *r);
 
 /* A query argument, or NULL (borrowed from the connection). */

@@ -214,6 +214,20 @@ static int64_t throttle_attempt(const unsigned char key[16], int per_minute, int
 	return wait;
 }
 
+/* How long (ms) before key may try again, without counting an attempt. */
+static int64_t throttle_peek(const unsigned char key[16], int per_minute, int64_t now)
+{
+	int64_t wait = 0;
+	pthread_mutex_lock(&throttle.lock);
+	struct throttle_entry *e = throttle_find(key, false);
+	if (e && now < e->next_ok_ms)
+		wait = e->next_ok_ms - now;
+	else if (e && now - e->win_start_ms < THROTTLE_WINDOW_MS && e->attempts >= per_minute)
+		wait = e->win_start_ms + THROTTLE_WINDOW_MS - now;
+	pthread_mutex_unlock(&throttle.lock);
+	return wait;
+}
+
 static void throttle_result(const unsigned char key[16], bool ok, int64_t now)
 {
 	pthread_mutex_lock(&throttle.lock);
@@ -228,6 +242,12 @@ static void throttle_result(const unsigned char key[16], bool ok, int64_t now)
 	}
 	pthread_mutex_unlock(&throttle.lock);
 }
+
+/* A refused attempt is answered after a second's pause (its connection
+ * suspended, no thread held), so that a client which waits for each answer
+ * makes one attempt a second, not thousands, and costs the server nothing
+ * meanwhile; per_ip bounds the connections one address can hold. */
+#define THROTTLE_PAUSE_S 1.0
 
 static enum MHD_Result login_refused(struct page *pg, unsigned status, int64_t wait_ms)
 {
@@ -363,6 +383,16 @@ enum MHD_Result web_login_post(struct page *pg)
 	web_client_addr(pg, addr, sizeof(addr));
 	throttle_key("a", addr, akey);
 
+	if (http_resumed(pg->r) && !pg->r->state) { /* a refused attempt, after its pause */
+		const char *user = web_field(pg, "user");
+		int64_t wait = throttle_peek(akey, ADDR_ATTEMPTS, now);
+		if (user && *user) {
+			throttle_key("u", user, ukey);
+			int64_t w = throttle_peek(ukey, USER_ATTEMPTS, now);
+			wait = w > wait ? w : wait;
+		}
+		return login_refused(pg, MHD_HTTP_TOO_MANY_REQUESTS, wait);
+	}
 	if (http_resumed(pg->r)) { /* the password was verified on a work thread */
 		struct login_job *j = pg->r->state;
 		throttle_key("u", j->user, ukey);
@@ -375,7 +405,9 @@ enum MHD_Result web_login_post(struct page *pg)
 		   *password = web_field(pg, "password");
 	int64_t wait = throttle_attempt(akey, ADDR_ATTEMPTS, now);
 	if (wait > 0)
-		return login_refused(pg, MHD_HTTP_TOO_MANY_REQUESTS, wait);
+		return http_delay(pg->c, pg->r, THROTTLE_PAUSE_S) == 0
+			       ? MHD_YES
+			       : login_refused(pg, MHD_HTTP_TOO_MANY_REQUESTS, wait);
 	if (token && *token) {
 		/* A token is checked by its SHA-256: cheap, here. */
 		char name[AUTH_NAME_LEN] = "";
@@ -389,7 +421,9 @@ enum MHD_Result web_login_post(struct page *pg)
 	}
 	throttle_key("u", user, ukey);
 	if ((wait = throttle_attempt(ukey, USER_ATTEMPTS, now)) > 0)
-		return login_refused(pg, MHD_HTTP_TOO_MANY_REQUESTS, wait);
+		return http_delay(pg->c, pg->r, THROTTLE_PAUSE_S) == 0
+			       ? MHD_YES
+			       : login_refused(pg, MHD_HTTP_TOO_MANY_REQUESTS, wait);
 	struct login_job *j = calloc(1, sizeof(*j));
 	if (!j || !(j->password = strdup(password))) {
 		free(j);
