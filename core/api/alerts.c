@@ -11,6 +11,7 @@
 
 #include "util/log.h"
 #include "util/utf8.h"
+#include "ingest/batch.h"
 #include "model/period.h"
 #include "judge/target.h"
 #include "util/time.h"
@@ -58,6 +59,13 @@ static cJSON *json_body(struct MHD_Connection *c, struct http_req *r, enum MHD_R
 {
 	if (utf8_check(r->body ? r->body : "", r->len) < r->len) {
 		*ret = http_send_error(c, r, MHD_HTTP_BAD_REQUEST, "the body is not valid UTF-8");
+		return NULL;
+	}
+	char field[64], msg[128];
+	if (batch_json_nul(r->body ? r->body : "", r->len, field, sizeof(field)) < r->len) {
+		snprintf(msg, sizeof(msg), "%.60s%smust not contain \\u0000 (a NUL character)", field,
+			 field[0] ? " " : "");
+		*ret = http_send_error(c, r, MHD_HTTP_BAD_REQUEST, msg);
 		return NULL;
 	}
 	cJSON *o = cJSON_ParseWithLength(r->body ? r->body : "", r->len);

@@ -133,7 +133,7 @@ int api_register(struct http *h, struct api *a)
 		{"outbox", "GET", "/api/v1/outbox", ROLE_ADMIN, .fn = outbox, .ud = a},
 		{"audit", "GET", "/api/v1/audit", ROLE_VIEWER, .fn = audit, .ud = a},
 		{"healthz", "GET", "/healthz", ROLE_NONE, .fn = healthz, .ud = a},
-		{"metrics", "GET", "/metrics", ROLE_NONE, .fn = metrics, .ud = a},
+		{"metrics", "GET", "/metrics", role_from_name(a->cfg->metrics_role), .fn = metrics, .ud = a},
 		{"other", NULL, "/api/*", ROLE_NONE, .fn = not_found, .ud = a},
 	};
 	char labels[64];

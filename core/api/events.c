@@ -25,6 +25,7 @@ void api_events_post(void *ud, struct http_req *r)
 	struct event_limits lim = {
 		.attrs_bytes = h->cfg->attrs_bytes,
 		.attrs_depth = h->cfg->attrs_depth,
+		.csv_columns = (size_t)h->cfg->csv_columns,
 		.future_ms = (int64_t)h->cfg->future_s * 1000,
 	};
 	lim.now_ms = time_now_ms();

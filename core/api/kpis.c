@@ -11,6 +11,7 @@
 
 #include "util/log.h"
 #include "util/utf8.h"
+#include "ingest/batch.h"
 #include "model/period.h"
 #include "judge/target.h"
 #include "render/view.h"
@@ -349,11 +350,38 @@ enum MHD_Result api_value_post(struct api *h, struct MHD_Connection *c, struct h
 				  "this KPI is computed from events; only reported KPIs take values");
 	if (utf8_check(r->body ? r->body : "", r->len) < r->len)
 		return http_send_error(c, r, MHD_HTTP_BAD_REQUEST, "the body is not valid UTF-8");
+	char field[64], msg[128];
+	if (batch_json_nul(r->body ? r->body : "", r->len, field, sizeof(field)) < r->len) {
+		snprintf(msg, sizeof(msg), "%.60s%smust not contain \\u0000 (a NUL character)", field,
+			 field[0] ? " " : "");
+		return http_send_error(c, r, MHD_HTTP_BAD_REQUEST, msg);
+	}
 	cJSON *o = cJSON_ParseWithLength(r->body ? r->body : "", r->len);
 	if (!cJSON_IsObject(o)) {
 		cJSON_Delete(o);
 		return http_send_error(c, r, MHD_HTTP_BAD_REQUEST,
 				  "the body must be a JSON object {period, value, dim?, slice?, note?}");
+	}
+	/* Only the keys of a reported value, each once (a second would be
+	 * ignored, and nobody knows which one the sender meant). */
+	static const char *const keys[] = {"period", "value", "dim", "slice", "note"};
+	char keymsg[160] = "";
+	unsigned seen = 0;
+	for (const cJSON *j = o->child; j && !keymsg[0]; j = j->next) {
+		size_t i = 0;
+		while (i < sizeof(keys) / sizeof(keys[0]) && strcmp(j->string, keys[i]) != 0)
+			i++;
+		if (i == sizeof(keys) / sizeof(keys[0]))
+			snprintf(keymsg, sizeof(keymsg),
+				 "%.40s is not a field of a reported value (period, value, dim, slice, note)",
+				 j->string);
+		else if (seen & (1u << i))
+			snprintf(keymsg, sizeof(keymsg), "%s appears twice", keys[i]);
+		seen |= 1u << i;
+	}
+	if (keymsg[0]) {
+		cJSON_Delete(o);
+		return http_send_error(c, r, MHD_HTTP_BAD_REQUEST, keymsg);
 	}
 	const char *label = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "period"));
 	const cJSON *value = cJSON_GetObjectItemCaseSensitive(o, "value");
@@ -374,6 +402,9 @@ enum MHD_Result api_value_post(struct api *h, struct MHD_Connection *c, struct h
 		bad = "slice must be 1 to 64 bytes";
 	else if (note && (!cJSON_IsString(note) || strlen(note->valuestring) > 2000))
 		bad = "note must be a string of at most 2000 bytes";
+	else if (note && utf8_text_problem(note->valuestring, true))
+		bad = "note must not contain control characters, a line separator (U+2028) or an "
+		      "unclosed direction override";
 	if (bad) {
 		cJSON_Delete(o);
 		return http_send_error(c, r, MHD_HTTP_BAD_REQUEST, bad);

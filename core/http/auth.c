@@ -130,6 +130,19 @@ enum role auth_check(struct auth *a, const char *secret, size_t len, char *name)
 	return role;
 }
 
+enum role auth_role_of(struct auth *a, const char *name)
+{
+	enum role role = ROLE_NONE;
+	pthread_mutex_lock(&a->lock);
+	if (time_mono() - a->loaded > RELOAD_AFTER_S)
+		reload(a);
+	for (size_t i = 0; i < a->n && role == ROLE_NONE; i++)
+		if (strcmp(a->tokens[i].name, name) == 0)
+			role = a->tokens[i].role;
+	pthread_mutex_unlock(&a->lock);
+	return role;
+}
+
 bool role_allows(enum role have, enum role need)
 {
 	if (have == ROLE_ADMIN)

@@ -27,6 +27,10 @@ void auth_free(struct auth *a);
 #define AUTH_NAME_LEN 64
 enum role auth_check(struct auth *a, const char *secret, size_t len, char *name);
 
+/* The role of the token named `name` as it is now (made or revoked with
+ * `mizan token` within a second), or ROLE_NONE when there is none. */
+enum role auth_role_of(struct auth *a, const char *name);
+
 bool role_allows(enum role have, enum role need);
 
 void auth_hash(const char *secret, size_t len, unsigned char out[32]);

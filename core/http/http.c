@@ -21,7 +21,7 @@
 
 /* The status codes Mizan answers with, each counted in its own series;
  * anything else counts as "other". */
-static const unsigned codes[] = {200, 201, 400, 401, 403, 404, 405, 408, 409, 413, 415, 503, 507};
+static const unsigned codes[] = {200, 201, 400, 401, 403, 404, 405, 408, 409, 413, 415, 429, 503, 507};
 #define NCODES (sizeof(codes) / sizeof(codes[0]))
 static const double bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.5};
 
@@ -33,6 +33,19 @@ struct route {
 };
 
 enum { JOB_NONE, JOB_QUEUED, JOB_DONE };
+
+/* A connection's clock for limits.request_s: libmicrohttpd's idle timeout
+ * starts again with every byte, so a client sending one byte every few
+ * seconds would keep a connection for ever.  Each request must arrive
+ * whole within limits.request_s of its start (the connection's opening,
+ * or the end of the request before on the same connection); the watcher
+ * thread shuts the socket of one that does not, and the library closes it. */
+struct watch {
+	struct watch *prev, *next;
+	int fd;
+	double start;   /* time_mono() when the request began */
+	bool answering; /* the request is whole (or answered): off the clock */
+};
 
 struct http {
 	struct MHD_Daemon *d;
@@ -49,8 +62,127 @@ struct http {
 	pthread_mutex_t qlock;
 	pthread_cond_t qcond;
 	struct http_req *head, *tail;
+	int deferred; /* http_defer's requests queued or running */
 	bool stopping;
+	/* the connections on the clock of limits.request_s, and their watcher */
+	pthread_mutex_t wlock;
+	pthread_cond_t wcond;
+	struct watch *watched;
+	struct http_req *delayed; /* http_delay's requests, through next */
+	pthread_t watcher;
+	bool watching, wstop;
 };
+
+static struct watch *watch_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
+/* The request on c is whole or answered: off the clock. */
+static void watch_answering(struct http *h, struct MHD_Connection *c)
+{
+	struct watch *w = watch_of(c);
+	if (!w)
+		return;
+	pthread_mutex_lock(&h->wlock);
+	w->answering = true;
+	pthread_mutex_unlock(&h->wlock);
+}
+
+static void watch_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+			 enum MHD_ConnectionNotificationCode code)
+{
+	struct http *h = cls;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		struct watch *w = ci ? calloc(1, sizeof(*w)) : NULL;
+		if (!w)
+			return;
+		w->fd = ci->connect_fd;
+		w->start = time_mono();
+		pthread_mutex_lock(&h->wlock);
+		w->next = h->watched;
+		if (w->next)
+			w->next->prev = w;
+		h->watched = w;
+		pthread_mutex_unlock(&h->wlock);
+		*socket_context = w;
+	} else if (*socket_context) {
+		/* Called before the library closes the socket: the watcher,
+		 * holding the lock, never shuts a descriptor that was reused. */
+		struct watch *w = *socket_context;
+		pthread_mutex_lock(&h->wlock);
+		if (w->prev)
+			w->prev->next = w->next;
+		else
+			h->watched = w->next;
+		if (w->next)
+			w->next->prev = w->prev;
+		pthread_mutex_unlock(&h->wlock);
+		free(w);
+		*socket_context = NULL;
+	}
+}
+
+/* Resumes the delayed requests that are due (all of them when stopping);
+ * under wlock. */
+static void resume_due(struct http *h, double now, bool all)
+{
+	for (struct http_req **p = &h->delayed; *p;) {
+		struct http_req *r = *p;
+		if (all || r->due <= now) {
+			*p = r->next;
+			r->job = JOB_DONE;
+			MHD_resume_connection(r->conn);
+		} else {
+			p = &r->next;
+		}
+	}
+}
+
+int http_delay(struct MHD_Connection *c, struct http_req *r, double seconds)
+{
+	struct http *h = r->h;
+	int rc = 0;
+	watch_answering(h, c);
+	pthread_mutex_lock(&h->wlock);
+	if (h->wstop || !h->watching) {
+		rc = -ECANCELED;
+	} else {
+		r->conn = c;
+		r->job = JOB_QUEUED;
+		r->due = time_mono() + (seconds < 5 ? seconds : 5);
+		MHD_suspend_connection(c);
+		r->next = h->delayed;
+		h->delayed = r;
+	}
+	pthread_mutex_unlock(&h->wlock);
+	return rc;
+}
+
+static void *watch_thread(void *arg)
+{
+	struct http *h = arg;
+	double limit = h->cfg->request_s;
+	pthread_mutex_lock(&h->wlock);
+	while (!h->wstop) {
+		struct timespec until = time_mono_after(0.5);
+		pthread_cond_timedwait(&h->wcond, &h->wlock, &until);
+		double now = time_mono();
+		for (struct watch *w = h->watched; w; w = w->next)
+			if (!w->answering && now - w->start > limit) {
+				shutdown(w->fd, SHUT_RDWR);
+				w->start = now; /* once is enough */
+			}
+		resume_due(h, now, false);
+	}
+	resume_due(h, 0, true); /* the library may stop only with none suspended */
+	pthread_mutex_unlock(&h->wlock);
+	return NULL;
+}
 
 static void count_route(struct metrics *m, struct route *rt)
 {
@@ -111,6 +243,7 @@ enum MHD_Result http_queue(struct MHD_Connection *c, struct http_req *r, unsigne
 		allowed_methods(r->h, r->url, allow, sizeof(allow));
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
 	}
+	watch_answering(r->h, c);
 	enum MHD_Result ok = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
 	/* Counted when the answer is queued, so a client that reads /metrics
@@ -130,6 +263,7 @@ enum MHD_Result http_send_buf(struct MHD_Connection *c, struct http_req *r, unsi
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	return http_queue(c, r, status, resp);
 }
 
@@ -266,7 +400,7 @@ static enum MHD_Result refuse_mid_body(struct MHD_Connection *c, struct http_req
 	int nb = snprintf(body, sizeof(body), "{\"error\":\"%s\"}\n", msg);
 	int nh = snprintf(head, sizeof(head),
 			  "HTTP/1.1 %u %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-			  "Connection: close\r\n\r\n",
+			  "X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n",
 			  status, reason, nb);
 	free(r->body);
 	r->body = NULL;
@@ -316,8 +450,49 @@ static enum MHD_Result body_data(struct MHD_Connection *c, struct http_req *r, c
  * that one batch is parsed while another is stored, whichever network
  * thread their connections landed on.  When the work is done the
  * connection is resumed and the handler, called again, answers. */
+static void enqueue(struct http *h, struct MHD_Connection *c, struct http_req *r)
+{
+	watch_answering(h, c);
+	r->conn = c;
+	r->job = JOB_QUEUED;
+	MHD_suspend_connection(c);
+	r->next = NULL;
+	if (h->tail)
+		h->tail->next = r;
+	else
+		h->head = r;
+	h->tail = r;
+	pthread_cond_signal(&h->qcond);
+}
+
+int http_defer(struct MHD_Connection *c, struct http_req *r, http_work work, void *ud, int max)
+{
+	struct http *h = r->h;
+	int rc = 0;
+	pthread_mutex_lock(&h->qlock);
+	if (h->stopping)
+		rc = -ECANCELED;
+	else if (h->deferred >= max)
+		rc = -EAGAIN;
+	else {
+		h->deferred++;
+		r->dwork = work;
+		r->dud = ud;
+		enqueue(h, c, r);
+	}
+	pthread_mutex_unlock(&h->qlock);
+	return rc;
+}
+
+bool http_resumed(const struct http_req *r)
+{
+	return (r->dwork || r->due > 0) && r->job == JOB_DONE;
+}
+
 static enum MHD_Result defer(struct http *h, struct MHD_Connection *c, struct http_req *r)
 {
+	if (r->job == JOB_DONE && (r->dwork || r->due > 0))
+		return r->route->fn(r->route->ud, c, r); /* http_defer's or http_delay's handler, again */
 	if (r->job == JOB_DONE) {
 		cJSON *reply = r->reply;
 		r->reply = NULL;
@@ -331,16 +506,7 @@ static enum MHD_Result defer(struct http *h, struct MHD_Connection *c, struct ht
 		return http_send_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE,
 				       "the server is stopping; nothing was stored");
 	}
-	r->conn = c;
-	r->job = JOB_QUEUED;
-	MHD_suspend_connection(c);
-	r->next = NULL;
-	if (h->tail)
-		h->tail->next = r;
-	else
-		h->head = r;
-	h->tail = r;
-	pthread_cond_signal(&h->qcond);
+	enqueue(h, c, r);
 	pthread_mutex_unlock(&h->qlock);
 	return MHD_YES;
 }
@@ -359,6 +525,16 @@ static void *work_thread(void *arg)
 		if (!h->head)
 			h->tail = NULL;
 		pthread_mutex_unlock(&h->qlock);
+		if (r->dwork) {
+			r->dwork(r->dud, r);
+			r->job = JOB_DONE;
+			pthread_mutex_lock(&h->qlock);
+			h->deferred--;
+			pthread_mutex_unlock(&h->qlock);
+			MHD_resume_connection(r->conn);
+			pthread_mutex_lock(&h->qlock);
+			continue;
+		}
 		r->route->work(r->route->ud, r);
 		free(r->body);
 		r->body = NULL;
@@ -528,9 +704,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		      enum MHD_RequestTerminationCode toe)
 {
+	struct http *h = cls;
 	struct http_req *r = *con_cls;
-	(void)cls;
-	(void)c;
+	struct watch *w = watch_of(c);
+	if (w) { /* the next request on this connection starts its clock now */
+		pthread_mutex_lock(&h->wlock);
+		w->answering = false;
+		w->start = time_mono();
+		pthread_mutex_unlock(&h->wlock);
+	}
 
 	if (!r)
 		return;
@@ -540,6 +722,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	free(r->body);
 	free(r->url_copy);
 	cJSON_Delete(r->reply);
+	if (r->state_free)
+		r->state_free(r->state);
 	free(r);
 	*con_cls = NULL;
 }
@@ -610,6 +794,8 @@ int http_new(struct http **out, const struct config *c, struct auth *auth, struc
 	count_route(metrics, &h->unmatched);
 	pthread_mutex_init(&h->qlock, NULL);
 	pthread_cond_init(&h->qcond, NULL);
+	pthread_mutex_init(&h->wlock, NULL);
+	time_cond_init(&h->wcond);
 	*out = h;
 	return 0;
 }
@@ -657,13 +843,20 @@ int http_start(struct http *h, char *err, size_t errlen)
 		(unsigned)c->threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->connections,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)c->per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned)c->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, c->connection_memory,
-		MHD_OPTION_NOTIFY_COMPLETED, completed, h, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+		MHD_OPTION_NOTIFY_COMPLETED, completed, h, MHD_OPTION_NOTIFY_CONNECTION, watch_notify, h,
+		MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
 		MHD_OPTION_END);
 	if (!h->d) {
 		rc = errno ? -errno : -EIO;
 		snprintf(err, errlen, "cannot listen on %s: %s", c->listen, strerror(-rc));
 		return rc;
 	}
+	int e = pthread_create(&h->watcher, NULL, watch_thread, h);
+	if (e != 0) {
+		snprintf(err, errlen, "cannot start the request watcher: %s", strerror(e));
+		return -e;
+	}
+	h->watching = true;
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = info ? info->port : 0;
 	return 0;
@@ -682,12 +875,21 @@ void http_stop(struct http *h)
 	 * Only then may the library stop: no connection is left suspended. */
 	MHD_socket listener = h->d ? MHD_quiesce_daemon(h->d) : MHD_INVALID_SOCKET;
 	stop_workers(h);
+	if (h->watching) {
+		pthread_mutex_lock(&h->wlock);
+		h->wstop = true;
+		pthread_cond_broadcast(&h->wcond);
+		pthread_mutex_unlock(&h->wlock);
+		pthread_join(h->watcher, NULL);
+	}
 	if (h->d)
 		MHD_stop_daemon(h->d);
 	if (listener != MHD_INVALID_SOCKET)
 		close(listener); /* quiescing handed it to us */
 	pthread_mutex_destroy(&h->qlock);
 	pthread_cond_destroy(&h->qcond);
+	pthread_mutex_destroy(&h->wlock);
+	pthread_cond_destroy(&h->wcond);
 	free(h->routes);
 	free(h);
 }

@@ -85,6 +85,10 @@ struct http_req {
 	/* work routes: the answer */
 	unsigned reply_status;
 	struct cJSON *reply;
+	/* http_defer: the handler's own state, kept until the request ends
+	 * (then freed with state_free, when not NULL) */
+	void *state;
+	void (*state_free)(void *state);
 	/* ---- the router's own ---- */
 	struct http *h;
 	double start;                /* time_mono() when the request began */
@@ -96,6 +100,9 @@ struct http_req {
 	struct MHD_Connection *conn;
 	struct http_req *next;
 	char *url_copy;
+	http_work dwork;             /* http_defer's work, and its ud */
+	void *dud;
+	double due;                  /* http_delay: when to resume (0: not delayed) */
 };
 
 /* A server for c->listen that does not listen yet.  auth checks the tokens
@@ -128,6 +135,21 @@ enum MHD_Result http_send_error(struct MHD_Connection *c, struct http_req *r, un
 /* A response the handler built itself (headers of its own: cookies, caching). */
 enum MHD_Result http_queue(struct MHD_Connection *c, struct http_req *r, unsigned status,
 			   struct MHD_Response *resp);
+
+/* From a handler (fn) of a route that reads its body: runs work(ud, r) on
+ * a work thread with the connection suspended, and then calls the handler
+ * again, where http_resumed(r) is true; r->body and r->state stay.  The
+ * handler returns MHD_YES after a 0.  Returns 0, -EAGAIN when `max`
+ * requests are deferred already (queued or running; the handler answers
+ * itself), or -ECANCELED when the server is stopping. */
+int http_defer(struct MHD_Connection *c, struct http_req *r, http_work work, void *ud, int max);
+/* From a handler: holds the request, its connection suspended (it costs
+ * no thread), for about `seconds` (at most 5; to the next half second),
+ * then calls the handler again, where http_resumed(r) is true and r->state
+ * is as it was.  Slows down a client that waits for each answer before it
+ * sends again.  0, or -ECANCELED when the server is stopping. */
+int http_delay(struct MHD_Connection *c, struct http_req *r, double seconds);
+bool http_resumed(const struct http_req *r);
 
 /* A query argument, or NULL (borrowed from the connection). */
 const char *http_query(struct MHD_Connection *c, const char *name);

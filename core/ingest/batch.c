@@ -31,6 +31,59 @@ static size_t nul_check(const char *s, size_t len)
 	return limit;
 }
 
+/* Where byte `at` of the JSON text s stands: the index of its event when
+ * s is an array of events (0 otherwise), and the event's field it is in
+ * ("" when in none; "attrs" anywhere inside attrs), copied into
+ * field[fieldlen] as sent.  A scan of the text, not a parse: it is called
+ * only for a body that is refused anyway. */
+static void json_locate(const char *s, size_t at, size_t *index, char *field, size_t fieldlen)
+{
+	char stack[64]; /* '{' or '[' of the outer levels */
+	size_t depth = 0;
+	bool root_array = false, key_next = false;
+	*index = 0;
+	field[0] = '\0';
+	for (size_t i = 0; i < at; i++) {
+		size_t ev_depth = root_array ? 2 : 1;
+		char c = s[i];
+		if (c == '"') {
+			size_t j = i + 1;
+			while (j < at && s[j] != '"')
+				j += s[j] == '\\' ? 2 : 1;
+			if (j >= at)
+				return; /* `at` is inside this string */
+			if (key_next && depth == ev_depth)
+				snprintf(field, fieldlen, "%.*s", (int)(j - i - 1), s + i + 1);
+			key_next = false;
+			i = j;
+		} else if (c == '{' || c == '[') {
+			if (depth == 0 && c == '[')
+				root_array = true;
+			if (depth < sizeof(stack))
+				stack[depth] = c;
+			depth++;
+			key_next = c == '{';
+		} else if ((c == '}' || c == ']') && depth > 0) {
+			depth--;
+			key_next = false;
+		} else if (c == ',') {
+			if (depth == 1 && root_array)
+				(*index)++;
+			if (depth == ev_depth)
+				field[0] = '\0';
+			key_next = depth > 0 && depth <= sizeof(stack) && stack[depth - 1] == '{';
+		}
+	}
+}
+
+size_t batch_json_nul(const char *s, size_t len, char *field, size_t fieldlen)
+{
+	size_t nul = nul_check(s, len), index;
+	if (nul < len)
+		json_locate(s, nul, &index, field, fieldlen);
+	return nul;
+}
+
 struct batch_chunk {
 	struct batch_chunk *next;
 	size_t used, cap;
@@ -245,9 +298,20 @@ static void csv_field(void *s, size_t len, void *ud)
 {
 	struct csv_state *cs = ud;
 
+	if (cs->rc < 0)
+		return;
 	if (!cs->record_started) {
 		cs->record_started = true;
 		cs->record_line = cs->line;
+	}
+	size_t max = cs->lim->csv_columns ? cs->lim->csv_columns : EVENT_CSV_COLUMNS;
+	if (cs->ncells == max) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "has more than %zu columns, the limit (limits.csv_columns)",
+			 max);
+		add_error(cs->b, "line", cs->record_line, "", msg);
+		cs->rc = -EOVERFLOW; /* refused whole; not malformed */
+		return;
 	}
 	if (cs->ncells == cs->cap) {
 		size_t cap = cs->cap ? cs->cap * 2 : 32;
@@ -275,6 +339,15 @@ static void free_cells(char **cells, size_t n)
 		free(cells[i]);
 }
 
+/* FNV-1a. */
+static size_t name_hash(const char *s)
+{
+	size_t h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
 static void csv_header_record(struct csv_state *cs)
 {
 	cs->names = cs->cells;
@@ -282,6 +355,16 @@ static void csv_header_record(struct csv_state *cs)
 	cs->cells = NULL;
 	cs->ncells = cs->cap = 0;
 	cs->in_header = false;
+	/* Repeated names are found through a hash set of the columns seen
+	 * (open addressing, at most half full): linear in the header's size. */
+	size_t slots = 16;
+	while (slots < 2 * cs->nnames)
+		slots *= 2;
+	size_t *seen = calloc(slots, sizeof(*seen)); /* column + 1; 0: free */
+	if (!seen) {
+		cs->rc = -ENOMEM;
+		return;
+	}
 	for (size_t i = 0; i < cs->nnames; i++) {
 		const char *name = cs->names[i];
 		bool known = strcmp(name, "kind") == 0;
@@ -292,12 +375,17 @@ static void csv_header_record(struct csv_state *cs)
 			add_error(cs->b, "line", cs->record_line, name,
 				  "is not a field of any event; put extra data in attrs");
 		}
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(name, cs->names[j]) == 0) {
-				snprintf(msg, sizeof(msg), "column %zu repeats column %zu", i + 1, j + 1);
-				add_error(cs->b, "line", cs->record_line, name, msg);
-			}
+		size_t k = name_hash(name) & (slots - 1);
+		while (seen[k] && strcmp(name, cs->names[seen[k] - 1]) != 0)
+			k = (k + 1) & (slots - 1);
+		if (seen[k]) {
+			snprintf(msg, sizeof(msg), "column %zu repeats column %zu", i + 1, seen[k]);
+			add_error(cs->b, "line", cs->record_line, name, msg);
+		} else {
+			seen[k] = i + 1;
+		}
 	}
+	free(seen);
 }
 
 static void csv_record(int term, void *ud)
@@ -362,6 +450,15 @@ static int parse_csv(struct batch *b, const char *body, size_t len, const char *
 
 	if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0)
 		return -ENOMEM;
+	/* A byte order mark, as spreadsheets write at the start of a file, is
+	 * not part of the first column's name. */
+	static const char bom[] = "\xef\xbb\xbf";
+	if (header && strncmp(header, bom, 3) == 0)
+		header += 3;
+	else if (!header && len >= 3 && memcmp(body, bom, 3) == 0) {
+		body += 3;
+		len -= 3;
+	}
 	if (header) {
 		cs.line = 1;
 		rc = csv_feed(&cs, &p, header, strlen(header));
@@ -386,7 +483,8 @@ static int parse_csv(struct batch *b, const char *body, size_t len, const char *
 	free(cs.cells);
 	free_cells(cs.names, cs.nnames);
 	free(cs.names);
-	return rc ? rc : cs.rc;
+	rc = rc ? rc : cs.rc;
+	return rc == -EOVERFLOW ? -EINVAL : rc; /* too many columns: said in the errors */
 }
 
 int batch_parse(struct batch *b, enum batch_format fmt, const char *body, size_t len,
@@ -400,8 +498,30 @@ int batch_parse(struct batch *b, enum batch_format fmt, const char *body, size_t
 	if (bad < len)
 		return body_error(b, body, bad, first_line, "invalid UTF-8");
 	size_t nul = nul_check(body, len);
-	if (nul < len)
+	if (nul < len && (body[nul] == '\0' || fmt == BATCH_CSV))
 		return body_error(b, body, nul, first_line, "a NUL character (byte 0 or \\u0000)");
+	if (nul < len) {
+		/* \u0000 in a JSON string: cJSON would cut the string there, so it
+		 * is refused before parsing, with the event and field it is in. */
+		char field[64];
+		size_t where = 0, start = 0;
+		if (fmt == BATCH_NDJSON) {
+			where = first_line;
+			for (size_t i = 0; i < nul; i++)
+				if (body[i] == '\n') {
+					where++;
+					start = i + 1;
+				}
+		}
+		size_t index;
+		json_locate(body + start, nul - start, &index, field, sizeof(field));
+		char msg[96];
+		snprintf(msg, sizeof(msg), "must not contain \\u0000 (a NUL character; at byte %zu)",
+			 nul + 1);
+		add_error(b, fmt == BATCH_NDJSON ? "line" : "index", fmt == BATCH_NDJSON ? where : index,
+			  field, msg);
+		return -EINVAL;
+	}
 	if (blank(body, len)) {
 		add_error(b, "line", first_line, "", "the body is empty");
 		return -EINVAL;

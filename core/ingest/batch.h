@@ -46,4 +46,10 @@ int batch_parse(struct batch *b, enum batch_format fmt, const char *body, size_t
 /* Frees the events, their texts and the errors, and zeroes b. */
 void batch_free(struct batch *b);
 
+/* The offset in the JSON text s[0..len) of a NUL byte or of a \u0000
+ * escape (which cJSON would decode into a C string and so cut it short),
+ * or len when there is none; when there is, the key of the top-level
+ * object's member it stands in goes into field[fieldlen] ("" when none). */
+size_t batch_json_nul(const char *s, size_t len, char *field, size_t fieldlen);
+
 #endif

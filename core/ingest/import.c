@@ -19,6 +19,7 @@ static struct event_limits limits_of(const struct config *c)
 	return (struct event_limits){
 		.attrs_bytes = c->attrs_bytes,
 		.attrs_depth = c->attrs_depth,
+		.csv_columns = (size_t)c->csv_columns,
 		.future_ms = (int64_t)c->future_s * 1000,
 		.now_ms = time_now_ms(),
 	};

@@ -5,6 +5,7 @@
 #include "model/config_internal.h"
 
 #include <errno.h>
+#include <math.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
@@ -35,6 +36,8 @@ static const struct option options[] = {
 	{"server", "threads", OT_INT, OFF(threads), 1, 64, NULL},
 	{"server", "base_url", OT_STRING, OFF(base_url), 0, 0, NULL},
 	{"server", "dashboards", OT_STRING, OFF(dashboards), 0, 0, NULL},
+	{"server", "trusted_proxies", OT_STRLIST, OFF(trusted_proxies), 0, 0, NULL},
+	{"server", "metrics_role", OT_ENUM, OFF(metrics_role), 0, 0, "none|ingest|viewer|editor|admin"},
 	{"charts", "gnuplot", OT_STRING, OFF(gnuplot), 0, 0, NULL},
 	{"charts", "processes", OT_INT, OFF(charts), 1, 32, NULL},
 	{"charts", "timeout_s", OT_NUM, OFF(chart_timeout_s), 0.1, 600, NULL},
@@ -48,9 +51,11 @@ static const struct option options[] = {
 	{"limits", "connections", OT_INT, OFF(connections), 1, 100000, NULL},
 	{"limits", "per_ip", OT_INT, OFF(per_ip), 0, 100000, NULL},
 	{"limits", "timeout_s", OT_INT, OFF(timeout_s), 1, 86400, NULL},
+	{"limits", "request_s", OT_INT, OFF(request_s), 1, 86400, NULL},
 	{"limits", "connection_memory", OT_SIZE, OFF(connection_memory), 8192, 64.0 * 1024 * 1024, NULL},
 	{"limits", "attrs_bytes", OT_SIZE, OFF(attrs_bytes), 2, 1024.0 * 1024, NULL},
 	{"limits", "attrs_depth", OT_INT, OFF(attrs_depth), 1, 64, NULL},
+	{"limits", "csv_columns", OT_INT, OFF(csv_columns), 1, 10000, NULL},
 	{"limits", "future_s", OT_INT, OFF(future_s), 0, 366 * 86400, NULL},
 	{"limits", "query_rows", OT_INT, OFF(query_rows), 1, 1000000, NULL},
 	{"auth", "tokens", OT_TOKENS, 0, 0, 0, NULL},
@@ -158,6 +163,7 @@ static void config_defaults(struct config *c)
 	c->connection_memory = 64u << 10;
 	c->attrs_bytes = 4096;
 	c->attrs_depth = 8;
+	c->csv_columns = 64; /* EVENT_CSV_COLUMNS */
 	c->future_s = 86400;
 	c->query_rows = 10000;
 	c->demo_when_empty = 200000;
@@ -195,6 +201,8 @@ static void config_defaults(struct config *c)
 	c->mail_poll_s = 5;
 	c->base_url = strdup("http://127.0.0.1:8080");
 	c->dashboards = strdup("dashboards");
+	c->metrics_role = strdup("none");
+	c->request_s = 60;
 	c->gnuplot = strdup("/usr/bin/gnuplot");
 	c->charts = 2;
 	c->chart_timeout_s = 10;
@@ -328,7 +336,11 @@ static int set_option(lua_State *L, struct config *c, const struct option *o, in
 		lua_Number v = lua_tonumberx(L, idx, &isnum);
 		if (!isnum || lua_type(L, idx) != LUA_TNUMBER)
 			return luaL_error(L, "%s.%s must be a number", o->section, o->key);
-		if (v != (lua_Number)(int64_t)v || v < o->min || v > o->max) {
+		/* An infinity or NaN must not be cast to an integer (that is
+		 * undefined): refused first, and the range before the cast. */
+		if (!isfinite(v))
+			return luaL_error(L, "%s.%s must be a finite number", o->section, o->key);
+		if (!(v >= o->min && v <= o->max) || v != (lua_Number)(int64_t)v) {
 			char msg[160]; /* lua_pushfstring knows no %.0f */
 			snprintf(msg, sizeof(msg), "%s.%s must be a whole number from %.0f to %.0f, got %g",
 				 o->section, o->key, o->min, o->max, (double)v);
@@ -569,10 +581,11 @@ void config_free(struct config *c)
 	strlist_free(&c->script_dirs);
 	strlist_free(&c->slices);
 	strlist_free(&c->alert_slices);
+	strlist_free(&c->trusted_proxies);
 	free(c->timezone);
 	char **strings[] = {&c->smtp_url,       &c->smtp_user, &c->smtp_password, &c->mail_from,
 			    &c->mail_from_name, &c->mail_tls,  &c->mail_ca_file,  &c->base_url,
-			    &c->dashboards,     &c->gnuplot,   &c->demo_mail_to};
+			    &c->dashboards,     &c->gnuplot,   &c->demo_mail_to, &c->metrics_role};
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
 		free(*strings[i]);
 	config_strategy_free(c);

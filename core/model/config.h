@@ -105,6 +105,7 @@ struct config {
 	size_t connection_memory;
 	size_t attrs_bytes;
 	int attrs_depth;
+	int csv_columns; /* limits.csv_columns */
 	int future_s;
 	int query_rows;
 	/* auth */
@@ -141,6 +142,9 @@ struct config {
 	int mail_timeout_s, mail_attempts, mail_backoff_s, mail_backoff_max_s, mail_poll_s;
 	char *base_url;     /* links in mail point here */
 	char *dashboards;   /* the folder of page templates and static files */
+	struct strlist trusted_proxies; /* addresses whose X-Forwarded-* headers are believed */
+	char *metrics_role; /* "none": /metrics is open; else the token role it needs */
+	int request_s;      /* limits.request_s: the longest one request may take to arrive */
 	char *gnuplot;      /* the gnuplot binary; "" draws no charts */
 	int charts;         /* gnuplot processes */
 	double chart_timeout_s;

@@ -255,12 +255,16 @@ static void kpi_targets(lua_State *L, struct cfg_kpi *k, const char *what, doubl
 		lua_getfield(L, -1, period_names[p]);
 		if (lua_type(L, -1) == LUA_TNUMBER) {
 			double v = (double)lua_tonumber(L, -1);
+			if (!isfinite(v))
+				luaL_error(L, "%s: target.%s must be a finite number", what,
+					   period_names[p]);
 			t->rule = k->direction > 0 ? TR_MIN : TR_MAX;
 			t->low = t->high = v;
 		} else if (lua_istable(L, -1) && luaL_len(L, -1) == 2) {
 			lua_geti(L, -1, 1);
 			lua_geti(L, -2, 2);
 			if (lua_type(L, -2) != LUA_TNUMBER || lua_type(L, -1) != LUA_TNUMBER ||
+			    !isfinite(lua_tonumber(L, -2)) || !isfinite(lua_tonumber(L, -1)) ||
 			    lua_tonumber(L, -2) > lua_tonumber(L, -1))
 				luaL_error(L, "%s: target.%s must be a number or { low, high }", what,
 					   period_names[p]);

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/utf8.h"
+
 #define K(k) (1u << (k))
 #define ALL (K(EV_SERVICE) | K(EV_TRAINING) | K(EV_PROJECT) | K(EV_SATISFACTION))
 #define SVC K(EV_SERVICE)
@@ -235,16 +237,6 @@ static bool is_code_char(unsigned char c)
 	       c == '_' || c == ':' || c == '-';
 }
 
-/* Text must be UTF-8 (checked for the whole body before parsing) and free
- * of control characters: they have no place in a title and would only
- * reach a mail header or a chart label later. */
-static bool has_control(const char *s)
-{
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			return true;
-	return false;
-}
 
 static int json_depth(const cJSON *j)
 {
@@ -256,6 +248,23 @@ static int json_depth(const cJSON *j)
 			max = d;
 	}
 	return (cJSON_IsArray(j) || cJSON_IsObject(j)) ? max + 1 : 0;
+}
+
+/* The first key that appears twice in an object of j (at any depth), or
+ * NULL.  Quadratic in an object's size: called on attrs only after its
+ * size was checked against limits.attrs_bytes. */
+static const char *dup_key(const cJSON *j)
+{
+	for (const cJSON *c = j->child; c; c = c->next) {
+		if (cJSON_IsObject(j) && c->string)
+			for (const cJSON *d = c->next; d; d = d->next)
+				if (d->string && strcmp(c->string, d->string) == 0)
+					return c->string;
+		const char *k = dup_key(c);
+		if (k)
+			return k;
+	}
+	return NULL;
 }
 
 static int set_text(const struct field_spec *fs, const cJSON *j, union field_value *v,
@@ -273,8 +282,14 @@ static int set_text(const struct field_spec *fs, const cJSON *j, union field_val
 				return fail(err, fs->name,
 					    "may hold only letters, digits and . _ : - (found '%c' at byte %td)",
 					    *p >= 0x20 && *p < 0x7f ? *p : '?', p - s);
-	} else if (has_control(s)) {
-		return fail(err, fs->name, "must not contain control characters");
+	} else {
+		/* Text must be UTF-8 (checked for the whole body before parsing),
+		 * free of control characters and line separators, and leave no
+		 * bidirectional override open: none has a place in a title, and
+		 * each would reach a mail header or a chart label later. */
+		const char *why = utf8_text_problem(s, false);
+		if (why)
+			return fail(err, fs->name, "%s", why);
 	}
 	v->s = s;
 	return 0;
@@ -356,6 +371,11 @@ static int set_field(const struct field_spec *fs, const cJSON *j, const struct e
 			free(text);
 			return fail(err, fs->name, "is %zu bytes, the limit is %zu", n, lim->attrs_bytes);
 		}
+		const char *dup = dup_key(j);
+		if (dup) {
+			free(text);
+			return fail(err, fs->name, "has the key '%.40s' twice", dup);
+		}
 		e->attrs = text;
 		v->s = text;
 		return 0;
@@ -378,9 +398,18 @@ int event_from_json(const cJSON *obj, const struct event_limits *lim, struct eve
 		return fail(err, "kind", "must be one of: service, training, project, satisfaction");
 	e->kind = (enum event_kind)k;
 
+	/* A key sent twice is refused, whichever value would have won (null
+	 * included): the sender meant one of them, and nobody knows which. */
+	unsigned seen = 0;
+	int kinds = 0;
 	for (const cJSON *j = obj->child; j; j = j->next) {
-		if (j->string && strcmp(j->string, "kind") == 0)
+		if (j->string && strcmp(j->string, "kind") == 0) {
+			if (++kinds > 1) {
+				event_clear(e);
+				return fail(err, "kind", "appears twice");
+			}
 			continue;
+		}
 		int f = j->string ? field_from_name(j->string) : -1;
 		if (f < 0 || !(event_fields[f].allowed & K(k))) {
 			int r = fail(err, j->string ? j->string : "",
@@ -390,10 +419,11 @@ int event_from_json(const cJSON *obj, const struct event_limits *lim, struct eve
 			event_clear(e);
 			return r;
 		}
-		if (event_has(e, (enum field_id)f)) {
+		if (seen & (1u << f)) {
 			event_clear(e);
 			return fail(err, j->string, "appears twice");
 		}
+		seen |= 1u << f;
 		if (cJSON_IsNull(j))
 			continue; /* null means absent */
 		if (set_field(&event_fields[f], j, lim, e, &e->v[f], err) < 0) {
@@ -531,7 +561,7 @@ cJSON *event_csv_to_json(char *const *names, char *const *cells, size_t n, struc
 				}
 				break;
 			case FT_JSON:
-				v = cJSON_Parse(cell);
+				v = cJSON_ParseWithOpts(cell, NULL, true); /* nothing after it */
 				if (!v) {
 					fail(err, name, "is not valid JSON");
 					goto bad;

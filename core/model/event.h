@@ -98,7 +98,9 @@ struct event_limits {
 	int attrs_depth;    /* nesting depth of `attrs`; the object itself is 1 */
 	int64_t future_ms;  /* how far past `now` a timestamp may be */
 	int64_t now_ms;     /* the clock validation compares with */
+	size_t csv_columns; /* most cells in a CSV record (0: EVENT_CSV_COLUMNS) */
 };
+#define EVENT_CSV_COLUMNS 64
 
 /* One problem with one event: the field it concerns ("" for the event as a
  * whole) and a sentence saying what is wrong. */

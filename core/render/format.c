@@ -152,3 +152,15 @@ void fmt_date(int64_t ms, char *out, size_t outlen)
 	if (utc(ms, &tm, out, outlen))
 		snprintf(out, outlen, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
+
+bool fmt_csv_formula(const char *cell)
+{
+	if (!strchr("=+-@\t\r", cell[0]) || cell[0] == '\0')
+		return false;
+	char *end;
+	const char *digits = cell + (cell[0] == '-' || cell[0] == '+');
+	if (*digits < '0' || *digits > '9')
+		return true;
+	(void)strtod(cell, &end);
+	return *end != '\0';
+}

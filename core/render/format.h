@@ -21,6 +21,7 @@
 #ifndef MIZAN_RENDER_FORMAT_H
 #define MIZAN_RENDER_FORMAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,11 @@ void fmt_raw(double v, char *out, size_t outlen);
 /* A percentage with one decimal and its sign: "12.5%", Arabic "12٫5٪"
  * (U+066A); "—" for no number. */
 void fmt_percent(double pct, enum lang l, char *out, size_t outlen);
+/* Whether a CSV cell would be read as a formula by a spreadsheet: it
+ * starts with =, +, -, @, a tab or a carriage return, and is not a plain
+ * number (-5 and +1e3 stay numbers).  Such a cell is written with a
+ * leading apostrophe ("'=1+1"), which the spreadsheet shows as text. */
+bool fmt_csv_formula(const char *cell);
 void fmt_target(const struct target *t, enum lang l, char *out, size_t outlen);
 void fmt_period(const struct period *p, enum lang l, char *out, size_t outlen);
 /* A period label ("2026-Q1") as fmt_period writes it; anything that is not

@@ -105,6 +105,8 @@ static const struct word words[] = {
 	{"dim_sex", "Sex", "الجنس"},
 	{"dim_age_group", "Age group", "الفئة العمرية"},
 	{"whole", "All", "الكل"},
+	{"e_throttled", "Too many sign-in attempts: wait a moment and try again.",
+	 "محاولات دخول كثيرة: انتظر قليلًا ثم حاول مجددًا."},
 	{"e_login", "The token or the user name and password are not right.",
 	 "رمز الدخول أو اسم المستخدم وكلمة المرور غير صحيحة."},
 	{"e_forged", "This form is forged or expired: nothing was changed. Reload the page and try again.",
@@ -127,6 +129,8 @@ static const struct word words[] = {
 	{"e_until", "The date must be in the future (2026-12-31).", "يجب أن يكون التاريخ في المستقبل (2026-12-31)."},
 	{"e_alert", "There is no such alert.", "لا يوجد تنبيه كهذا."},
 	{"e_text", "A note is at most 10000 bytes.", "الملاحظة 10000 بايت على الأكثر."},
+	{"e_chars", "The text holds a control character, a line separator (U+2028) or a direction override left open; nothing was saved.",
+	 "النص يحوي محرف تحكم أو فاصل أسطر (U+2028) أو تجاوزًا لاتجاه الكتابة لم يُغلق؛ لم يُحفظ شيء."},
 	{"e_by", "Breakdown by one of the configured dimensions.", "التوزيع حسب أحد الأبعاد المُعدّة."},
 	/* the view: numbers, targets, forecasts */
 	{"at_least", "at least", "لا يقل عن"},

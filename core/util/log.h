@@ -3,9 +3,19 @@
  * Any thread may log: each line is written with one fprintf, so lines from
  * several threads do not mix.  A message is cut at 1023 bytes.  Nothing is
  * allocated; the arguments are only read during the call.
+ *
+ * Control characters in the message (a newline in a value sent by a
+ * client, say) are written escaped, \n, \r, \t or \xNN, so that no value
+ * can forge a line of its own.
  */
 #ifndef MIZAN_LOG_H
 #define MIZAN_LOG_H
+
+#include <stddef.h>
+
+/* in with its control characters escaped (\n, \r, \t, \xNN) into
+ * out[outlen], cut before an escape that does not fit; the length written. */
+size_t log_escape(char *out, size_t outlen, const char *in);
 
 /* "<time> <level> <message>"; level is a word such as "info" (not NULL). */
 __attribute__((format(printf, 2, 3))) void log_msg(const char *level, const char *fmt, ...);

@@ -10,6 +10,7 @@
 
 #include "http/auth.h"
 #include "util/log.h"
+#include "util/utf8.h"
 
 enum MHD_Result web_edit_page(struct page *pg, unsigned status, const char *error_msg,
 				 const char *saved)
@@ -78,6 +79,8 @@ enum MHD_Result web_value_post(struct page *pg)
 		note = NULL;
 	if (note && strlen(note) > COMMENT_MAX)
 		return web_edit_page(pg, MHD_HTTP_BAD_REQUEST, i18n_text(pg->lang, "e_comment"), NULL);
+	if (note && utf8_text_problem(note, true))
+		return web_edit_page(pg, MHD_HTTP_BAD_REQUEST, i18n_text(pg->lang, "e_chars"), NULL);
 	char plabel[16];
 	period_label(&p, plabel);
 	struct store_result r = {.kpi = k->id, .period = plabel, .dim = "", .slice = "",
@@ -104,6 +107,8 @@ enum MHD_Result web_notes_post(struct page *pg)
 		return web_edit_page(pg, MHD_HTTP_BAD_REQUEST, i18n_text(pg->lang, "e_period"), NULL);
 	if ((dif && strlen(dif) > TEXT_MAX) || (sol && strlen(sol) > TEXT_MAX))
 		return web_edit_page(pg, MHD_HTTP_BAD_REQUEST, i18n_text(pg->lang, "e_text"), NULL);
+	if ((dif && utf8_text_problem(dif, true)) || (sol && utf8_text_problem(sol, true)))
+		return web_edit_page(pg, MHD_HTTP_BAD_REQUEST, i18n_text(pg->lang, "e_chars"), NULL);
 	char plabel[16];
 	period_label(&p, plabel);
 	struct store_note n = {.goal = g->id, .period = plabel, .difficulties = dif ? dif : "",

@@ -71,6 +71,7 @@ struct page {
 /* Extra headers of an answer; every member may be NULL.  Borrowed. */
 struct extra {
 	const char *location, *disposition, *cookie, *cache;
+	int retry_after; /* seconds, for a Retry-After header; 0: none */
 };
 
 /* page.c: answers.  Each takes ownership of body (malloc'd; NULL: empty). */
@@ -118,6 +119,12 @@ void web_form_free(struct page *pg);
 void web_session_load(struct page *pg);
 bool web_csrf_ok(struct page *pg);
 enum MHD_Result web_login_page(struct page *pg, unsigned status, bool failed);
+/* The client's address as text: the socket's, or the one a trusted proxy
+ * (server.trusted_proxies) names last in X-Forwarded-For. */
+void web_client_addr(struct page *pg, char *out, size_t outlen);
+/* Whether the request came over TLS: server.base_url is https, or a
+ * trusted proxy says X-Forwarded-Proto: https. */
+bool web_over_tls(struct page *pg);
 enum MHD_Result web_login_post(struct page *pg);
 enum MHD_Result web_logout_post(struct page *pg);
 

@@ -20,11 +20,28 @@
 
 #define BREAKDOWN_BARS 20 /* the breakdown chart shows the top twenty */
 
+/* One cell, with an apostrophe before what a spreadsheet would take for a
+ * formula (=, +, -, @): a label or a note must never run as one. */
+static int csv_cell(FILE *f, const char *cell)
+{
+	if (!fmt_csv_formula(cell))
+		return csv_fwrite(f, cell, strlen(cell));
+	size_t n = strlen(cell);
+	char *safe = malloc(n + 2);
+	if (!safe)
+		return EOF;
+	safe[0] = '\'';
+	memcpy(safe + 1, cell, n + 1);
+	int rc = csv_fwrite(f, safe, n + 1);
+	free(safe);
+	return rc;
+}
+
 /* One line of six cells; 0, or EOF when it could not be written. */
 static int csv_line(FILE *f, const char *const cells[6])
 {
 	for (int c = 0; c < 6; c++)
-		if ((c && fputc(',', f) == EOF) || csv_fwrite(f, cells[c], strlen(cells[c])) != 0)
+		if ((c && fputc(',', f) == EOF) || csv_cell(f, cells[c]) != 0)
 			return EOF;
 	return fputs("\r\n", f);
 }

@@ -41,6 +41,11 @@ enum MHD_Result web_respond(struct page *pg, unsigned status, const char *type, 
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, x->disposition);
 	if (x && x->cookie)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, x->cookie);
+	if (x && x->retry_after > 0) {
+		char s[24];
+		snprintf(s, sizeof(s), "%d", x->retry_after);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, s);
+	}
 	if (pg->lang_cookie)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE,
 					pg->lang == LANG_AR

@@ -644,6 +644,23 @@ def test_reported_values():
               and body['latest'] and body['latest']['value'] == 12 and body['error'] is None,
               'GET /api/v1/kpis/5.1: reported, latest 12: %r' % (body,))
 
+        # The edges of the contract: keys twice, keys of no reported value (a
+        # negative n), a \u0000 and a direction override left open in a note.
+        for raw, what, word in (
+                ('{"period":"2025-Q3","value":1,"value":2}', 'value twice', 'value'),
+                ('{"period":"2025-Q3","value":1,"n":-5}', 'a negative n', 'n '),
+                ('{"period":"2025-Q3","value":1,"note":"a\\u0000b"}', 'a \\u0000 in the note', 'note'),
+                ('{"period":"2025-Q3","value":1,"note":"a\u202eb"}', 'a U+202E left open', 'note'),
+                ('{"period":"2025-Q3","value":1,"note":"a\u2028b"}', 'a U+2028', 'note')):
+            st, body = post('5.1', raw)
+            check(st == 400 and word in (body or {}).get('error', ''),
+                  'a reported value with %s: 400 naming %r (got %r %r)' % (what, word, st, body))
+        st, body = post('5.1', {'period': '2024-Q4', 'value': 1,
+                                'note': '\u0645\u0644\u0627\u062d\u0638\u0629\u200f \u061c2025\u200e'})
+        check(st == 201, 'a note with the marks of pasted Arabic text (U+200E, U+200F, U+061C): 201 (%r %r)'
+              % (st, body))
+        check(('2025-Q3', None) not in series(s, '5.1'), 'the refused values stored nothing')
+
         # Roles.
         for tok, want in (('viewer', 403), ('ingest', 403), ('nonsense-token', 401)):
             st, body = post('5.1', {'period': '2025-Q3', 'value': 1}, token=tok)

@@ -81,6 +81,12 @@ static void test_bad(void)
 		{"listen = '1'\n", "bad.lua:1: unknown key 'listen'"},
 		{"limits.timeout_s = 'ten'\n", "bad.lua:1: limits.timeout_s must be a number"},
 		{"limits.timeout_s = 0\n", "bad.lua:1: limits.timeout_s must be a whole number from 1"},
+		/* infinities and NaN: refused, never cast to an integer */
+		{"\nlimits.timeout_s = math.huge\n", "bad.lua:2: limits.timeout_s must be a finite number"},
+		{"limits.body_bytes = -math.huge\n", "bad.lua:1: limits.body_bytes must be a finite number"},
+		{"demo.seed = 1/0\n", "bad.lua:1: demo.seed must be a finite number"},
+		{"limits.per_ip = 0/0\n", "bad.lua:1: limits.per_ip must be a finite number"},
+		{"evaluation.interval_s = 2^63\n", "bad.lua:1: evaluation.interval_s must be a whole number"},
 		{"store.synchronous = 'sometimes'\n", "bad.lua:1: store.synchronous must be one of full|normal"},
 		{"x\n", "bad.lua:2: syntax error"},
 		{"serverx.listen = 1\n", "bad.lua:1: attempt to index a nil value (global 'serverx')"},

@@ -107,4 +107,16 @@ static void test_words(void)
 	CHECK_STR(lang_dir(LANG_AR), "rtl");
 }
 
-TEST_MAIN(test_numbers, test_targets, test_periods_and_dates, test_words)
+/* CSV cells a spreadsheet would run as a formula; numbers stay numbers. */
+static void test_csv_formula(void)
+{
+	const char *risky[] = {"=1+1", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\t=1", "\r=1", "-", "+",
+			       "=HYPERLINK(\"http://x\")", "-1e3x"};
+	for (size_t i = 0; i < sizeof(risky) / sizeof(risky[0]); i++)
+		CHECK(fmt_csv_formula(risky[i]), "'%s' is not neutralised", risky[i]);
+	const char *plain[] = {"", "2026-Q1", "12.5", "-5", "+1e3", "-0.25", "green", "مؤشر", "a=b"};
+	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+		CHECK(!fmt_csv_formula(plain[i]), "'%s' is neutralised", plain[i]);
+}
+
+TEST_MAIN(test_numbers, test_targets, test_periods_and_dates, test_words, test_csv_formula)
