@@ -27,13 +27,20 @@
 static const char usage_eval[] =
 	"usage: mizan eval [--kpi ID] [--period LABEL] [--by DIM] [--json] [--full]\n"
 	"                  [--alerts [--now TIME]] [--config PATH] [--db PATH]\n"
+	"       mizan eval --reference [--kpi ID] [--period LABEL] [--by DIM] [--json]\n"
 	"                  [--config PATH] [--db PATH]\n"
 	"Evaluates what changed since the last evaluation (everything with --full), then\n"
 	"prints each KPI's figure for LABEL (2026-Q1, 2026-03, 2026; default: its latest\n"
 	"period), for the whole or by DIM (mission, country, service, channel, sex,\n"
 	"age_group), as a table or as JSON.  With --alerts, also evaluates the alerts\n"
 	"(queueing mail for changes of state) and delivers the mail that is due; --now\n"
-	"judges them as of TIME (an ISO 8601 date-time), to replay or to look ahead.\n";
+	"judges them as of TIME (an ISO 8601 date-time), to replay or to look ahead.\n"
+	"With --reference, evaluates nothing and writes nothing: prints the figures of\n"
+	"LABEL (default: every period of each KPI's own kind) folded straight from\n"
+	"their events in time order, to compare with what the evaluation stored.\n";
+
+/* Not in cli.h's list: only eval has it. */
+#define OPT_REFERENCE 1000
 static const char usage_plugins[] =
 	"usage: mizan plugins [--config PATH]\n"
 	"Lists the folders searched, the C plugins and Lua scripts that load, their\n"
@@ -131,10 +138,11 @@ int cmd_eval(int argc, char **argv)
 						 {"full", no_argument, NULL, OPT_FULL},
 						 {"alerts", no_argument, NULL, OPT_ALERTS},
 						 {"now", required_argument, NULL, OPT_NOW},
+						 {"reference", no_argument, NULL, OPT_REFERENCE},
 						 {0}};
 	struct common co = {0};
 	const char *kpi = NULL, *label = NULL, *by = NULL;
-	bool json = false, full = false, alerts = false;
+	bool json = false, full = false, alerts = false, reference = false;
 	const char *at = NULL;
 	int opt, code;
 
@@ -161,11 +169,14 @@ int cmd_eval(int argc, char **argv)
 		case OPT_NOW:
 			at = optarg;
 			continue;
+		case OPT_REFERENCE:
+			reference = true;
+			continue;
 		}
 		if (common_opt(&co, opt, usage_eval, &code) > 0)
 			return code;
 	}
-	if (optind < argc)
+	if (optind < argc || (reference && (full || alerts)))
 		return print_usage(usage_eval, EXIT_USAGE);
 	if (load_config(&co) < 0)
 		return EXIT_CONFIG;
@@ -193,6 +204,29 @@ int cmd_eval(int argc, char **argv)
 	struct eval_stats st;
 	char err[512];
 	kpi_registry_load(&reg, &co.cfg);
+	if (reference) {
+		memset(&st, 0, sizeof(st));
+		struct printer rp = {&co.cfg, json ? cJSON_CreateArray() : NULL, 0};
+		if (!json)
+			printf("%-5s %-8s %-22s %14s %-10s %8s  %-24s %s\n", "KPI", "PERIOD", "SLICE",
+			       "VALUE", "UNIT", "N", "NOTE", "PROVENANCE");
+		if (kpi_engine_new(&e, &co.cfg, s, &reg) < 0 ||
+		    kpi_reference(e, kpi, label ? (int)per.kind : -1,
+				  label ? per.start_ms : INT64_MIN, label ? per.end_ms : INT64_MAX,
+				  by ? by : "", print_result, &rp, err, sizeof(err)) < 0) {
+			fprintf(stderr, "mizan eval: %s\n", e ? err : "out of memory");
+			cJSON_Delete(rp.json);
+			goto out;
+		}
+		if (json) {
+			char *text = cJSON_Print(rp.json);
+			printf("%s\n", text ? text : "[]");
+			free(text);
+			cJSON_Delete(rp.json);
+		}
+		code = EXIT_OK;
+		goto out;
+	}
 	if (kpi_engine_new(&e, &co.cfg, s, &reg) < 0 ||
 	    kpi_eval(e, full, NULL, &st, err, sizeof(err)) < 0) {
 		fprintf(stderr, "mizan eval: %s\n", e ? err : "out of memory");

@@ -9,8 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "util/buf.h"
 #include "util/log.h"
 #include "util/time.h"
 #include "model/period.h"
@@ -199,10 +201,14 @@ static void fold_free(struct kpi_engine *e, struct fold *f)
 	free(f);
 }
 
-/* The fold of (kpi, period), made on first use.  NULL on failure. */
-static struct fold *fold_get(struct kpi_engine *e, int kpi, const struct period *p)
+/* The fold of (kpi, period), or with day the delta of (kpi, local day
+ * number p->index) whose period fields are those of one of its events: made
+ * on first use.  NULL on failure. */
+static struct fold *fold_find(struct kpi_engine *e, int kpi, const struct period *p, bool day)
 {
-	uint64_t key = period_key(kpi, p);
+	uint64_t key = day ? (uint64_t)(uint32_t)kpi << 32 | (uint64_t)0xf << 28 |
+				     ((uint64_t)(uint32_t)p->index & 0x0fffffff)
+			   : period_key(kpi, p);
 	if (e->nfolds * 2 >= e->fcap && folds_grow(e) < 0)
 		return NULL;
 	size_t j = mix(key) & (e->fcap - 1);
@@ -218,7 +224,9 @@ static struct fold *fold_get(struct kpi_engine *e, int kpi, const struct period 
 	f->key = key;
 	f->kpi = kpi;
 	f->p = *p;
-	period_label(p, f->label);
+	f->day = day;
+	if (!day)
+		period_label(p, f->label);
 	f->total = run->ind->ops->state_new(run->ind, &run->params, run->error);
 	if (!f->total) {
 		free(f);
@@ -227,6 +235,11 @@ static struct fold *fold_get(struct kpi_engine *e, int kpi, const struct period 
 	e->folds[j] = f;
 	e->nfolds++;
 	return f;
+}
+
+static struct fold *fold_get(struct kpi_engine *e, int kpi, const struct period *p)
+{
+	return fold_find(e, kpi, p, false);
 }
 
 /* ---- what to recompute ----------------------------------------------------------- */
@@ -266,7 +279,7 @@ static void on_dirty(int kind, int64_t day, void *ud)
 	struct dirty_ctx *d = ud;
 	for (size_t k = 0; k < d->nkpis; k++) {
 		struct kpi_run *run = &d->e->runs[k];
-		if (!run->ind || run->full || !(run->ind->kinds & MIZAN_KIND_BIT(kind)))
+		if (!run->ind || run->full || run->incr || !(run->ind->kinds & MIZAN_KIND_BIT(kind)))
 			continue;
 		for (int i = 0; i < run->npk; i++) {
 			struct period a, b;
@@ -309,7 +322,7 @@ static size_t scan_ranges(struct kpi_engine *e, int kind, struct range **out)
 	size_t n = 0;
 	for (size_t k = 0; k < e->cfg->nkpis; k++) {
 		struct kpi_run *run = &e->runs[k];
-		if (!run->ind || run->failed || !(run->ind->kinds & MIZAN_KIND_BIT(kind)))
+		if (!run->ind || run->failed || run->incr || !(run->ind->kinds & MIZAN_KIND_BIT(kind)))
 			continue;
 		size_t need = run->full ? 1 : run->ndirty;
 		struct range *p = realloc(v, (n + need + 1) * sizeof(*p));
@@ -395,9 +408,25 @@ static void charge(struct kpi_engine *e, int k, double t0, uint64_t i0)
 	kpi_fail_run(e, k, why);
 }
 
+/* Steps the whole and every slice of f with one event. */
+static int step_fold(struct kpi_engine *e, int k, struct fold *f, const struct event *ev,
+		     const struct mizan_event *m)
+{
+	struct kpi_run *run = &e->runs[k];
+	int rc = step_one(e, k, f->total, m);
+	for (int d = 0; rc >= 0 && d < e->ndims; d++) {
+		int field = e->dim_field[d];
+		if (!event_has(ev, (enum field_id)field))
+			continue;
+		rc = step_one(e, k, slice_state(run, &f->dims[d], ev->v[field].s), m);
+	}
+	return rc;
+}
+
 struct scan_ctx {
 	struct kpi_engine *e;
 	int kind;
+	int64_t after; /* new events: the KPIs whose states include up to this number */
 };
 
 static int on_event(const struct event *ev, void *ud)
@@ -412,7 +441,8 @@ static int on_event(const struct event *ev, void *ud)
 	e->prog->beat++;
 	for (size_t k = 0; k < e->cfg->nkpis; k++) {
 		struct kpi_run *run = &e->runs[k];
-		if (!run->ind || run->failed || !(run->ind->kinds & MIZAN_KIND_BIT(sc->kind)))
+		if (!run->ind || run->failed || run->incr ||
+		    !(run->ind->kinds & MIZAN_KIND_BIT(sc->kind)))
 			continue;
 		e->prog->kpi = (int)k;
 		double t0 = time_mono();
@@ -432,21 +462,296 @@ static int on_event(const struct event *ev, void *ud)
 					break;
 				}
 			}
-			if (step_one(e, (int)k, f->total, &m) < 0)
+			if (step_fold(e, (int)k, f, ev, &m) < 0)
 				break;
-			for (int d = 0; d < e->ndims; d++) {
-				int field = e->dim_field[d];
-				if (!event_has(ev, (enum field_id)field))
-					continue;
-				void *st = slice_state(run, &f->dims[d], ev->v[field].s);
-				if (step_one(e, (int)k, st, &m) < 0)
-					break;
-			}
 		}
 		charge(e, (int)k, t0, i0);
 	}
 	e->prog->kpi = -1;
 	return 0;
+}
+
+/* ---- only new events: day deltas merged into kept period states ------------------------- */
+
+/* The local calendar day of ms (evaluation.timezone), as a number of days
+ * since 1970-01-01. */
+static int64_t local_day(int64_t ms)
+{
+	time_t t = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+	struct tm tm;
+	localtime_r(&t, &tm);
+	int64_t y = tm.tm_year + 1900, m = tm.tm_mon + 1, d = tm.tm_mday;
+	y -= m <= 2; /* days from the civil date (H. Hinnant's algorithm) */
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* A new event: stepped into the delta of its local day for every KPI whose
+ * kept states include up to sc->after. */
+static int on_new_event(const struct event *ev, void *ud)
+{
+	struct scan_ctx *sc = ud;
+	struct kpi_engine *e = sc->e;
+	struct mizan_event m;
+	int64_t ts = ev->v[F_TS].i;
+	struct period day = {.index = (int)local_day(ts), .start_ms = ts, .end_ms = ts};
+
+	kpi_event_view(ev, &m);
+	e->events++;
+	e->prog->beat++;
+	for (size_t k = 0; k < e->cfg->nkpis; k++) {
+		struct kpi_run *run = &e->runs[k];
+		if (!run->incr || run->failed || run->upto != sc->after ||
+		    !(run->ind->kinds & MIZAN_KIND_BIT(sc->kind)))
+			continue;
+		e->prog->kpi = (int)k;
+		struct fold *f = fold_find(e, (int)k, &day, true);
+		if (!f) {
+			kpi_fail_run(e, (int)k, run->error[0] ? run->error : "out of memory");
+			continue;
+		}
+		step_fold(e, (int)k, f, ev, &m);
+	}
+	e->prog->kpi = -1;
+	return 0;
+}
+
+static int dim_index(const struct kpi_engine *e, const char *name)
+{
+	for (int d = 0; d < e->ndims; d++)
+		if (strcmp(e->dim_name[d], name) == 0)
+			return d;
+	return -1;
+}
+
+/* A period's scope among a KPI's kept states. */
+static int64_t period_scope(const struct period *p)
+{
+	return (int64_t)period_key(0, p);
+}
+
+struct load_ctx {
+	struct kpi_engine *e;
+	struct fold *f;
+	int rc;
+};
+
+static int on_kept_state(const struct store_fold_state *st, void *ud)
+{
+	struct load_ctx *lc = ud;
+	struct kpi_run *run = &lc->e->runs[lc->f->kpi];
+	void *state = lc->f->total;
+	if (*st->dim) {
+		int d = dim_index(lc->e, st->dim);
+		if (d < 0)
+			return 0; /* a dimension no longer sliced (the signature says so too) */
+		state = slice_state(run, &lc->f->dims[d], st->slice);
+	}
+	if (!state) {
+		lc->rc = -ENOMEM;
+		return 1;
+	}
+	lc->rc = run->ind->ops->load(run->ind, state, st->data, st->len, run->error);
+	return lc->rc < 0;
+}
+
+/* Merges other (a day's delta) into f (a period, whose kept states are read
+ * first): the whole and each slice. */
+static int merge_into(struct kpi_engine *e, struct fold *f, struct fold *other, char *serr)
+{
+	struct kpi_run *run = &e->runs[f->kpi];
+	const struct indicator *ind = run->ind;
+	int rc;
+	if (!f->loaded) {
+		struct load_ctx lc = {e, f, 0};
+		int64_t scope = period_scope(&f->p);
+		rc = store_fold_states_each(e->store, run->cfg->id, scope, scope, on_kept_state, &lc,
+					    serr);
+		if (rc < 0)
+			return rc; /* the store's failure: the whole evaluation's */
+		f->loaded = true;
+		if (lc.rc < 0) {
+			kpi_fail_run(e, f->kpi, run->error[0] ? run->error : "out of memory");
+			return 0;
+		}
+	}
+	rc = ind->ops->merge(run->ind, f->total, other->total, run->error);
+	for (int d = 0; rc >= 0 && d < e->ndims; d++)
+		for (size_t i = 0; rc >= 0 && i < other->dims[d].cap; i++) {
+			struct slot *sl = &other->dims[d].v[i];
+			if (!sl->key)
+				continue;
+			void *st = slice_state(run, &f->dims[d], sl->key);
+			rc = st ? ind->ops->merge(run->ind, st, sl->state, run->error) : -ENOMEM;
+		}
+	if (rc < 0)
+		kpi_fail_run(e, f->kpi, run->error[0] ? run->error : "out of memory");
+	return 0;
+}
+
+/* Every day's delta merged into the periods (of each of its KPI's kinds)
+ * that hold the day. */
+static int merge_days(struct kpi_engine *e, char *serr)
+{
+	size_t n = 0;
+	struct fold **days = calloc(e->nfolds + 1, sizeof(*days));
+	if (!days)
+		return -ENOMEM;
+	for (size_t i = 0; i < e->fcap; i++)
+		if (e->folds[i] && e->folds[i]->day)
+			days[n++] = e->folds[i];
+	int rc = 0;
+	for (size_t i = 0; i < n && rc >= 0; i++) {
+		struct fold *df = days[i];
+		struct kpi_run *run = &e->runs[df->kpi];
+		e->prog->beat++;
+		for (int k = 0; k < run->npk && !run->failed && rc >= 0; k++) {
+			struct period p;
+			period_of(run->pkinds[k], df->p.start_ms, &p);
+			struct fold *pf = fold_get(e, df->kpi, &p);
+			if (!pf) {
+				kpi_fail_run(e, df->kpi, run->error[0] ? run->error : "out of memory");
+				break;
+			}
+			rc = merge_into(e, pf, df, serr);
+		}
+	}
+	free(days);
+	return rc;
+}
+
+/* The signature of a KPI's kept states: what must not change for them to
+ * be merged into. */
+static void signature(const struct kpi_engine *e, const struct kpi_run *run, char *out, size_t len)
+{
+	struct buf b = {0};
+	char prov[300];
+	kpi_provenance(run->ind, prov, sizeof(prov));
+	buf_puts(&b, "v1|");
+	buf_puts(&b, run->ind->name);
+	buf_puts(&b, "|");
+	buf_puts(&b, prov);
+	buf_puts(&b, "|tz=");
+	buf_puts(&b, e->cfg->timezone ? e->cfg->timezone : "");
+	buf_puts(&b, "|period=");
+	buf_puts(&b, period_kind_name(run->cfg->period));
+	buf_puts(&b, "|slices=");
+	for (int d = 0; d < e->ndims; d++) {
+		buf_puts(&b, e->dim_name[d]);
+		buf_putc(&b, ',');
+	}
+	buf_puts(&b, "|params=");
+	for (size_t i = 0; i < run->params.n; i++) {
+		buf_puts(&b, run->params.keys[i]);
+		buf_putc(&b, '=');
+		buf_puts(&b, run->params.values[i]);
+		buf_putc(&b, ';');
+	}
+	snprintf(out, len, "%.*s", b.oom ? 0 : (int)b.len, b.oom ? "" : (const char *)b.p);
+	buf_free(&b);
+}
+
+/* The kept states of what this evaluation folded, for every KPI that keeps
+ * them: (*out)[0..*nout), their bytes in *bytes. */
+struct kept {
+	struct store_fold_write *w;
+	size_t nw;
+	struct store_fold_state *st;
+	size_t nst, cap;
+	size_t *off; /* of each state's bytes in b */
+	struct buf b;
+};
+
+static int keep_state(struct kpi_engine *e, struct kept *kp, struct fold *f, const char *dim,
+		      const char *slice, void *state)
+{
+	struct kpi_run *run = &e->runs[f->kpi];
+	if (kp->nst == kp->cap) {
+		size_t cap = kp->cap ? kp->cap * 2 : 1024;
+		struct store_fold_state *p = realloc(kp->st, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		kp->st = p;
+		size_t *o = realloc(kp->off, cap * sizeof(*o));
+		if (!o)
+			return -ENOMEM;
+		kp->off = o;
+		kp->cap = cap;
+	}
+	size_t at = kp->b.len;
+	int rc = run->ind->ops->save(run->ind, state, &kp->b, run->error);
+	if (rc < 0) {
+		kpi_fail_run(e, f->kpi, run->error[0] ? run->error : "out of memory");
+		return 0;
+	}
+	kp->off[kp->nst] = at;
+	kp->st[kp->nst++] = (struct store_fold_state){
+		.scope = period_scope(&f->p), .dim = dim, .slice = slice, .len = kp->b.len - at};
+	return 0;
+}
+
+static int kept_collect(struct kpi_engine *e, struct kept *kp)
+{
+	size_t nk = e->cfg->nkpis;
+	size_t *first = calloc(nk + 1, sizeof(*first));
+	kp->w = calloc(nk + 1, sizeof(*kp->w));
+	if (!first || !kp->w) {
+		free(first);
+		return -ENOMEM;
+	}
+	for (size_t k = 0; k < nk; k++) {
+		struct kpi_run *run = &e->runs[k];
+		first[k] = kp->nst;
+		if (!run->keep || run->failed)
+			continue;
+		for (size_t i = 0; i < e->fcap; i++) {
+			struct fold *f = e->folds[i];
+			if (!f || f->day || f->kpi != (int)k)
+				continue;
+			if (keep_state(e, kp, f, "", "", f->total) < 0)
+				goto oom;
+			for (int d = 0; d < e->ndims; d++)
+				for (size_t j = 0; j < f->dims[d].cap; j++)
+					if (f->dims[d].v[j].key &&
+					    keep_state(e, kp, f, e->dim_name[d], f->dims[d].v[j].key,
+						       f->dims[d].v[j].state) < 0)
+						goto oom;
+		}
+	}
+	if (kp->b.oom)
+		goto oom;
+	for (size_t i = 0; i < kp->nst; i++)
+		kp->st[i].data = kp->b.p + kp->off[i];
+	for (size_t k = 0; k < nk; k++) {
+		struct kpi_run *run = &e->runs[k];
+		if (!run->keep || run->failed)
+			continue;
+		size_t end = k + 1 < nk ? first[k + 1] : kp->nst;
+		kp->w[kp->nw++] = (struct store_fold_write){
+			.kpi = run->cfg->id,
+			.signature = run->sig,
+			.upto_seq = e->last_seq,
+			.reset = run->full,
+			.states = kp->st + first[k],
+			.nstates = end - first[k],
+		};
+	}
+	free(first);
+	return 0;
+oom:
+	free(first);
+	return -ENOMEM;
+}
+
+static void kept_free(struct kept *kp)
+{
+	free(kp->w);
+	free(kp->st);
+	free(kp->off);
+	buf_free(&kp->b);
 }
 
 /* ---- one evaluation ------------------------------------------------------------------ */
@@ -542,6 +847,21 @@ static int prepare(struct kpi_engine *e, bool full, char *err, size_t errlen)
 		if (kc->period != PK_YEAR)
 			run->pkinds[run->npk++] = PK_YEAR;
 		run->full = full || !prior.has_results[k] || prior.had_error[k];
+		run->keep = run->ind->ops->merge && run->ind->ops->save && run->ind->ops->load;
+		if (run->keep) {
+			char sig[SIGLEN];
+			int64_t upto = 0;
+			signature(e, run, run->sig, sizeof(run->sig));
+			rc = store_fold_meta_get(e->store, kc->id, sig, sizeof(sig), &upto, serr);
+			if (rc < 0) {
+				free(flags);
+				snprintf(err, errlen, "%s", serr);
+				return rc;
+			}
+			run->incr = !run->full && rc > 0 && strcmp(sig, run->sig) == 0;
+			run->upto = upto;
+			run->full = !run->incr;
+		}
 	}
 	free(flags);
 	return 0;
@@ -575,6 +895,7 @@ int kpi_eval(struct kpi_engine *e, bool full, struct kpi_progress *prog, struct 
 	struct store_result_key *keys = NULL;
 	size_t nkeys = 0;
 	char(*prov)[300] = NULL;
+	struct kept kept = {0};
 
 	memset(st, 0, sizeof(*st));
 	e->prog = prog ? prog : &local;
@@ -596,17 +917,25 @@ int kpi_eval(struct kpi_engine *e, bool full, struct kpi_progress *prog, struct 
 	}
 	for (size_t k = 0; k < e->cfg->nkpis; k++)
 		dedupe(&e->runs[k]);
+	/* Read after the dirty marks: every event they stand for is at or
+	 * below it.  Nothing above it is folded. */
+	e->last_seq = store_events_last_seq(e->store, serr);
+	if (e->last_seq < 0) {
+		rc = (int)e->last_seq;
+		snprintf(err, errlen, "%s", serr);
+		goto out;
+	}
 
 	/* One pass per kind over the ranges that need it. */
 	for (int kind = 0; kind < EV_NKINDS; kind++) {
 		struct range *ranges = NULL;
 		size_t nr = scan_ranges(e, kind, &ranges);
-		struct scan_ctx sc = {e, kind};
+		struct scan_ctx sc = {e, kind, 0};
 		for (size_t i = 0; i < nr; i++) {
 			for (size_t k = 0; k < e->cfg->nkpis; k++)
 				e->runs[k].cur[0] = e->runs[k].cur[1] = NULL;
-			rc = store_scan(e->store, kind, ranges[i].from, ranges[i].to, on_event, &sc,
-					serr);
+			rc = store_scan_seq(e->store, kind, ranges[i].from, ranges[i].to, 0,
+					    e->last_seq, true, on_event, &sc, serr);
 			if (rc < 0) {
 				free(ranges);
 				snprintf(err, errlen, "%s", serr);
@@ -614,6 +943,38 @@ int kpi_eval(struct kpi_engine *e, bool full, struct kpi_progress *prog, struct 
 			}
 		}
 		free(ranges);
+	}
+
+	/* The KPIs that keep states: the events stored since, by number, into
+	 * day deltas (one pass per kind and number their states include up
+	 * to), merged into the kept states of their periods. */
+	for (int kind = 0; kind < EV_NKINDS; kind++) {
+		int64_t done = -1;
+		for (;;) {
+			int64_t after = -1;
+			for (size_t k = 0; k < e->cfg->nkpis; k++) {
+				struct kpi_run *run = &e->runs[k];
+				if (run->incr && !run->failed && run->upto < e->last_seq &&
+				    run->upto > done && (after < 0 || run->upto < after) &&
+				    (run->ind->kinds & MIZAN_KIND_BIT(kind)))
+					after = run->upto;
+			}
+			if (after < 0)
+				break;
+			struct scan_ctx sc = {e, kind, after};
+			rc = store_scan_seq(e->store, kind, INT64_MIN, INT64_MAX, after, e->last_seq,
+					    false, on_new_event, &sc, serr);
+			if (rc < 0) {
+				snprintf(err, errlen, "%s", serr);
+				goto out;
+			}
+			done = after;
+		}
+	}
+	rc = merge_days(e, serr);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", rc == -ENOMEM ? "out of memory" : serr);
+		goto out;
 	}
 
 	/* Final values, written with the dirty marks they consumed; the store
@@ -632,8 +993,14 @@ int kpi_eval(struct kpi_engine *e, bool full, struct kpi_progress *prog, struct 
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
+	rc = kept_collect(e, &kept);
+	if (rc < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
 	kpi_rows_drop_failed(e, &rows, keys, &nkeys);
-	rc = store_results_write(e->store, keys, nkeys, rows.v, rows.n, upto, &st->run, serr);
+	rc = store_results_write_folds(e->store, keys, nkeys, rows.v, rows.n, upto, kept.w, kept.nw,
+				       &st->run, serr);
 	if (rc < 0) {
 		snprintf(err, errlen, "%s", serr);
 		goto out;
@@ -652,6 +1019,7 @@ int kpi_eval(struct kpi_engine *e, bool full, struct kpi_progress *prog, struct 
 	st->events = e->events;
 	rc = 0;
 out:
+	kept_free(&kept);
 	free(prov);
 	free(keys);
 	kpi_rows_free(&rows);

@@ -62,6 +62,17 @@ int kpi_engine_skip(struct kpi_engine *e, const char *kpi);
 int kpi_eval(struct kpi_engine *e, bool full, struct kpi_progress *prog, struct eval_stats *st,
 	     char *err, size_t errlen);
 
+/* The reference figures: each period (of kind pkind; -1: each KPI's own)
+ * that has events with from_ms <= ts < to_ms, folded straight from its
+ * events in time order into fresh states (no kept state, no merge, nothing
+ * written), for KPI kpi (NULL: every one), the whole (dim "") or the slices
+ * of dim (NULL: the whole and every slice).  cb gets each row (valid during
+ * the call; a nonzero return stops).  A KPI whose indicator fails is left
+ * out, with a line on stderr.  0, or a negative errno with err filled. */
+int kpi_reference(struct kpi_engine *e, const char *kpi, int pkind, int64_t from_ms, int64_t to_ms,
+		  const char *dim, int (*cb)(const struct store_result *r, void *ud), void *ud,
+		  char *err, size_t errlen);
+
 /* Loads the C plugins and the Lua scripts of the search path (search.h:
  * the environment, c->plugin_dirs and c->script_dirs, then the default
  * folders) into r, which owns them; what is refused is recorded in

@@ -24,15 +24,20 @@ struct slice_map {
 	size_t cap, n;
 };
 
-/* The folds of one KPI over one period: the whole and every slice. */
+/* The folds of one KPI over one period, or (day) the new events of one
+ * local day: the whole and every slice. */
 struct fold {
 	uint64_t key;
 	int kpi;
-	struct period p;
+	struct period p; /* a day: its kind means nothing, start_ms is one of its events */
 	char label[16];
+	bool day;    /* a day's delta: merged into its periods, never written */
+	bool loaded; /* a period's kept states were read into it */
 	void *total;
 	struct slice_map dims[MAX_DIMS];
 };
+
+#define SIGLEN 2048
 
 struct kpi_run {
 	const struct cfg_kpi *cfg;
@@ -42,6 +47,10 @@ struct kpi_run {
 	enum period_kind pkinds[2];
 	int npk;
 	bool full, failed, skipped;
+	bool keep;      /* its indicator merges and its states can be kept */
+	bool incr;      /* keep, and its kept states are valid: only new events are folded */
+	int64_t upto;   /* incr: the event number its states include up to */
+	char sig[SIGLEN]; /* keep: what its states are made by */
 	char error[IND_ERRLEN];
 	uint64_t *dirty; /* period keys to recompute, sorted */
 	size_t ndirty;
@@ -64,6 +73,7 @@ struct kpi_engine {
 	size_t fcap, nfolds;
 	struct kpi_progress *prog;
 	size_t events;
+	int64_t last_seq; /* the highest event number this evaluation folds */
 };
 
 /* Marks KPI k as failed for this evaluation, with why (which may be its own

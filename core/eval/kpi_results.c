@@ -95,7 +95,7 @@ int kpi_rows_collect(struct kpi_engine *e, struct kpi_rows *r, struct store_resu
 		return -ENOMEM;
 	for (size_t i = 0; i < e->fcap; i++) {
 		struct fold *f = e->folds[i];
-		if (!f || e->runs[f->kpi].failed)
+		if (!f || f->day || e->runs[f->kpi].failed)
 			continue;
 		e->prog->kpi = f->kpi;
 		e->prog->beat++;

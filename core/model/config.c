@@ -178,7 +178,7 @@ static void config_defaults(struct config *c)
 	for (size_t i = 0; i < sizeof(dims) / sizeof(dims[0]); i++)
 		strlist_push(&c->slices, dims[i]);
 	c->eval_interval_s = 300;
-	c->eval_after_ingest_s = 5;
+	c->eval_after_ingest_s = 1;
 	c->eval_stall_s = 15;
 	c->eval_timeout_s = 1800;
 	c->eval_retry_s = 3600;
