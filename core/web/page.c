@@ -191,10 +191,12 @@ char *web_lang_href(struct page *pg, enum lang l)
 {
 	struct query_build q = {{0}, "lang"};
 	struct buf path = {0};
-	/* the path as requested, re-encoded segment by segment */
+	/* The path as requested, re-encoded segment by segment, with runs of
+	 * slashes as one: "//host/x" would be a link to another site. */
 	for (const char *p = pg->url; *p; p++) {
 		if (*p == '/') {
-			buf_putc(&path, '/');
+			if (!path.len || path.p[path.len - 1] != '/')
+				buf_putc(&path, '/');
 		} else {
 			char one[2] = {*p, 0};
 			url_encode(&path, one);

@@ -280,6 +280,24 @@ static void test_csrf(void)
 	free(page2.body);
 }
 
+/* The language link keeps the page it is on, never another site: a path
+ * of "//host" is not a protocol-relative link. */
+static void test_lang_link(void)
+{
+	struct answer in = sign_in("token=viewer-secret");
+	const char *paths[] = {"//evil.example/x", "///evil.example", "/%2F%2Fevil.example"};
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		struct answer a = request("GET", paths[i], in.cookie, NULL, NULL);
+		const char *href = a.body ? strstr(a.body, "id=\"lang-switch\" href=\"") : NULL;
+		CHECK(href != NULL, "%s: no language link (status %u)", paths[i], a.status);
+		href = href ? href + strlen("id=\"lang-switch\" href=\"") : "";
+		CHECK(href[0] == '/' && href[1] != '/', "%s: the language link is '%.40s'", paths[i],
+		      href);
+		free(a.body);
+	}
+	free(in.body);
+}
+
 static void run_all(void)
 {
 	CHECK(auth_init() == 0, "auth_init");
@@ -287,6 +305,7 @@ static void run_all(void)
 	test_form_decoding();
 	test_sign_in();
 	test_csrf();
+	test_lang_link();
 	stop();
 }
 
