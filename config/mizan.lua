@@ -15,6 +15,7 @@ store.busy_timeout_ms = 5000
 store.check_interval_s = 86400     -- PRAGMA quick_check this often (and at start); 0: at start only
 
 limits.body_bytes = 16 * MiB       -- largest request body; larger gets 413 before it is read
+limits.bodies_bytes = 256 * MiB    -- all bodies being read at once; past it 503 + Retry-After
 limits.batch_events = 10000        -- most events in one POST (or one import transaction)
 limits.connections = 512           -- open connections in all
 limits.per_ip = 64                 -- open connections from one address (0: no limit)

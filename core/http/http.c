@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,7 @@ struct watch {
 
 struct http {
 	struct MHD_Daemon *d;
+	atomic_size_t body_mem; /* bytes of request bodies held, all requests */
 	const struct config *cfg;
 	struct auth *auth;
 	struct metrics *metrics;
@@ -359,6 +361,57 @@ static bool type_ok(struct MHD_Connection *c, struct http_req *r, enum MHD_Resul
 	return false;
 }
 
+/* Counts the body buffer of r at cap bytes against limits.bodies_bytes, the
+ * bytes all requests' bodies may hold at once; false (nothing counted) when
+ * that would pass it. */
+static bool body_charge(struct http_req *r, size_t cap)
+{
+	struct http *h = r->h;
+	if (cap <= r->charged)
+		return true;
+	size_t more = cap - r->charged;
+	size_t was = atomic_fetch_add(&h->body_mem, more);
+	if (was + more > h->cfg->bodies_bytes) {
+		atomic_fetch_sub(&h->body_mem, more);
+		return false;
+	}
+	r->charged = cap;
+	return true;
+}
+
+/* Frees r's body and gives its bytes back. */
+static void body_drop(struct http_req *r)
+{
+	free(r->body);
+	r->body = NULL;
+	if (r->charged) {
+		atomic_fetch_sub(&r->h->body_mem, r->charged);
+		r->charged = 0;
+	}
+}
+
+/* 503 with Retry-After: the bodies being read hold limits.bodies_bytes. */
+static enum MHD_Result send_busy(struct MHD_Connection *c, struct http_req *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "error",
+				"the server is reading as many request bodies as it may hold at once "
+				"(limits.bodies_bytes); nothing was stored, try again shortly");
+	char *text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (!text)
+		return MHD_NO;
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	return http_queue(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
+}
+
 /* Refuses a Content-Length over the limit before the body is read; sizes
  * the buffer from it otherwise. */
 static enum MHD_Result body_begin(struct http *h, struct MHD_Connection *c, struct http_req *r)
@@ -379,6 +432,8 @@ static enum MHD_Result body_begin(struct http *h, struct MHD_Connection *c, stru
 		want = (size_t)n;
 	}
 	/* Sized from Content-Length when there is one: no copying as it grows. */
+	if (!body_charge(r, want + 1))
+		return send_busy(c, r);
 	r->cap = want + 1;
 	r->body = malloc(r->cap);
 	if (r->body)
@@ -402,8 +457,7 @@ static enum MHD_Result refuse_mid_body(struct MHD_Connection *c, struct http_req
 			  "HTTP/1.1 %u %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
 			  "X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n",
 			  status, reason, nb);
-	free(r->body);
-	r->body = NULL;
+	body_drop(r);
 	r->status = status;
 	count(r, status);
 	if (ci) {
@@ -430,6 +484,10 @@ static enum MHD_Result body_data(struct MHD_Connection *c, struct http_req *r, c
 			cap *= 2;
 		if (cap > r->limit + 1)
 			cap = r->limit + 1;
+		if (!body_charge(r, cap))
+			return refuse_mid_body(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "Service Unavailable",
+					       "the server holds as many request bodies as it may "
+					       "(limits.bodies_bytes); try again shortly");
 		char *p = realloc(r->body, cap);
 		if (!p)
 			return refuse_mid_body(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "Service Unavailable",
@@ -501,8 +559,7 @@ static enum MHD_Result defer(struct http *h, struct MHD_Connection *c, struct ht
 	pthread_mutex_lock(&h->qlock);
 	if (h->stopping) {
 		pthread_mutex_unlock(&h->qlock);
-		free(r->body);
-		r->body = NULL;
+		body_drop(r);
 		return http_send_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE,
 				       "the server is stopping; nothing was stored");
 	}
@@ -536,8 +593,7 @@ static void *work_thread(void *arg)
 			continue;
 		}
 		r->route->work(r->route->ud, r);
-		free(r->body);
-		r->body = NULL;
+		body_drop(r);
 		if (!r->reply) {
 			r->reply_status = MHD_HTTP_SERVICE_UNAVAILABLE;
 			r->reply = cJSON_CreateObject();
@@ -719,7 +775,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	/* A request cut off before an answer (timeout, client gone) counts as 408. */
 	if (!r->status)
 		count(r, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? 200 : 408);
-	free(r->body);
+	body_drop(r);
 	free(r->url_copy);
 	cJSON_Delete(r->reply);
 	if (r->state_free)

@@ -94,6 +94,7 @@ struct http_req {
 	double start;                /* time_mono() when the request began */
 	unsigned status;             /* set when an answer is queued */
 	size_t cap, limit;
+	size_t charged;              /* bytes of body held, counted against limits.bodies_bytes */
 	int job;
 	unsigned unrouted;           /* no route: 404 or 405 */
 	bool allowed;                /* past the token and type checks */

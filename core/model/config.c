@@ -47,6 +47,7 @@ static const struct option options[] = {
 	{"store", "cache_mib", OT_INT, OFF(cache_mib), 1, 4096, NULL},
 	{"store", "busy_timeout_ms", OT_INT, OFF(busy_timeout_ms), 0, 600000, NULL},
 	{"limits", "body_bytes", OT_SIZE, OFF(body_bytes), 1024, 1024.0 * 1024 * 1024, NULL},
+	{"limits", "bodies_bytes", OT_SIZE, OFF(bodies_bytes), 1024, 64.0 * 1024 * 1024 * 1024, NULL},
 	{"limits", "batch_events", OT_INT, OFF(batch_events), 1, 1000000, NULL},
 	{"limits", "connections", OT_INT, OFF(connections), 1, 100000, NULL},
 	{"limits", "per_ip", OT_INT, OFF(per_ip), 0, 100000, NULL},
@@ -156,6 +157,7 @@ static void config_defaults(struct config *c)
 	c->cache_mib = 16;
 	c->busy_timeout_ms = 5000;
 	c->body_bytes = 16u << 20;
+	c->bodies_bytes = (size_t)256 << 20;
 	c->batch_events = 10000;
 	c->connections = 512;
 	c->per_ip = 64;
@@ -564,6 +566,13 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", msg ? msg : "unknown error");
 	}
 	lua_close(L);
+	if (rc == LUA_OK && c->bodies_bytes < c->body_bytes) {
+		snprintf(err, errlen,
+			 "%s: limits.bodies_bytes (%zu) must be at least limits.body_bytes (%zu): "
+			 "one body that large could never be read",
+			 path, c->bodies_bytes, c->body_bytes);
+		return -EINVAL;
+	}
 	return rc == LUA_OK ? 0 : rc == LUA_ERRMEM ? -ENOMEM : -EINVAL;
 }
 

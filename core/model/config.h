@@ -98,6 +98,7 @@ struct config {
 	int busy_timeout_ms;
 	/* limits */
 	size_t body_bytes;
+	size_t bodies_bytes; /* all request bodies held at once */
 	int batch_events;
 	int connections;
 	int per_ip;

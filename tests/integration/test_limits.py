@@ -120,6 +120,54 @@ def test_chunked_over_limit():
               % (b or {}).get('count'))
 
 
+def test_bodies_held_at_once():
+    """limits.bodies_bytes bounds the bytes of all the bodies being read at
+    once: a body that would pass it is refused with 503 and Retry-After
+    before it is read, and accepted again once the others are done."""
+    with Server({'limits.body_bytes': 1 * MiB, 'limits.bodies_bytes': 3 * MiB,
+                 'limits.timeout_s': 20}) as s:
+        tok = s.tokens['ingest']
+
+        def start(length):
+            sk = socket.create_connection(('127.0.0.1', s.port), timeout=10)
+            sk.sendall(('POST /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n'
+                        'Content-Type: application/x-ndjson\r\nContent-Length: %d\r\n\r\n'
+                        % (tok, length)).encode())
+            return sk
+
+        holders = [start(1 * MiB), start(1 * MiB)]  # 2 MiB held, not yet sent
+        time.sleep(0.3 * SLOW)
+        third = start(1 * MiB)
+        out, how = read_all(third, 5 * SLOW)
+        check(out.startswith(b'HTTP/1.1 503') and b'Retry-After: 1' in out and
+              b'limits.bodies_bytes' in out,
+              'a third 1 MiB body past 3 MiB held is refused with 503, Retry-After and the '
+              'setting named: %r' % out[:300])
+        third.close()
+        # A small one still fits beside the two.
+        st, body = s.post([{'kind': 'satisfaction', 'id': 'held-1', 'ts': '2026-01-01T00:00:00Z',
+                            'subject': 'service', 'score': 4, 'scale': 5}])
+        check(st == 200 and body['accepted'] == 1, 'a small body fits beside them: %r %r'
+              % (st, body))
+        for sk in holders:
+            sk.close()
+        # Once they are gone, a 1 MiB body is read again (then refused as
+        # invalid JSON: what matters is that it was read).
+        deadline = time.monotonic() + 5 * SLOW
+        got = b''
+        while time.monotonic() < deadline:
+            sk = start(1 * MiB)
+            sk.sendall(b'x' * (1 * MiB))
+            got, how = read_all(sk, 5 * SLOW)
+            sk.close()
+            if not got.startswith(b'HTTP/1.1 503'):
+                break
+            time.sleep(0.2)
+        check(got.startswith(b'HTTP/1.1 400'),
+              'after the others closed, a 1 MiB body is read (400 for its content): %r'
+              % got[:200])
+
+
 def test_slow_clients():
     with Server({'limits.timeout_s': 2, 'server.threads': 2}) as s:
         tok = s.tokens['ingest']
@@ -181,4 +229,4 @@ def test_slow_clients():
 
 
 if __name__ == '__main__':
-    main([test_chunked_over_limit, test_slow_clients])
+    main([test_chunked_over_limit, test_bodies_held_at_once, test_slow_clients])
