@@ -98,18 +98,15 @@ void web_session_load(struct page *pg)
 		return;
 	crypto_hash_sha256(pg->sid_hash, (const unsigned char *)sid, strlen(sid));
 	int64_t now = time_now_ms();
-	if (memo_get(pg->sid_hash, now, &pg->s)) {
-		pg->signed_in = role_allows(pg->s.role, ROLE_VIEWER);
-		if (pg->signed_in && !session_current(pg->h, &pg->s))
-			session_end(pg);
-		return;
+	int rc = 1;
+	if (!memo_get(pg->sid_hash, now, &pg->s)) {
+		char err[STORE_ERRLEN];
+		rc = store_session_get(pg->h->store, pg->sid_hash, now, &pg->s, err);
+		if (rc < 0)
+			log_error("session: %s", err);
+		if (rc > 0)
+			memo_put(pg->sid_hash, now, &pg->s);
 	}
-	char err[STORE_ERRLEN];
-	int rc = store_session_get(pg->h->store, pg->sid_hash, now, &pg->s, err);
-	if (rc < 0)
-		log_error("session: %s", err);
-	if (rc > 0)
-		memo_put(pg->sid_hash, now, &pg->s);
 	pg->signed_in = rc > 0 && role_allows(pg->s.role, ROLE_VIEWER);
 	if (pg->signed_in && !session_current(pg->h, &pg->s))
 		session_end(pg);

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import traceback
 
 BIN = os.environ.get('MIZAN_BIN') or os.path.join(
@@ -203,6 +204,18 @@ class Server:
             return st, jsonlib.loads(data.decode('utf-8'))
         except ValueError:
             return st, None
+
+    def page(self, method, path, form=None, cookies=None, headers=None):
+        """(status, headers, text) of a page request, with cookies and no token."""
+        h = dict(headers or {})
+        if cookies:
+            h['Cookie'] = '; '.join('%s=%s' % kv for kv in cookies.items())
+        body = b''
+        if form is not None:
+            body = urllib.parse.urlencode(form).encode()
+            h['Content-Type'] = 'application/x-www-form-urlencoded'
+        st, hdrs, data = self.request(method, path, body, h, token=None)
+        return st, hdrs, data.decode('utf-8', 'replace')
 
     def post(self, events, ctype='application/json', token='ingest', **kw):
         """Posts a list of dicts (JSON array / NDJSON) or a str/bytes body."""

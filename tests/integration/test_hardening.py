@@ -36,20 +36,10 @@ def dash_server(extra=None, users=None, tokens=('ingest', 'viewer', 'admin'), st
     return srv
 
 
-def web(srv, method, path, form=None, cookies=None, headers=None):
-    h = dict(headers or {})
-    if cookies:
-        h['Cookie'] = '; '.join('%s=%s' % kv for kv in cookies.items())
-    body = b''
-    if form is not None:
-        body = urllib.parse.urlencode(form).encode()
-        h['Content-Type'] = 'application/x-www-form-urlencoded'
-    st, hdrs, data = srv.request(method, path, body, h, token=None)
-    return st, hdrs, data.decode('utf-8', 'replace')
 
 
 def sign_in(srv, form, headers=None):
-    st, h, _ = web(srv, 'POST', '/login', form, headers=headers)
+    st, h, _ = srv.page('POST', '/login', form, headers=headers)
     c = h.get('set-cookie', '')
     m = re.search(r'mizan_session=([^;]+)', c)
     if st != 303 or not m:
@@ -58,7 +48,7 @@ def sign_in(srv, form, headers=None):
 
 
 def signed_in(srv, cookies):
-    st, h, _ = web(srv, 'GET', '/alerts', cookies=cookies)
+    st, h, _ = srv.page('GET', '/alerts', cookies=cookies)
     return st == 200
 
 
@@ -107,7 +97,7 @@ def test_signin_limits():
         codes, retry = [], None
         t0 = time.monotonic()
         for _ in range(12):
-            st, h, _ = web(srv, 'POST', '/login', {'user': 'ed', 'password': 'wrong'})
+            st, h, _ = srv.page('POST', '/login', {'user': 'ed', 'password': 'wrong'})
             codes.append(st)
             if st == 429:
                 retry = h.get('retry-after')
@@ -116,7 +106,7 @@ def test_signin_limits():
         check(429 in codes and retry and retry.isdigit() and int(retry) >= 1,
               'then 429 with Retry-After (%r, Retry-After %r)' % (codes, retry))
         # The account is held too, even with the right password, until the wait is over.
-        st, h, _ = web(srv, 'POST', '/login', {'user': 'ed', 'password': PASSWORD})
+        st, h, _ = srv.page('POST', '/login', {'user': 'ed', 'password': PASSWORD})
         check(st == 429 and h.get('retry-after'), 'the right password during the wait: 429 (%s)' % st)
         note_t = 'twelve refused sign-ins took %.2f s' % took
         check(took < 10 * SLOW, note_t)

@@ -100,17 +100,6 @@ kpi {
     return srv
 
 
-def web(srv, method, path, form=None, cookies=None, headers=None):
-    """(status, headers, text) of a page request, with cookies and no token."""
-    h = dict(headers or {})
-    if cookies:
-        h['Cookie'] = '; '.join('%s=%s' % kv for kv in cookies.items())
-    body = b''
-    if form is not None:
-        body = urllib.parse.urlencode(form).encode()
-        h['Content-Type'] = 'application/x-www-form-urlencoded'
-    st, hdrs, data = srv.request(method, path, body, h, token=None)
-    return st, hdrs, data.decode('utf-8', 'replace')
 
 
 def set_cookie(hdrs, name):
@@ -123,7 +112,7 @@ def set_cookie(hdrs, name):
 
 
 def sign_in(srv, form):
-    st, h, _ = web(srv, 'POST', '/login', form)
+    st, h, _ = srv.page('POST', '/login', form)
     c = set_cookie(h, 'mizan_session')
     if st != 303 or not c:
         return None, st, h
@@ -144,18 +133,18 @@ def html_attrs(text):
 
 def test_signin():
     srv = setup()
-    st, h, _ = web(srv, 'GET', '/')
+    st, h, _ = srv.page('GET', '/')
     check(st == 303 and h.get('location') == '/login', 'GET / without a session: 303 to /login (%s)' % st)
-    st, h, _ = web(srv, 'GET', '/kpis/1.1')
+    st, h, _ = srv.page('GET', '/kpis/1.1')
     check(st == 303 and h.get('location') == '/login', 'a KPI page without a session: 303 to /login')
-    st, h, _ = web(srv, 'POST', '/edit/notes', {'goal': 'G1', 'period': '2026-Q1'})
+    st, h, _ = srv.page('POST', '/edit/notes', {'goal': 'G1', 'period': '2026-Q1'})
     check(st == 303 and h.get('location') == '/login', 'a POST without a session: 303 to /login')
-    st, h, t = web(srv, 'GET', '/login')
+    st, h, t = srv.page('GET', '/login')
     check(st == 200 and 'id="login"' in t and 'name="token"' in t and 'name="user"' in t
           and 'name="password"' in t, 'the login page has form#login with token, user, password')
 
     cookies, st, h = sign_in(srv, {'user': 'ed', 'password': 'wrong'})
-    _, _, t = web(srv, 'POST', '/login', {'user': 'ed', 'password': 'wrong'})
+    _, _, t = srv.page('POST', '/login', {'user': 'ed', 'password': 'wrong'})
     check(cookies is None and st == 401, 'a wrong password: 401 and no session (%s)' % st)
     check('class="error"' in t, 'a wrong password shows .error')
     cookies, st, _ = sign_in(srv, {'token': 'not-a-token'})
@@ -168,28 +157,28 @@ def test_signin():
     check(cookies is not None and h.get('location') == '/', 'sign-in by token: 303 to / (%s)' % st)
     check('HttpOnly' in c and 'SameSite=Strict' in c and 'Path=/' in c,
           'the session cookie is HttpOnly, SameSite=Strict, Path=/: %s' % c)
-    st, _, t = web(srv, 'GET', '/', cookies=cookies)
+    st, _, t = srv.page('GET', '/', cookies=cookies)
     check(st == 200 and 'data-goal="G1"' in t, 'the token session reads the scorecard')
 
     ed, st, h = sign_in(srv, {'user': 'ed', 'password': PASSWORD})
     c = set_cookie(h, 'mizan_session') or ''
     check(ed is not None and 'HttpOnly' in c and 'SameSite=Strict' in c,
           'sign-in by user and password: %s %s' % (st, c))
-    st, _, t = web(srv, 'GET', '/edit', cookies=ed)
+    st, _, t = srv.page('GET', '/edit', cookies=ed)
     check(st == 200 and 'id="notes-form"' in t, 'the editor "ed" opens /edit')
     vi, _, _ = sign_in(srv, {'user': 'vi', 'password': PASSWORD})
-    st, _, _ = web(srv, 'GET', '/edit', cookies=vi)
+    st, _, _ = srv.page('GET', '/edit', cookies=vi)
     check(st == 403, 'a viewer gets 403 at /edit (%s)' % st)
     STATE.update(editor=ed, viewer=vi)
 
     # sign-out ends the session
     tmp, _, _ = sign_in(srv, {'user': 'ed', 'password': PASSWORD})
-    _, _, t = web(srv, 'GET', '/', cookies=tmp)
-    st, _, _ = web(srv, 'POST', '/logout', {'csrf': 'wrong'}, cookies=tmp)
+    _, _, t = srv.page('GET', '/', cookies=tmp)
+    st, _, _ = srv.page('POST', '/logout', {'csrf': 'wrong'}, cookies=tmp)
     check(st == 403, 'sign-out with a wrong csrf: 403')
-    st, h, _ = web(srv, 'POST', '/logout', {'csrf': csrf_of(t)}, cookies=tmp)
+    st, h, _ = srv.page('POST', '/logout', {'csrf': csrf_of(t)}, cookies=tmp)
     check(st == 303 and h.get('location') == '/login', 'sign-out: 303 to /login')
-    st, h, _ = web(srv, 'GET', '/', cookies=tmp)
+    st, h, _ = srv.page('GET', '/', cookies=tmp)
     check(st == 303, 'the old session cookie no longer works after sign-out (%s)' % st)
 
 
@@ -204,7 +193,7 @@ def test_pages():
     for lang, d in (('ar', 'rtl'), ('en', 'ltr')):
         for p in PAGES:
             url = p + ('&' if '?' in p else '?') + 'lang=' + lang
-            st, h, t = web(srv, 'GET', url, cookies=ed)
+            st, h, t = srv.page('GET', url, cookies=ed)
             got = html_attrs(t)
             check(st == 200 and got == (lang, d), '%s: %s, html lang/dir %r' % (url, st, got))
             check(h.get('content-security-policy') == csp, '%s has the CSP header' % url)
@@ -213,7 +202,7 @@ def test_pages():
             check(not re.search(r'\son[a-z]+=', t), '%s: no inline event handlers' % url)
             check(not re.search(r'<script(?![^>]*\ssrc=)', t), '%s: no inline script' % url)
     # the DOM contract of the scorecard
-    _, _, t = web(srv, 'GET', '/?lang=en', cookies=ed)
+    _, _, t = srv.page('GET', '/?lang=en', cookies=ed)
     check(len(re.findall(r'<section class="goal[^"]*" data-goal="G[1-4]"', t)) == 4, 'four goals')
     m = re.search(r'<a class="kpi" data-kpi="1\.1".*?</a>', t, re.S)
     block = m.group(0) if m else ''
@@ -225,7 +214,7 @@ def test_pages():
     check('<svg' in block, 'KPI 1.1 has a sparkline svg')
     check(re.search(r'<form id="period"[^>]*>.*?<select name="period"', t, re.S), 'form#period select[name=period]')
     # the KPI page
-    _, _, t = web(srv, 'GET', '/kpis/1.1?lang=en&by=mission', cookies=ed)
+    _, _, t = srv.page('GET', '/kpis/1.1?lang=en&by=mission', cookies=ed)
     for what in ('id="series-chart"', 'id="breakdown"', 'select name="by"', 'id="breakdown-chart"',
                  'id="values"', 'id="provenance"', 'id="csv"'):
         check(what in t, 'the KPI page has %s' % what)
@@ -237,16 +226,16 @@ def test_pages():
           'provenance names the indicator and the plugin\'s file, name and version: %r'
           % (m.group(1).strip()[:200] if m else None))
     # alerts and report
-    _, _, t = web(srv, 'GET', '/alerts', cookies=ed)
+    _, _, t = srv.page('GET', '/alerts', cookies=ed)
     for what in ('id="active-alerts"', 'id="alert-history"', 'id="silence"'):
         check(what in t, '/alerts has %s' % what)
-    _, _, t = web(srv, 'GET', '/report?goal=G1&period=2026-Q3', cookies=ed)
+    _, _, t = srv.page('GET', '/report?goal=G1&period=2026-Q3', cookies=ed)
     check('<article class="report"' in t and 'class="difficulties"' in t and 'class="solutions"' in t
           and 'id="download"' in t, 'the report has article.report, .notes and a#download')
     # every POST form carries the session's csrf token (every page has one:
     # sign-out); a GET form sends none (a token in a URL would leak)
     for p in PAGES:
-        _, _, t = web(srv, 'GET', p, cookies=ed)
+        _, _, t = srv.page('GET', p, cookies=ed)
         token = csrf_of(t)
         forms = re.findall(r'<form\b([^>]*)>(.*?)</form>', t, re.S)
         posts = [(a, f) for a, f in forms if re.search(r'method="post"', a, re.I)]
@@ -263,25 +252,25 @@ def test_pages():
                 check(not sent, '%s (GET) sends no csrf field' % what)
 
     # the language: a cookie that sticks, and Accept-Language as the default
-    st, h, t = web(srv, 'GET', '/?lang=ar', cookies=ed)
+    st, h, t = srv.page('GET', '/?lang=ar', cookies=ed)
     c = set_cookie(h, 'mizan_lang') or ''
     check(c.startswith('mizan_lang=ar') and 'SameSite=Lax' in c and 'Max-Age=31536000' in c,
           '?lang=ar sets the language cookie: %s' % c)
-    st, h, t = web(srv, 'GET', '/alerts', cookies=dict(ed, mizan_lang='ar'),
+    st, h, t = srv.page('GET', '/alerts', cookies=dict(ed, mizan_lang='ar'),
                    headers={'Accept-Language': 'en-GB,en'})
     check(html_attrs(t) == ('ar', 'rtl'), 'the language cookie wins over Accept-Language')
-    _, _, t = web(srv, 'GET', '/', cookies=ed, headers={'Accept-Language': 'ar-JO,ar;q=0.9'})
+    _, _, t = srv.page('GET', '/', cookies=ed, headers={'Accept-Language': 'ar-JO,ar;q=0.9'})
     check(html_attrs(t) == ('ar', 'rtl'), 'Accept-Language ar: Arabic by default')
-    _, _, t = web(srv, 'GET', '/', cookies=ed, headers={'Accept-Language': 'fr,en;q=0.5'})
+    _, _, t = srv.page('GET', '/', cookies=ed, headers={'Accept-Language': 'fr,en;q=0.5'})
     check(html_attrs(t) == ('en', 'ltr'), 'other Accept-Language: English by default')
     m = re.search(r'id="lang-switch" href="([^"]+)"', t)
     check(m and 'lang=ar' in html.unescape(m.group(1)), 'a#lang-switch links to lang=ar')
     # Arabic titles from the configuration
-    _, _, t = web(srv, 'GET', '/?lang=ar', cookies=ed)
+    _, _, t = srv.page('GET', '/?lang=ar', cookies=ed)
     check('تحسين جودة الخدمات المقدّمة للمغتربين' in t, 'the scorecard shows the Arabic goal title')
-    st, _, _ = web(srv, 'GET', '/?period=nonsense', cookies=ed)
+    st, _, _ = srv.page('GET', '/?period=nonsense', cookies=ed)
     check(st == 400, 'a bad period: 400')
-    st, _, _ = web(srv, 'GET', '/kpis/nope', cookies=ed)
+    st, _, _ = srv.page('GET', '/kpis/nope', cookies=ed)
     check(st == 404, 'an unknown KPI: 404')
 
 
@@ -289,28 +278,28 @@ def test_csrf():
     srv = setup()
     ed = STATE.get('editor') or sign_in(srv, {'user': 'ed', 'password': PASSWORD})[0]
     vi = STATE.get('viewer') or sign_in(srv, {'user': 'vi', 'password': PASSWORD})[0]
-    _, _, t = web(srv, 'GET', '/edit', cookies=ed)
+    _, _, t = srv.page('GET', '/edit', cookies=ed)
     good = csrf_of(t)
     check(good, 'the edit page carries a csrf token')
     note_form = {'goal': 'G2', 'period': '2026-Q3', 'difficulties': 'FORGED-NOTE',
                  'solutions': 'FORGED-NOTE'}
     for what, form in (('no csrf', note_form), ('a wrong csrf', dict(note_form, csrf='x' * len(good))),
                        ('an empty csrf', dict(note_form, csrf=''))):
-        st, _, t = web(srv, 'POST', '/edit/notes', form, cookies=ed)
+        st, _, t = srv.page('POST', '/edit/notes', form, cookies=ed)
         check(st == 403 and 'forged or expired' in t.lower(), 'a note with %s: 403 (%s)' % (what, st))
-    _, _, t = web(srv, 'GET', '/report?goal=G2&period=2026-Q3&lang=en', cookies=ed)
+    _, _, t = srv.page('GET', '/report?goal=G2&period=2026-Q3&lang=en', cookies=ed)
     check('FORGED-NOTE' not in t, 'no forged note was stored')
     # a viewer with its own valid csrf
-    _, _, t = web(srv, 'GET', '/alerts', cookies=vi)
-    st, _, _ = web(srv, 'POST', '/edit/notes', dict(note_form, csrf=csrf_of(t)), cookies=vi)
+    _, _, t = srv.page('GET', '/alerts', cookies=vi)
+    st, _, _ = srv.page('POST', '/edit/notes', dict(note_form, csrf=csrf_of(t)), cookies=vi)
     check(st == 403, "a viewer's note with its csrf: 403 (%s)" % st)
     # the right one
     text = 'Late data from two missions %s' % EVIL
-    st, h, _ = web(srv, 'POST', '/edit/notes', {'goal': 'G2', 'period': '2026-Q3', 'csrf': good,
+    st, h, _ = srv.page('POST', '/edit/notes', {'goal': 'G2', 'period': '2026-Q3', 'csrf': good,
                                                 'difficulties': text, 'solutions': 'Weekly calls\nمتابعة أسبوعية'},
                    cookies=ed)
     check(st == 303 and h.get('location', '').startswith('/report'), 'a note with the right csrf: 303 (%s)' % st)
-    _, _, t = web(srv, 'GET', '/report?goal=G2&period=2026-Q3&lang=en', cookies=ed)
+    _, _, t = srv.page('GET', '/report?goal=G2&period=2026-Q3&lang=en', cookies=ed)
     m = re.search(r'class="difficulties">(.*?)</div>', t, re.S)
     check(m and html.escape(text, quote=True) in m.group(1), 'the note appears, escaped, in .notes .difficulties')
     check(EVIL not in t, 'the note\'s script tag is not markup')
@@ -318,10 +307,10 @@ def test_csrf():
     check(m and 'متابعة أسبوعية' in m.group(1), 'the solutions appear in .notes .solutions')
     check('ed,' in t, 'who recorded the note is shown')
     # a silence: forged, then right
-    st, _, _ = web(srv, 'POST', '/silences', {'kpi': '1.1', 'until': '2099-01-01', 'comment': 'FORGED'},
+    st, _, _ = srv.page('POST', '/silences', {'kpi': '1.1', 'until': '2099-01-01', 'comment': 'FORGED'},
                    cookies=ed)
     check(st == 403, 'a silence without csrf: 403')
-    st, _, _ = web(srv, 'POST', '/silences', {'kpi': '1.1', 'until': '2099-01-01',
+    st, _, _ = srv.page('POST', '/silences', {'kpi': '1.1', 'until': '2099-01-01',
                                               'comment': 'quiet please', 'csrf': good}, cookies=ed)
     check(st == 303, 'a silence with csrf: 303 (%s)' % st)
     _, body = srv.json('GET', '/api/v1/silences', token='viewer')
@@ -336,13 +325,13 @@ def test_csrf():
     a = wait_until(missed, 30)
     check(a, 'kpi 2.1 is missed in %s: an alert to acknowledge' % prev)
     aid = a[0]['id'] if a else -1
-    _, _, t = web(srv, 'GET', '/alerts', cookies=ed)
+    _, _, t = srv.page('GET', '/alerts', cookies=ed)
     check(re.search(r'<form class="ack"(?:(?!</form>).)*name="id" value="%d"' % aid, t, re.S),
           '/alerts has an ack form for alert %d' % aid)
-    st, _, _ = web(srv, 'POST', '/alerts/ack', {'id': aid, 'comment': 'FORGED-ACK',
+    st, _, _ = srv.page('POST', '/alerts/ack', {'id': aid, 'comment': 'FORGED-ACK',
                                                 'csrf': 'nope'}, cookies=ed)
     check(st == 403, 'an ack with a wrong csrf: 403')
-    st, _, _ = web(srv, 'POST', '/alerts/ack', {'id': aid, 'comment': 'looked at it',
+    st, _, _ = srv.page('POST', '/alerts/ack', {'id': aid, 'comment': 'looked at it',
                                                 'csrf': good}, cookies=ed)
     check(st == 303, 'an ack with csrf: 303')
     _, body = srv.json('GET', '/api/v1/alerts?state=all&limit=1000', token='viewer')
@@ -350,16 +339,16 @@ def test_csrf():
     check(acks.get(aid) == ('looked at it', 'ed'), 'the acknowledgement is stored, by ed (%r)'
           % (acks.get(aid),))
     # a reported value
-    st, h, _ = web(srv, 'POST', '/edit/value', {'kpi': '9.1', 'period': '2026-Q1', 'value': '61.5',
+    st, h, _ = srv.page('POST', '/edit/value', {'kpi': '9.1', 'period': '2026-Q1', 'value': '61.5',
                                                 'csrf': good}, cookies=ed)
     check(st == 303, 'a reported value with csrf: 303 (%s)' % st)
     _, body = srv.json('GET', '/api/v1/kpis/9.1/series', token='viewer')
     pts = [(p['period'], p['value']) for p in (body or {}).get('points', [])]
     check(('2026-Q1', 61.5) in pts, 'the reported value is stored: %r' % pts)
-    st, _, _ = web(srv, 'POST', '/edit/value', {'kpi': '1.1', 'period': '2026-Q1', 'value': '3',
+    st, _, _ = srv.page('POST', '/edit/value', {'kpi': '1.1', 'period': '2026-Q1', 'value': '3',
                                                 'csrf': good}, cookies=ed)
     check(st == 409, 'a value for a computed KPI: 409 (%s)' % st)
-    _, _, t = web(srv, 'GET', '/?period=2026-Q1&lang=en', cookies=ed)
+    _, _, t = srv.page('GET', '/?period=2026-Q1&lang=en', cookies=ed)
     m = re.search(r'data-kpi="9\.1".*?</a>', t, re.S)
     check(m and 'data-value="61.5"' in m.group(0), 'the scorecard shows the new value at once (cache refreshed)')
 
@@ -369,7 +358,7 @@ def test_escaping():
     ed = STATE.get('editor') or sign_in(srv, {'user': 'ed', 'password': PASSWORD})[0]
     for p in ('/?lang=en', '/?lang=ar', '/kpis/9.1?lang=en', '/report?goal=G4&lang=en', '/edit?lang=en',
               '/alerts?lang=en'):
-        _, _, t = web(srv, 'GET', p, cookies=ed)
+        _, _, t = srv.page('GET', p, cookies=ed)
         check(EVIL not in t, '%s: the KPI title\'s script tag is not markup' % p)
         if p != '/alerts?lang=en':
             check(html.escape(EVIL, quote=True) in t, '%s: the KPI title shows as text' % p)
@@ -378,7 +367,7 @@ def test_escaping():
 def test_csv_static():
     srv = setup()
     ed = STATE.get('editor') or sign_in(srv, {'user': 'ed', 'password': PASSWORD})[0]
-    _, _, t = web(srv, 'GET', '/kpis/1.2?period=2026-Q3&lang=ar', cookies=ed)
+    _, _, t = srv.page('GET', '/kpis/1.2?period=2026-Q3&lang=ar', cookies=ed)
     rows = re.findall(r'<tr data-period="([^"]+)"><td class="period">[^<]*</td>'
                       r'<td class="value" data-value="([^"]*)">[^<]*</td>'
                       r'<td class="target" data-low="([^"]*)" data-high="([^"]*)">[^<]*</td>'
@@ -386,7 +375,7 @@ def test_csv_static():
                       r'<td class="n" data-value="([^"]*)">', t)
     m = re.search(r'id="csv" href="([^"]+)"', t)
     check(m, 'a#csv has a link')
-    st, h, c = web(srv, 'GET', html.unescape(m.group(1)) if m else '/', cookies=ed)
+    st, h, c = srv.page('GET', html.unescape(m.group(1)) if m else '/', cookies=ed)
     check(st == 200 and h.get('content-type') == 'text/csv; charset=utf-8', 'CSV: %s %s' % (st, h.get('content-type')))
     check('attachment' in h.get('content-disposition', ''), 'CSV is an attachment')
     check(c.endswith('\r\n') and '\n' not in c.replace('\r\n', ''), 'CSV lines end in CRLF')
@@ -401,26 +390,26 @@ def test_csv_static():
     # static files
     for path, ctype in (('/static/mizan.css', 'text/css; charset=utf-8'),
                         ('/static/mizan.js', 'text/javascript; charset=utf-8')):
-        st, h, body = web(srv, 'GET', path)
+        st, h, body = srv.page('GET', path)
         check(st == 200 and h.get('content-type') == ctype and len(body) > 100,
               '%s: %s %s' % (path, st, h.get('content-type')))
         check(h.get('cache-control') == 'public, max-age=3600', '%s cache: %s' % (path, h.get('cache-control')))
-    st, _, _ = web(srv, 'GET', '/static/nothing.css')
+    st, _, _ = srv.page('GET', '/static/nothing.css')
     check(st == 404, 'a missing static file: 404')
     # static files are the folder's, read at start and found by name
-    st, _, body = web(srv, 'GET', '/static/../mizan.lua')
+    st, _, body = srv.page('GET', '/static/../mizan.lua')
     check(st == 404 and 'include' not in body, 'no way out of the static folder: 404 (%s)' % st)
     # the report's download
-    st, h, body = web(srv, 'GET', '/report?goal=G1&period=2026-Q3&download=1', cookies=ed)
+    st, h, body = srv.page('GET', '/report?goal=G1&period=2026-Q3&download=1', cookies=ed)
     check(st == 200 and h.get('content-disposition') ==
           'attachment; filename="mizan-report-G1-2026-Q3.html"', 'report download: %s %s'
           % (st, h.get('content-disposition')))
     check('<style>' in body and 'name="csrf"' not in body, 'the download is self-contained, without csrf')
     # the scorecard is served from memory the second time
-    web(srv, 'GET', '/?period=2026-Q2&lang=en', cookies=ed)
+    srv.page('GET', '/?period=2026-Q2&lang=en', cookies=ed)
     t0 = time.monotonic()
     for _ in range(5):
-        web(srv, 'GET', '/?period=2026-Q2&lang=en', cookies=ed)
+        srv.page('GET', '/?period=2026-Q2&lang=en', cookies=ed)
     note('cached scorecard: %.1f ms a request' % ((time.monotonic() - t0) * 200))
 
 
